@@ -1,0 +1,130 @@
+//! The database: connection, migrations, and the bridge that lets synchronous
+//! plugin callbacks run async sea-orm queries.
+//!
+//! Plugin code is synchronous (a dynamic plugin cannot use the host's tokio),
+//! and it runs on actix worker threads, which are single-threaded tokio
+//! runtimes where `block_on` is forbidden. [`Db::block_on`] therefore spawns
+//! the query onto a small runtime of its own and waits on a plain channel;
+//! that runtime only ever runs database futures, so it cannot deadlock on the
+//! thread that waits for it.
+
+use std::{future::Future, path::Path, sync::mpsc, time::Duration};
+
+use plugboard_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+/// Errors opening the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The connection or a migration failed.
+    #[error("database {url}: {source}")]
+    Open {
+        /// The database URL (without credentials).
+        url: String,
+        /// The cause.
+        source: DbErr,
+    },
+    /// The bridge runtime could not start.
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// The host's database connection.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    bridge: tokio::runtime::Handle,
+    _bridge_owner: std::sync::Arc<BridgeRuntime>,
+}
+
+struct BridgeRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for BridgeRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The SQLite URL for a database file, created if missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+impl Db {
+    /// Connects to `url` and applies the host's migrations.
+    pub async fn open(url: &str) -> Result<Db, DbError> {
+        let open_err = |source| DbError::Open {
+            url: redact(url),
+            source,
+        };
+        let bridge_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("plugboard-db")
+            .enable_all()
+            .build()?;
+        let bridge = bridge_rt.handle().clone();
+        let url_owned = url.to_string();
+        let conn = bridge
+            .spawn(async move {
+                let mut opts = ConnectOptions::new(url_owned);
+                opts.max_connections(8)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .sqlx_logging(false);
+                let conn = Database::connect(opts).await?;
+                if conn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+                    conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;")
+                        .await?;
+                }
+                Migrator::up(&conn, None).await?;
+                Ok::<_, DbErr>(conn)
+            })
+            .await
+            .map_err(|e| open_err(DbErr::Custom(format!("connect task failed: {e}"))))?
+            .map_err(open_err)?;
+        Ok(Db {
+            conn,
+            bridge,
+            _bridge_owner: std::sync::Arc::new(BridgeRuntime(Some(bridge_rt))),
+        })
+    }
+
+    /// The sea-orm connection, for async host code.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Runs a database future in the background.
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.bridge.spawn(fut);
+    }
+
+    /// Runs a database future to completion from synchronous code (plugin
+    /// callbacks), on any thread, including inside another tokio runtime.
+    pub fn block_on<T, F>(&self, fut: F) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, DbErr>> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.bridge.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv()
+            .map_err(|_| DbErr::Custom("the database task was dropped".into()))?
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}

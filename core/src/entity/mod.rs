@@ -1,0 +1,6 @@
+//! sea-orm entities for the host's tables (created by `plugboard-migrations`).
+
+pub(crate) mod plugin;
+pub(crate) mod plugin_audit;
+pub(crate) mod plugin_storage;
+pub(crate) mod user;

@@ -1,0 +1,145 @@
+//! Admin API for plugins: list, inspect, enable / disable / reset, audit, hook order.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::{auth::Admin, error::ApiError};
+use crate::{
+    lifecycle::PluginRecord, metrics::MetricsSnapshot, routes::RouteInfo, runtime::Runtime,
+};
+
+/// Registers the plugin admin routes (inside `/api/admin`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/plugins", web::get().to(list))
+        .route("/plugins/{slug}", web::get().to(show))
+        .route("/plugins/{slug}/enable", web::post().to(enable))
+        .route("/plugins/{slug}/disable", web::post().to(disable))
+        .route("/plugins/{slug}/reset", web::post().to(reset))
+        .route("/audit", web::get().to(audit))
+        .route("/hooks", web::get().to(hooks));
+}
+
+/// What the admin API shows of a plugin.
+#[derive(Debug, Serialize)]
+pub struct PluginView {
+    slug: String,
+    version: String,
+    kind: String,
+    state: String,
+    last_error: Option<String>,
+    error_at: Option<chrono::DateTime<chrono::Utc>>,
+    loaded: bool,
+    api_version: Option<String>,
+    source: Option<String>,
+    routes: Vec<RouteInfo>,
+    hooks: Vec<HookView>,
+    metrics: Option<MetricsSnapshot>,
+}
+
+#[derive(Debug, Serialize)]
+struct HookView {
+    hook: String,
+    priority: i32,
+    before: Vec<String>,
+    after: Vec<String>,
+}
+
+fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
+    let entry = rt.plugin(&record.slug);
+    PluginView {
+        routes: rt.routes().list(&record.slug),
+        hooks: entry
+            .as_ref()
+            .map(|e| {
+                e.declared_hooks()
+                    .into_iter()
+                    .map(|(h, s)| HookView {
+                        hook: h.name().to_string(),
+                        priority: s.priority_value(),
+                        before: s.before_slugs().map(str::to_string).collect(),
+                        after: s.after_slugs().map(str::to_string).collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        loaded: entry.is_some(),
+        api_version: entry.as_ref().map(|e| e.api_version().to_string()),
+        source: entry
+            .as_ref()
+            .and_then(|e| e.source().map(|p| p.display().to_string())),
+        metrics: entry.as_ref().map(|e| e.metrics().snapshot()),
+        slug: record.slug,
+        version: record.version,
+        kind: record.kind,
+        state: record.state.as_str().to_string(),
+        last_error: record.last_error,
+        error_at: record.error_at,
+    }
+}
+
+async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
+    let records = rt.store().list().await?;
+    let plugins: Vec<PluginView> = records.into_iter().map(|r| view(&rt, r)).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "plugins": plugins,
+        "problems": rt.problems(),
+    })))
+}
+
+async fn show(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = rt.store().get(&slug).await?;
+    Ok(HttpResponse::Ok().json(view(&rt, record)))
+}
+
+async fn enable(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = rt.enable(&slug, "admin").await?;
+    Ok(HttpResponse::Ok().json(view(&rt, record)))
+}
+
+async fn disable(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = rt.disable(&slug, "admin").await?;
+    Ok(HttpResponse::Ok().json(view(&rt, record)))
+}
+
+async fn reset(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = rt.reset(&slug, "admin").await?;
+    Ok(HttpResponse::Ok().json(view(&rt, record)))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    plugin: Option<String>,
+    limit: Option<u64>,
+}
+
+async fn audit(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let entries = rt
+        .store()
+        .audit(q.plugin.as_deref(), q.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries })))
+}
+
+async fn hooks(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "hooks": rt.hook_orders() }))
+}

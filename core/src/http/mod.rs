@@ -1,0 +1,83 @@
+//! The HTTP server: health, the admin API (bearer token), and plugin routes.
+//!
+//! | path | handler module |
+//! |---|---|
+//! | `GET /healthz` | here |
+//! | `/api/admin/plugins…`, `/api/admin/audit`, `/api/admin/hooks` | [`admin`] |
+//! | `/api/admin/users…` | [`users`] |
+//! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod plugin_routes;
+pub mod users;
+
+use std::net::TcpListener;
+
+use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+
+pub use auth::AdminToken;
+pub use error::ApiError;
+
+use crate::Runtime;
+
+async fn healthz(rt: web::Data<Runtime>) -> HttpResponse {
+    let plugins = rt.entries();
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "plugins_loaded": plugins.len(),
+        "plugins_active": plugins.iter().filter(|p| p.is_live()).count(),
+    }))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such endpoint"))
+}
+
+/// Registers every route on an actix app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1 << 20)
+            .error_handler(|e, _| {
+                ApiError::unprocessable(format!("invalid JSON body: {e}")).into()
+            }),
+    )
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::unprocessable(e.to_string()).into()),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .service(
+        web::scope("/api/admin")
+            .configure(admin::configure)
+            .configure(users::configure),
+    )
+    .configure(plugin_routes::configure)
+    .default_service(web::to(not_found));
+}
+
+/// An HTTP server for `runtime` on `listener` (call `.await` on it to run).
+pub fn server(
+    runtime: Runtime,
+    token: AdminToken,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let rt = web::Data::new(runtime);
+    let token = web::Data::new(token);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(rt.clone())
+            .app_data(token.clone())
+            .configure(configure)
+    })
+    .workers(workers.max(1))
+    .disable_signals()
+    .listen(listener)?
+    .run())
+}

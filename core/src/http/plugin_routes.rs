@@ -1,0 +1,86 @@
+//! `/api/plugins/{slug}/…`: requests to plugin routes, across the boundary.
+
+use abi_stable::std_types::{RStr, Tuple2};
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use plugboard_plugin_api::{ErrorKind, Request};
+
+use super::error::ApiError;
+use crate::{
+    registry::CallError,
+    routes::Lookup,
+    runtime::{dispatch_status, Runtime},
+};
+
+/// Registers the catch-all for plugin routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/plugins/{slug}/{tail:.*}", web::to(serve))
+        .route("/api/plugins/{slug}", web::to(serve));
+}
+
+async fn serve(
+    req: HttpRequest,
+    rt: web::Data<Runtime>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let slug = req.match_info().get("slug").unwrap_or_default();
+    let tail = req.match_info().get("tail").unwrap_or_default();
+    let path = format!("/{tail}");
+    let method = req.method().as_str();
+    let no_plugin = || ApiError::not_found(format!("no active plugin {slug:?}"));
+    let (index, params) = match rt.routes().lookup(slug, method, &path) {
+        Lookup::Found { index, params } => (index, params),
+        Lookup::NoPlugin => return Err(no_plugin()),
+        Lookup::NoRoute => {
+            return Err(ApiError::not_found(format!(
+                "plugin {slug:?} has no route {path}"
+            )))
+        }
+        Lookup::MethodNotAllowed => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("plugin {slug:?} does not serve {method} {path}"),
+            ))
+        }
+    };
+    let entry = rt.plugin(slug).ok_or_else(no_plugin)?;
+    let headers: Vec<Tuple2<RStr<'_>, RStr<'_>>> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some(Tuple2(RStr::from(k.as_str()), RStr::from(v.to_str().ok()?))))
+        .collect();
+    let params: Vec<Tuple2<RStr<'_>, RStr<'_>>> = params
+        .iter()
+        .map(|(k, v)| Tuple2(RStr::from(k.as_str()), RStr::from(v.as_str())))
+        .collect();
+    let request = Request::new(method, &path, req.query_string(), &headers, &params, &body);
+    match rt.call_route(&entry, index, &request) {
+        Ok(response) => {
+            let status = StatusCode::from_u16(response.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut out = HttpResponse::build(status);
+            for (k, v) in response.headers() {
+                out.append_header((k, v));
+            }
+            Ok(out.body(response.body().to_vec()))
+        }
+        Err(CallError::Unavailable(_)) => Err(no_plugin()),
+        Err(CallError::Plugin { error, .. }) => {
+            let status = StatusCode::from_u16(dispatch_status(&error))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = match error.kind() {
+                ErrorKind::Panicked => "plugin_panicked",
+                ErrorKind::Invalid => "invalid",
+                ErrorKind::NotFound => "not_found",
+                ErrorKind::Refused => "refused",
+                _ => "plugin_error",
+            };
+            let e = ApiError::new(status, code, format!("plugin {slug:?}: {error}"));
+            Err(if status.is_server_error() {
+                e.with_id()
+            } else {
+                e
+            })
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! # Plugboard core
+//!
+//! The host runtime: it loads built-in and dynamic plugins, keeps their
+//! persisted lifecycle, gives each a scoped context, dispatches hooks in a
+//! resolved order, serves plugin routes, and exposes the admin API.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`runtime`] | the [`Runtime`] value: start-up, lifecycle operations, dispatch |
+//! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
+//! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
+//! | [`manifest`] | `plugin.json` |
+//! | [`registry`] | a loaded plugin and the guarded call into it |
+//! | [`hooks`] | hook ordering |
+//! | [`routes`] | the plugin route table |
+//! | [`kv`], `scope` | KV storage and the per-plugin host services |
+//! | [`metrics`], [`fault`] | per-plugin metrics and the fault policy |
+//! | [`users`] | the user accounts the user hooks fire on |
+//! | [`http`] | the actix-web server: admin API and plugin routes |
+//! | [`db`] | database connection, migrations, the sync bridge |
+
+pub mod db;
+mod entity;
+pub mod fault;
+pub mod hooks;
+pub mod http;
+pub mod kv;
+pub mod lifecycle;
+pub mod loader;
+pub mod manifest;
+pub mod metrics;
+pub mod registry;
+pub mod routes;
+pub mod runtime;
+mod scope;
+pub mod users;
+
+pub use runtime::{BuiltinFactory, LoadProblem, Runtime, RuntimeConfig, RuntimeError};

@@ -1,0 +1,352 @@
+//! Loading dynamic plugins: the only module of the host with `unsafe`.
+//!
+//! A plugin library is copied to a unique path before it is opened (the OS
+//! loader caches by path and inode, so a rebuilt library at the same path
+//! would silently give the old code), opened with
+//! `lib_header_from_path(..).init_root_module()` (never
+//! `RootModule::load_from_*`, which caches one module per type), and then
+//! checked: plugin-api version, panic strategy, and the layouts of both
+//! vtables (see `plugboard_plugin_api::abi` for why they are checked here and
+//! not as part of the root module). Libraries are never unloaded.
+#![allow(unsafe_code)]
+
+use std::{
+    ffi::c_void,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use abi_stable::{
+    abi_stability::check_layout_compatibility,
+    library::{lib_header_from_path, LibraryError},
+    prefix_type::{PrefixRef, WithMetadata_},
+    std_types::RResult,
+    StableAbi,
+};
+use plugboard_plugin_api::{
+    abi::{
+        phase, user_hook, HostHandle, HostVTable_Ref, PluginRootRef, PluginVTable_Prefix,
+        PluginVTable_Ref, RouteSpec, API_VERSION,
+    },
+    Context, HookCall, HookSpec, Phase, PluginError, PluginObject, PluginResult, Request, Response,
+};
+
+/// Why a dynamic plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The library file named by the manifest is not there.
+    #[error("library {} is missing", path.display())]
+    MissingLibrary {
+        /// Where it was expected.
+        path: PathBuf,
+    },
+    /// The file could not be copied to its load path.
+    #[error("cannot stage {} for loading: {source}", path.display())]
+    Stage {
+        /// The library.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a shared library, or exports no Plugboard root module.
+    #[error("{} is not a Plugboard plugin: {cause}", path.display())]
+    NotAPlugin {
+        /// The library.
+        path: PathBuf,
+        /// What the loader said.
+        cause: String,
+    },
+    /// The library's types do not match this host's.
+    #[error("ABI mismatch: {details}")]
+    AbiMismatch {
+        /// The `Error:` lines of abi_stable's report.
+        details: String,
+    },
+    /// Built against a plugin-api this host cannot serve.
+    #[error("built against plugin-api {plugin}, but this host provides plugin-api {host} (needs the same major version and a minor version no newer than the host's)")]
+    IncompatibleApi {
+        /// The plugin's plugin-api version.
+        plugin: String,
+        /// The host's.
+        host: String,
+    },
+    /// Built with `panic = "abort"`, so any panic would end the host.
+    #[error("built with panic = \"abort\"; rebuild it with panic = \"unwind\" (a panic in it would end the host)")]
+    PanicAbort,
+    /// Creating the instance failed (or panicked).
+    #[error("creating the plugin instance failed: {0}")]
+    Instantiate(PluginError),
+}
+
+/// A dynamic plugin instance: a client of the plugin's vtable.
+pub struct DynamicPlugin {
+    state: *const c_void,
+    vtable: PluginVTable_Ref,
+    slug: String,
+    version: String,
+    api_version: String,
+}
+
+// SAFETY: `state` is the plugin's `Adapter<P>` with `P: Plugin`, and `Plugin`
+// requires `Send + Sync`; the host only reaches it through the vtable's
+// functions, which take it by shared reference (except `drop`, called once
+// from `Drop` when no other reference exists).
+unsafe impl Send for DynamicPlugin {}
+// SAFETY: as above.
+unsafe impl Sync for DynamicPlugin {}
+
+impl Drop for DynamicPlugin {
+    fn drop(&mut self) {
+        (self.vtable.drop())(self.state);
+    }
+}
+
+impl DynamicPlugin {
+    /// The plugin-api version the plugin was built against.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+}
+
+fn raw(ctx: &Context<'_>) -> HostHandle {
+    ctx.raw()
+}
+
+impl PluginObject for DynamicPlugin {
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn hooks(&self) -> PluginResult<Vec<HookSpec>> {
+        (self.vtable.hooks())(self.state)
+            .into_result()
+            .map(|v| v.into_vec())
+    }
+    fn routes(&self) -> PluginResult<Vec<RouteSpec>> {
+        (self.vtable.routes())(self.state)
+            .into_result()
+            .map(|v| v.into_vec())
+    }
+    fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
+        let code = match which {
+            Phase::Load => phase::LOAD,
+            Phase::Enable => phase::ENABLE,
+            Phase::Disable => phase::DISABLE,
+            Phase::Unload => phase::UNLOAD,
+        };
+        (self.vtable.lifecycle())(self.state, raw(ctx), code).into_result()
+    }
+    #[inline]
+    fn call_hook(&self, ctx: &Context<'_>, call: &mut HookCall<'_>) -> PluginResult {
+        let (state, ctx) = (self.state, raw(ctx));
+        let result: RResult<(), PluginError> = match call {
+            HookCall::BeforeUserCreate(user) => {
+                (self.vtable.before_user_create())(state, ctx, user)
+            }
+            HookCall::UserCreated(user) => {
+                (self.vtable.user_hook())(state, ctx, user_hook::CREATED, user)
+            }
+            HookCall::UserUpdated(user) => {
+                (self.vtable.user_hook())(state, ctx, user_hook::UPDATED, user)
+            }
+            HookCall::UserDeleted(user) => {
+                (self.vtable.user_hook())(state, ctx, user_hook::DELETED, user)
+            }
+            HookCall::UserLogin(user) => {
+                (self.vtable.user_hook())(state, ctx, user_hook::LOGIN, user)
+            }
+            HookCall::UserLogout(user) => {
+                (self.vtable.user_hook())(state, ctx, user_hook::LOGOUT, user)
+            }
+            HookCall::SystemStartup => (self.vtable.system_hook())(state, ctx, true),
+            HookCall::SystemShutdown => (self.vtable.system_hook())(state, ctx, false),
+            HookCall::PluginLifecycle(event) => (self.vtable.plugin_event())(state, ctx, event),
+        };
+        result.into_result()
+    }
+    fn handle_route(
+        &self,
+        ctx: &Context<'_>,
+        index: u32,
+        req: &Request<'_>,
+    ) -> PluginResult<Response> {
+        (self.vtable.handle_route())(self.state, raw(ctx), index, req).into_result()
+    }
+}
+
+/// A loader message on one line, at most 300 characters.
+fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &joined[..i]),
+        None => joined,
+    }
+}
+
+/// Only the `Error:` lines of abi_stable's (very long) layout report.
+fn abi_error_lines(report: &str) -> String {
+    let lines: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Error:"))
+        .collect();
+    let mut unique: Vec<&str> = Vec::new();
+    for l in lines {
+        if !unique.contains(&l) {
+            unique.push(l);
+        }
+    }
+    if unique.is_empty() {
+        report.lines().take(5).collect::<Vec<_>>().join(" / ")
+    } else {
+        unique.join("; ")
+    }
+}
+
+fn library_error(path: &Path, e: LibraryError) -> LoadError {
+    match e {
+        LibraryError::AbiInstability(report) => LoadError::AbiMismatch {
+            details: abi_error_lines(&report.to_string()),
+        },
+        LibraryError::OpenError { .. } | LibraryError::GetSymbolError { .. } => {
+            LoadError::NotAPlugin {
+                path: path.to_path_buf(),
+                cause: one_line(&e.to_string()),
+            }
+        }
+        other => LoadError::AbiMismatch {
+            details: abi_error_lines(&other.to_string()),
+        },
+    }
+}
+
+/// Checks the plugin's plugin-api version against the host's: same major,
+/// minor not newer.
+fn check_api_version(plugin: &str) -> Result<(), LoadError> {
+    let incompatible = || LoadError::IncompatibleApi {
+        plugin: plugin.to_string(),
+        host: API_VERSION.to_string(),
+    };
+    let p = semver::Version::parse(plugin).map_err(|_| incompatible())?;
+    let h = semver::Version::parse(API_VERSION).map_err(|_| incompatible())?;
+    if p.major == h.major && p.major > 0 && (p.minor, p.patch) <= (h.minor, h.patch)
+        || p.major == 0 && h.major == 0 && p.minor == h.minor && p.patch <= h.patch
+    {
+        Ok(())
+    } else {
+        Err(incompatible())
+    }
+}
+
+static LOAD_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Copies `library` to a unique path under `scratch` and loads it from there.
+pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, LoadError> {
+    if !library.is_file() {
+        return Err(LoadError::MissingLibrary {
+            path: library.to_path_buf(),
+        });
+    }
+    let stage_err = |source| LoadError::Stage {
+        path: library.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(scratch).map_err(stage_err)?;
+    let n = LOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let file_name = library
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plugin".into());
+    let unique = scratch.join(format!(
+        "{}-{}-{n}-{file_name}",
+        std::process::id(),
+        nanos()
+    ));
+    std::fs::copy(library, &unique).map_err(stage_err)?;
+    let result = open(&unique, library);
+    // The mapping stays valid after the file is removed (unix); on other
+    // platforms the copy is removed at the next start.
+    let _ = std::fs::remove_file(&unique);
+    result
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn open(path: &Path, shown_as: &Path) -> Result<DynamicPlugin, LoadError> {
+    let header = lib_header_from_path(path).map_err(|e| library_error(shown_as, e))?;
+    let root = header
+        .init_root_module::<PluginRootRef>()
+        .map_err(|e| library_error(shown_as, e))?;
+    let api_version = root.api_version().as_str().to_string();
+    check_api_version(&api_version)?;
+    if !root.panic_unwind() {
+        return Err(LoadError::PanicAbort);
+    }
+    // The older side's layout is the interface (see plugboard_plugin_api::abi).
+    check_layout_compatibility(
+        root.plugin_vtable_layout(),
+        <PluginVTable_Ref as StableAbi>::LAYOUT,
+    )
+    .into_result()
+    .map_err(|e| LoadError::AbiMismatch {
+        details: format!("plugin vtable: {}", abi_error_lines(&e.to_string())),
+    })?;
+    check_layout_compatibility(
+        root.host_vtable_layout(),
+        <HostVTable_Ref as StableAbi>::LAYOUT,
+    )
+    .into_result()
+    .map_err(|e| LoadError::AbiMismatch {
+        details: format!("host vtable: {}", abi_error_lines(&e.to_string())),
+    })?;
+    let handle = (root.instantiate())()
+        .into_result()
+        .map_err(LoadError::Instantiate)?;
+    // SAFETY: `handle.vtable` is the plugin's `PluginVTable_Ref::to_raw_ptr()`
+    // (see `plugboard_plugin_api::guest::instantiate`), and its layout was just
+    // checked compatible with ours; the library is never unloaded, so the
+    // vtable lives as long as the process.
+    let vtable = unsafe {
+        PluginVTable_Ref(PrefixRef::from_raw(
+            handle.vtable as *const WithMetadata_<PluginVTable_Prefix, PluginVTable_Prefix>,
+        ))
+    };
+    Ok(DynamicPlugin {
+        state: handle.state,
+        vtable,
+        slug: handle.slug.into(),
+        version: handle.version.into(),
+        api_version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_older_minor_load_newer_minor_and_other_major_do_not() {
+        let host = semver::Version::parse(API_VERSION).unwrap();
+        assert!(check_api_version(&format!("{}.0.0", host.major)).is_ok());
+        assert!(check_api_version(API_VERSION).is_ok());
+        assert!(check_api_version(&format!("{}.{}.0", host.major, host.minor + 1)).is_err());
+        assert!(check_api_version(&format!("{}.0.0", host.major + 1)).is_err());
+        assert!(check_api_version("not a version").is_err());
+    }
+
+    #[test]
+    fn abi_report_is_cut_to_its_error_lines() {
+        let report = "lots of\n  Error:incompatible type size\nnoise\n Error:incompatible type size\nError:mismatched type Expected: u32 Found: u64\n";
+        assert_eq!(
+            abi_error_lines(report),
+            "Error:incompatible type size; Error:mismatched type Expected: u32 Found: u64"
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! The plugin route table: patterns per plugin, matched below
+//! `/api/plugins/{slug}`. Routes are added when a plugin is enabled and
+//! removed when it is disabled, without a restart.
+
+use dashmap::DashMap;
+use plugboard_plugin_api::{abi::RouteSpec, Method};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A route pattern: literal segments and `{name}` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    source: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// Why a route was refused at registration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The method is not one plugins may use.
+    #[error("route {path:?}: unsupported method {method:?}")]
+    Method {
+        /// The method given.
+        method: String,
+        /// The path.
+        path: String,
+    },
+    /// The pattern is malformed.
+    #[error("route pattern {0:?} is invalid: {1}")]
+    Pattern(String, String),
+    /// Two routes of the plugin would match the same requests.
+    #[error("route {method} {path:?} conflicts with {method} {other:?}")]
+    Conflict {
+        /// The method.
+        method: &'static str,
+        /// The new route.
+        path: String,
+        /// The route already there.
+        other: String,
+    },
+}
+
+impl Pattern {
+    /// Parses a pattern such as `/entries/{id}`.
+    ///
+    /// ```
+    /// use plugboard_core::routes::Pattern;
+    /// let p = Pattern::parse("/entries/{id}").unwrap();
+    /// assert_eq!(p.matches("/entries/7"), Some(vec![("id".to_string(), "7".to_string())]));
+    /// assert_eq!(p.matches("/entries"), None);
+    /// assert!(Pattern::parse("entries").is_err());
+    /// ```
+    pub fn parse(source: &str) -> Result<Pattern, RouteError> {
+        let bad = |why: &str| RouteError::Pattern(source.to_string(), why.to_string());
+        let rest = source
+            .strip_prefix('/')
+            .ok_or_else(|| bad("must start with '/'"))?;
+        let mut segments = Vec::new();
+        let mut names = Vec::new();
+        if !rest.is_empty() {
+            for seg in rest.split('/') {
+                if seg.is_empty() {
+                    return Err(bad("empty segment"));
+                }
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(bad("parameter names are letters, digits and '_'"));
+                    }
+                    if names.contains(&name) {
+                        return Err(bad("duplicate parameter"));
+                    }
+                    names.push(name);
+                    segments.push(Segment::Param(name.to_string()));
+                } else if seg.contains(['{', '}']) {
+                    return Err(bad("a parameter must be a whole segment"));
+                } else {
+                    segments.push(Segment::Literal(seg.to_string()));
+                }
+            }
+        }
+        Ok(Pattern {
+            source: source.to_string(),
+            segments,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The captured parameters if `path` matches.
+    pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let rest = path.strip_prefix('/')?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let parts: Vec<&str> = if rest.is_empty() {
+            vec![]
+        } else {
+            rest.split('/').collect()
+        };
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (seg, part) in self.segments.iter().zip(parts) {
+            match seg {
+                Segment::Literal(l) if l == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Param(_) if part.is_empty() => return None,
+                Segment::Param(name) => params.push((name.clone(), part.to_string())),
+            }
+        }
+        Some(params)
+    }
+
+    /// Whether some path matches both patterns (same shape, literals agree).
+    fn overlaps(&self, other: &Pattern) -> bool {
+        self.segments.len() == other.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|(a, b)| match (a, b) {
+                    (Segment::Literal(x), Segment::Literal(y)) => x == y,
+                    _ => true,
+                })
+    }
+
+    /// Literal segments beat parameters when both match.
+    fn specificity(&self) -> Vec<bool> {
+        self.segments
+            .iter()
+            .map(|s| matches!(s, Segment::Literal(_)))
+            .collect()
+    }
+}
+
+/// One registered route.
+#[derive(Debug, Clone)]
+pub struct RouteEntry {
+    /// The method.
+    pub method: Method,
+    /// The pattern.
+    pub pattern: Pattern,
+    /// The index the plugin gave it.
+    pub index: u32,
+}
+
+/// A route as the admin API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The method.
+    pub method: &'static str,
+    /// The full path pattern.
+    pub path: String,
+}
+
+/// Compiles a plugin's declared routes, refusing bad and conflicting ones.
+/// Exact duplicates conflict; `/a/{x}` and `/a/b` do not (the literal wins).
+pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
+    let mut out: Vec<RouteEntry> = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let method = Method::parse(spec.method.as_str()).ok_or_else(|| RouteError::Method {
+            method: spec.method.to_string(),
+            path: spec.path.to_string(),
+        })?;
+        let pattern = Pattern::parse(spec.path.as_str())?;
+        if let Some(other) = out.iter().find(|r| {
+            r.method == method
+                && r.pattern.overlaps(&pattern)
+                && r.pattern.specificity() == pattern.specificity()
+        }) {
+            return Err(RouteError::Conflict {
+                method: method.as_str(),
+                path: pattern.as_str().to_string(),
+                other: other.pattern.as_str().to_string(),
+            });
+        }
+        out.push(RouteEntry {
+            method,
+            pattern,
+            index: i as u32,
+        });
+    }
+    // Most specific first, so `/entries/latest` wins over `/entries/{id}`.
+    out.sort_by(|a, b| b.pattern.specificity().cmp(&a.pattern.specificity()));
+    Ok(out)
+}
+
+/// The live routes of every enabled plugin.
+#[derive(Default)]
+pub struct RouteTable {
+    by_plugin: DashMap<String, Arc<Vec<RouteEntry>>>,
+}
+
+/// The result of looking a request up.
+pub enum Lookup {
+    /// The plugin has no live routes (unknown or disabled).
+    NoPlugin,
+    /// The plugin is live but no route matches.
+    NoRoute,
+    /// The path matches, but not with this method.
+    MethodNotAllowed,
+    /// A route matched.
+    Found {
+        /// The plugin's route index.
+        index: u32,
+        /// Captured parameters.
+        params: Vec<(String, String)>,
+    },
+}
+
+impl RouteTable {
+    /// Makes `routes` live for `slug`, replacing any previous set.
+    pub fn publish(&self, slug: &str, routes: Vec<RouteEntry>) {
+        self.by_plugin.insert(slug.to_string(), Arc::new(routes));
+    }
+    /// Removes every route of `slug`.
+    pub fn withdraw(&self, slug: &str) {
+        self.by_plugin.remove(slug);
+    }
+    /// The live routes of `slug`, for display.
+    pub fn list(&self, slug: &str) -> Vec<RouteInfo> {
+        self.by_plugin
+            .get(slug)
+            .map(|r| {
+                r.iter()
+                    .map(|e| RouteInfo {
+                        method: e.method.as_str(),
+                        path: format!("/api/plugins/{slug}{}", e.pattern.as_str()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Finds the route for a request to `slug`.
+    pub fn lookup(&self, slug: &str, method: &str, path: &str) -> Lookup {
+        let Some(routes) = self.by_plugin.get(slug).map(|r| Arc::clone(&r)) else {
+            return Lookup::NoPlugin;
+        };
+        let mut path_matched = false;
+        for r in routes.iter() {
+            if let Some(params) = r.pattern.matches(path) {
+                if r.method.as_str() == method {
+                    return Lookup::Found {
+                        index: r.index,
+                        params,
+                    };
+                }
+                path_matched = true;
+            }
+        }
+        if path_matched {
+            Lookup::MethodNotAllowed
+        } else {
+            Lookup::NoRoute
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(m: &str, p: &str) -> RouteSpec {
+        RouteSpec {
+            method: m.into(),
+            path: p.into(),
+        }
+    }
+
+    #[test]
+    fn literal_routes_win_over_parameters() {
+        let t = RouteTable::default();
+        t.publish(
+            "g",
+            compile(&[spec("GET", "/entries/{id}"), spec("GET", "/entries/latest")]).unwrap(),
+        );
+        match t.lookup("g", "GET", "/entries/latest") {
+            Lookup::Found { index, params } => assert_eq!((index, params.len()), (1, 0)),
+            _ => panic!("no match"),
+        }
+        match t.lookup("g", "GET", "/entries/9") {
+            Lookup::Found { index, params } => {
+                assert_eq!(index, 0);
+                assert_eq!(params, vec![("id".to_string(), "9".to_string())]);
+            }
+            _ => panic!("no match"),
+        }
+        assert!(matches!(
+            t.lookup("g", "DELETE", "/entries/9"),
+            Lookup::MethodNotAllowed
+        ));
+        assert!(matches!(t.lookup("g", "GET", "/nothing"), Lookup::NoRoute));
+        assert!(matches!(
+            t.lookup("x", "GET", "/entries/9"),
+            Lookup::NoPlugin
+        ));
+    }
+
+    #[test]
+    fn duplicates_and_bad_patterns_are_refused() {
+        let err = compile(&[spec("GET", "/a/{x}"), spec("GET", "/a/{y}")]).unwrap_err();
+        assert!(matches!(err, RouteError::Conflict { .. }), "{err}");
+        assert!(compile(&[spec("GET", "/a/{x}"), spec("POST", "/a/{y}")]).is_ok());
+        assert!(matches!(
+            compile(&[spec("TRACE", "/a")]),
+            Err(RouteError::Method { .. })
+        ));
+        assert!(matches!(
+            compile(&[spec("GET", "/a/x{y}")]),
+            Err(RouteError::Pattern(..))
+        ));
+        assert!(matches!(
+            compile(&[spec("GET", "/a//b")]),
+            Err(RouteError::Pattern(..))
+        ));
+    }
+}

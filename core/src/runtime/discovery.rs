@@ -1,0 +1,215 @@
+//! Start-up: built-ins from the explicit list, dynamic plugins from the
+//! plugins folder, then each plugin's persisted state brought back.
+
+use std::{path::Path, sync::Arc};
+
+use plugboard_plugin_api::{abi::API_VERSION, Phase};
+
+use super::{BuiltinFactory, LoadProblem, Runtime, RuntimeError};
+use crate::{
+    lifecycle::{PluginState, Transition},
+    loader::{self, LoadError},
+    manifest::{is_valid_slug, Manifest},
+    registry::{PluginEntry, PluginKind},
+    scope::PluginScope,
+};
+
+impl Runtime {
+    pub(super) async fn load_all(&self, builtins: &[BuiltinFactory]) -> Result<(), RuntimeError> {
+        for make in builtins {
+            match make() {
+                Ok(object) => {
+                    let slug = object.slug().to_string();
+                    if !is_valid_slug(&slug) {
+                        self.add_problem(LoadProblem {
+                            slug: Some(slug.clone()),
+                            path: None,
+                            error: format!("built-in plugin has an invalid slug {slug:?}"),
+                        });
+                        continue;
+                    }
+                    let scope = PluginScope::new(&slug, self.db().clone());
+                    let entry = PluginEntry::new(
+                        PluginKind::Builtin,
+                        None,
+                        API_VERSION.into(),
+                        object,
+                        scope,
+                    );
+                    self.register(entry, "built-in").await?;
+                }
+                Err(e) => self.add_problem(LoadProblem {
+                    slug: None,
+                    path: None,
+                    error: format!("a built-in plugin failed to start: {e}"),
+                }),
+            }
+        }
+        let dir = self.config().plugins_dir();
+        let mut folders: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect(),
+            Err(e) => {
+                self.add_problem(LoadProblem {
+                    slug: None,
+                    path: Some(dir.clone()),
+                    error: format!("cannot read the plugins folder: {e}"),
+                });
+                Vec::new()
+            }
+        };
+        folders.sort();
+        for folder in folders {
+            self.load_dynamic(&folder).await?;
+        }
+        Ok(())
+    }
+
+    async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
+        let manifest = match Manifest::read(folder) {
+            Ok(m) => m,
+            Err(e) => {
+                self.add_problem(LoadProblem {
+                    slug: None,
+                    path: Some(folder.to_path_buf()),
+                    error: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        if let Some(existing) = self.plugin(&manifest.slug) {
+            let other = existing
+                .source()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "a built-in plugin".into());
+            self.add_problem(LoadProblem {
+                slug: Some(manifest.slug.clone()),
+                path: Some(folder.to_path_buf()),
+                error: format!(
+                    "duplicate slug {:?}: already provided by {other}",
+                    manifest.slug
+                ),
+            });
+            return Ok(());
+        }
+        let scratch = self.config().data_dir.join(".loaded");
+        let loaded = loader::load_library(&manifest.library_path(folder), &scratch).and_then(|p| {
+            use plugboard_plugin_api::PluginObject;
+            if p.slug() != manifest.slug || p.version() != manifest.version {
+                Err(LoadError::Instantiate(
+                    plugboard_plugin_api::PluginError::failed(format!(
+                        "manifest says {} {} but the library is {} {}",
+                        manifest.slug,
+                        manifest.version,
+                        p.slug(),
+                        p.version()
+                    )),
+                ))
+            } else {
+                Ok(p)
+            }
+        });
+        match loaded {
+            Ok(plugin) => {
+                let api = plugin.api_version().to_string();
+                let scope = PluginScope::new(&manifest.slug, self.db().clone());
+                let entry = PluginEntry::new(
+                    PluginKind::Dynamic,
+                    Some(folder.to_path_buf()),
+                    api,
+                    Box::new(plugin),
+                    scope,
+                );
+                self.register(entry, "dynamic").await
+            }
+            Err(e) => {
+                let error = format!("plugin {:?} ({}): {e}", manifest.slug, folder.display());
+                // The plugin is known by its manifest: record it as Errored.
+                let store = self.store();
+                let rec = store
+                    .ensure(&manifest.slug, &manifest.version, "dynamic")
+                    .await?;
+                if rec.state.apply(Transition::Fail).is_some() {
+                    store
+                        .transition(&manifest.slug, Transition::Fail, "system", Some(&error))
+                        .await?;
+                }
+                self.add_problem(LoadProblem {
+                    slug: Some(manifest.slug),
+                    path: Some(folder.to_path_buf()),
+                    error,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    async fn register(&self, entry: PluginEntry, origin: &str) -> Result<(), RuntimeError> {
+        let slug = entry.slug().to_string();
+        if self.plugin(&slug).is_some() {
+            self.add_problem(LoadProblem {
+                slug: Some(slug.clone()),
+                path: entry.source().cloned(),
+                error: format!(
+                    "duplicate slug {slug:?}: a {origin} plugin with this slug is already loaded"
+                ),
+            });
+            return Ok(());
+        }
+        self.store()
+            .ensure(&slug, entry.version(), entry.kind().as_str())
+            .await?;
+        self.inner.plugins.insert(slug, Arc::new(entry));
+        Ok(())
+    }
+
+    /// Calls `on_load` on every plugin, then enables the ones persisted as
+    /// `Active` and the built-ins seen for the first time.
+    pub(super) async fn restore_states(&self) -> Result<(), RuntimeError> {
+        let _guard = self.inner.ops.lock().await;
+        for entry in self.entries() {
+            let record = self.store().get(entry.slug()).await?;
+            if record.state == PluginState::Errored {
+                continue; // stays out of service until an operator resets it
+            }
+            if let Err(e) = self.ensure_loaded(&entry, "system").await {
+                tracing::error!(plugin = entry.slug(), "{e}");
+                continue;
+            }
+            let bring_up = record.state == PluginState::Active
+                || (record.state == PluginState::Installed && entry.kind() == PluginKind::Builtin);
+            if bring_up {
+                let persist = record.state != PluginState::Active;
+                if let Err(e) = self.enable_locked(&entry, "system", persist).await {
+                    tracing::error!(plugin = entry.slug(), "could not re-enable: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `on_load` once; a failure moves the plugin to `Errored`.
+    pub(super) async fn ensure_loaded(
+        &self,
+        entry: &Arc<PluginEntry>,
+        actor: &str,
+    ) -> Result<(), RuntimeError> {
+        if entry.is_loaded() {
+            return Ok(());
+        }
+        match entry.call(self.fault_policy(), false, |p, ctx| {
+            p.lifecycle(ctx, Phase::Load)
+        }) {
+            Ok(()) => {
+                entry.set_loaded(true);
+                Ok(())
+            }
+            Err(e) => Err(self
+                .fail(entry.slug(), "on_load", actor, &e.to_string())
+                .await),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The runtime: the value that owns the database, the loaded plugins, the
+//! hook table and the route table, and runs every lifecycle operation.
+//!
+//! ```text
+//! start ─▶ open DB + migrate ─▶ load built-ins + discover dynamic plugins
+//!       ─▶ on_load each ─▶ re-enable those persisted Active ─▶ system.startup
+//! ```
+
+mod discovery;
+mod dispatch;
+mod ops;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use arc_swap::ArcSwap;
+use dashmap::DashMap;
+use plugboard_plugin_api::{PluginObject, PluginResult};
+use serde::Serialize;
+
+pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusal};
+
+use crate::{
+    db::{Db, DbError},
+    fault::FaultPolicy,
+    hooks::HookCycle,
+    lifecycle::{LifecycleError, LifecycleStore},
+    registry::PluginEntry,
+    routes::{RouteError, RouteTable},
+};
+
+/// Creates a built-in plugin instance.
+pub type BuiltinFactory = fn() -> PluginResult<Box<dyn PluginObject>>;
+
+/// How to run the host.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Holds `plugins/`, the SQLite file and the admin token.
+    pub data_dir: PathBuf,
+    /// The database URL; `None` means `sqlite://<data_dir>/plugboard.db`.
+    pub database_url: Option<String>,
+    /// When a plugin's panics take it out of service.
+    pub fault_policy: FaultPolicy,
+}
+
+impl RuntimeConfig {
+    /// Defaults for `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database_url: None,
+            fault_policy: FaultPolicy::default(),
+        }
+    }
+    /// The folder scanned for dynamic plugins.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.data_dir.join("plugins")
+    }
+}
+
+/// A plugin that could not be loaded, with the reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadProblem {
+    /// The plugin's slug, when its manifest could be read.
+    pub slug: Option<String>,
+    /// Its folder (dynamic plugins).
+    pub path: Option<PathBuf>,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Errors of runtime operations.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The lifecycle store refused or failed.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    /// The plugin is known but its code is not loaded.
+    #[error("plugin {slug:?} is not loaded: {reason}")]
+    NotLoaded {
+        /// The plugin.
+        slug: String,
+        /// Why.
+        reason: String,
+    },
+    /// Enabling would make a hook's order impossible.
+    #[error("cannot enable plugin {slug:?}: {cycle}")]
+    HookCycle {
+        /// The plugin.
+        slug: String,
+        /// The cycle.
+        cycle: HookCycle,
+    },
+    /// The plugin's own code failed; it is now `Errored`.
+    #[error("plugin {slug:?} failed in {phase}: {message}")]
+    PluginFailed {
+        /// The plugin.
+        slug: String,
+        /// `on_load`, `on_enable`, …
+        phase: &'static str,
+        /// Its error.
+        message: String,
+    },
+    /// The plugin declared bad routes; it is now `Errored`.
+    #[error("plugin {slug:?} declared bad routes: {error}")]
+    Routes {
+        /// The plugin.
+        slug: String,
+        /// The problem.
+        error: RouteError,
+    },
+    /// The database could not be opened.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The data folder could not be prepared.
+    #[error("data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+struct Inner {
+    config: RuntimeConfig,
+    db: Db,
+    store: LifecycleStore,
+    plugins: DashMap<String, Arc<PluginEntry>>,
+    problems: Mutex<Vec<LoadProblem>>,
+    hooks: ArcSwap<dispatch::HookTable>,
+    routes: RouteTable,
+    /// Serialises lifecycle operations within this process; across replicas
+    /// the store's compare-and-swap decides.
+    ops: tokio::sync::Mutex<()>,
+}
+
+/// The Plugboard host runtime. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl Runtime {
+    /// Opens the database, loads every plugin and brings the persisted state
+    /// back (active plugins are enabled again), then fires `system.startup`.
+    pub async fn start(
+        config: RuntimeConfig,
+        builtins: &[BuiltinFactory],
+    ) -> Result<Runtime, RuntimeError> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(config.plugins_dir()).map_err(|source| RuntimeError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
+        let db = Db::open(&url).await?;
+        let runtime = Runtime {
+            inner: Arc::new(Inner {
+                store: LifecycleStore::new(db.conn().clone()),
+                db,
+                config,
+                plugins: DashMap::new(),
+                problems: Mutex::new(Vec::new()),
+                hooks: ArcSwap::from_pointee(dispatch::HookTable::default()),
+                routes: RouteTable::default(),
+                ops: tokio::sync::Mutex::new(()),
+            }),
+        };
+        runtime.load_all(builtins).await?;
+        runtime.restore_states().await?;
+        runtime.notify(&mut plugboard_plugin_api::HookCall::SystemStartup);
+        Ok(runtime)
+    }
+
+    /// Fires `system.shutdown`, then disables (without persisting: active
+    /// plugins come back on the next start) and unloads every plugin.
+    pub async fn shutdown(&self) {
+        self.notify(&mut plugboard_plugin_api::HookCall::SystemShutdown);
+        let _guard = self.inner.ops.lock().await;
+        for entry in self.entries() {
+            if entry.is_live() {
+                self.take_offline(&entry);
+                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
+                    p.lifecycle(ctx, plugboard_plugin_api::Phase::Disable)
+                });
+            }
+            if entry.is_loaded() {
+                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
+                    p.lifecycle(ctx, plugboard_plugin_api::Phase::Unload)
+                });
+                entry.set_loaded(false);
+            }
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+    /// The lifecycle store.
+    pub fn store(&self) -> &LifecycleStore {
+        &self.inner.store
+    }
+    /// The live route table.
+    pub fn routes(&self) -> &RouteTable {
+        &self.inner.routes
+    }
+    /// The fault policy.
+    pub fn fault_policy(&self) -> FaultPolicy {
+        self.inner.config.fault_policy
+    }
+    /// A loaded plugin.
+    pub fn plugin(&self, slug: &str) -> Option<Arc<PluginEntry>> {
+        self.inner.plugins.get(slug).map(|e| Arc::clone(&e))
+    }
+    /// Every loaded plugin, by slug.
+    pub fn entries(&self) -> Vec<Arc<PluginEntry>> {
+        let mut v: Vec<_> = self.inner.plugins.iter().map(|e| Arc::clone(&e)).collect();
+        v.sort_by(|a, b| a.slug().cmp(b.slug()));
+        v
+    }
+    /// Plugins that could not be loaded.
+    pub fn problems(&self) -> Vec<LoadProblem> {
+        self.inner
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    fn add_problem(&self, problem: LoadProblem) {
+        tracing::error!(slug = ?problem.slug, path = ?problem.path, "plugin not loaded: {}", problem.error);
+        self.inner
+            .problems
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(problem);
+    }
+}

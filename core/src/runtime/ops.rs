@@ -1,0 +1,224 @@
+//! Lifecycle operations: enable, disable, reset, and failing a plugin.
+
+use std::sync::Arc;
+
+use plugboard_plugin_api::{Hook, HookCall, Phase, PluginEvent};
+
+use super::{Runtime, RuntimeError};
+use crate::{
+    lifecycle::{LifecycleError, PluginRecord, Transition},
+    registry::PluginEntry,
+    routes,
+};
+
+impl Runtime {
+    fn loaded_entry(
+        &self,
+        slug: &str,
+        reason_if_missing: Option<String>,
+    ) -> Result<Arc<PluginEntry>, RuntimeError> {
+        self.plugin(slug).ok_or_else(|| RuntimeError::NotLoaded {
+            slug: slug.to_string(),
+            reason: reason_if_missing.unwrap_or_else(|| {
+                "its library failed to load (see the plugin's last error)".into()
+            }),
+        })
+    }
+
+    /// Enables a plugin: `on_enable`, then its routes and hooks go live.
+    pub async fn enable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
+        let _guard = self.inner.ops.lock().await;
+        let record = self.store().get(slug).await?;
+        if record.state.apply(Transition::Enable).is_none() {
+            return Err(LifecycleError::InvalidTransition {
+                slug: slug.to_string(),
+                from: record.state,
+                transition: Transition::Enable,
+            }
+            .into());
+        }
+        let entry = self.loaded_entry(slug, None)?;
+        self.ensure_loaded(&entry, actor).await?;
+        self.enable_locked(&entry, actor, true).await?;
+        Ok(self.store().get(slug).await?)
+    }
+
+    /// The enable steps, with the ops lock held. `persist` is false when the
+    /// store already says `Active` (bringing state back at start-up).
+    pub(super) async fn enable_locked(
+        &self,
+        entry: &Arc<PluginEntry>,
+        actor: &str,
+        persist: bool,
+    ) -> Result<(), RuntimeError> {
+        let slug = entry.slug().to_string();
+        let object = entry.object();
+        let specs = match object.hooks() {
+            Ok(specs) => specs,
+            Err(e) => return Err(self.fail(&slug, "hooks()", actor, &e.to_string()).await),
+        };
+        let mut hooks = Vec::new();
+        for spec in specs {
+            match spec.hook() {
+                Some(hook) => hooks.push((hook, spec)),
+                None => {
+                    tracing::warn!(plugin = %slug, "ignoring unknown hook {:?}", spec.hook_name())
+                }
+            }
+        }
+        let compiled = match object
+            .routes()
+            .map_err(|e| e.to_string())
+            .and_then(|specs| routes::compile(&specs).map_err(|e| e.to_string()))
+        {
+            Ok(c) => c,
+            Err(message) => return Err(self.fail(&slug, "routes()", actor, &message).await),
+        };
+        // Refuse (without failing the plugin) if its hooks would make an order impossible.
+        self.check_hook_order_with(entry, &hooks)
+            .map_err(|cycle| RuntimeError::HookCycle {
+                slug: slug.clone(),
+                cycle,
+            })?;
+
+        if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
+            p.lifecycle(ctx, Phase::Enable)
+        }) {
+            return Err(self.fail(&slug, "on_enable", actor, &e.to_string()).await);
+        }
+        if persist {
+            if let Err(e) = self
+                .store()
+                .transition(&slug, Transition::Enable, actor, None)
+                .await
+            {
+                // Another replica won the race: undo our enable.
+                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
+                    p.lifecycle(ctx, Phase::Disable)
+                });
+                return Err(e.into());
+            }
+        }
+        entry.set_declared_hooks(hooks);
+        self.routes().publish(&slug, compiled);
+        entry.set_live(true);
+        self.rebuild_hooks();
+        tracing::info!(plugin = %slug, actor, "plugin enabled");
+        self.notify_lifecycle("enabled", &slug);
+        Ok(())
+    }
+
+    /// Disables a plugin: its routes and hooks vanish, then `on_disable`.
+    pub async fn disable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
+        let _guard = self.inner.ops.lock().await;
+        let record = self.store().get(slug).await?;
+        if record.state.apply(Transition::Disable).is_none() {
+            return Err(LifecycleError::InvalidTransition {
+                slug: slug.to_string(),
+                from: record.state,
+                transition: Transition::Disable,
+            }
+            .into());
+        }
+        let mut error = None;
+        if let Some(entry) = self.plugin(slug) {
+            self.take_offline(&entry);
+            if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
+                p.lifecycle(ctx, Phase::Disable)
+            }) {
+                tracing::warn!(plugin = slug, "on_disable failed: {e}");
+                error = Some(format!("on_disable: {e}"));
+            }
+        }
+        let record = self
+            .store()
+            .transition(slug, Transition::Disable, actor, error.as_deref())
+            .await?;
+        self.notify_lifecycle("disabled", slug);
+        Ok(record)
+    }
+
+    /// Moves an `Errored` plugin back to `Inactive` and forgets its panics.
+    pub async fn reset(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
+        let _guard = self.inner.ops.lock().await;
+        let record = self
+            .store()
+            .transition(slug, Transition::Reset, actor, None)
+            .await?;
+        if let Some(entry) = self.plugin(slug) {
+            entry.clear_panics();
+        }
+        Ok(record)
+    }
+
+    /// Withdraws a plugin's routes and hooks at once (no database access).
+    pub(super) fn take_offline(&self, entry: &PluginEntry) {
+        entry.set_live(false);
+        self.routes().withdraw(entry.slug());
+        self.rebuild_hooks();
+    }
+
+    /// Takes a plugin out of service and records `Errored` with the reason;
+    /// returns the error to report.
+    pub(super) async fn fail(
+        &self,
+        slug: &str,
+        phase: &'static str,
+        actor: &str,
+        message: &str,
+    ) -> RuntimeError {
+        if let Some(entry) = self.plugin(slug) {
+            self.take_offline(&entry);
+        }
+        let text = format!("{phase}: {message}");
+        match self
+            .store()
+            .transition(slug, Transition::Fail, actor, Some(&text))
+            .await
+        {
+            Ok(_) | Err(LifecycleError::InvalidTransition { .. }) => {}
+            Err(e) => tracing::error!(plugin = slug, "cannot record the failure: {e}"),
+        }
+        tracing::error!(plugin = slug, "plugin failed in {phase}: {message}");
+        RuntimeError::PluginFailed {
+            slug: slug.to_string(),
+            phase,
+            message: message.to_string(),
+        }
+    }
+
+    /// The fault policy tripped during a call: out of service now, `Errored`
+    /// recorded in the background (the caller may be on a request thread).
+    pub(crate) fn trip(&self, entry: &Arc<PluginEntry>, reason: String) {
+        self.take_offline(entry);
+        let policy = self.fault_policy();
+        let message = format!(
+            "fault policy: {} panics within {} s; last: {reason}",
+            policy.max_panics,
+            policy.window.as_secs()
+        );
+        tracing::error!(plugin = entry.slug(), "{message}");
+        let store = self.store().clone();
+        let slug = entry.slug().to_string();
+        self.db().spawn(async move {
+            match store
+                .transition(&slug, Transition::Fail, "fault-policy", Some(&message))
+                .await
+            {
+                Ok(_) | Err(LifecycleError::InvalidTransition { .. }) => {}
+                Err(e) => tracing::error!(plugin = %slug, "cannot record the failure: {e}"),
+            }
+        });
+    }
+
+    fn notify_lifecycle(&self, kind: &str, slug: &str) {
+        let event = PluginEvent {
+            kind: kind.into(),
+            slug: slug.into(),
+        };
+        let failures = self.notify(&mut HookCall::PluginLifecycle(event));
+        for f in failures {
+            tracing::warn!(plugin = %f.slug, hook = Hook::PluginLifecycle.name(), "{}", f.error);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! One plugin's view of the host: the [`HostServices`] behind its `Context`.
+
+use std::sync::Arc;
+
+use plugboard_plugin_api::{
+    host::{HostServices, LogLevel},
+    PluginError, PluginResult,
+};
+use sea_orm::DbErr;
+
+use crate::{db::Db, kv};
+
+/// The services of one plugin, scoped by its slug.
+pub(crate) struct PluginScope {
+    slug: Arc<str>,
+    db: Db,
+}
+
+impl PluginScope {
+    /// The scope of `slug`.
+    pub(crate) fn new(slug: &str, db: Db) -> Self {
+        Self {
+            slug: slug.into(),
+            db,
+        }
+    }
+
+    fn run<T, F>(
+        &self,
+        op: &str,
+        f: impl FnOnce(sea_orm::DatabaseConnection, Arc<str>) -> F,
+    ) -> PluginResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, DbErr>> + Send + 'static,
+    {
+        let fut = f(self.db.conn().clone(), Arc::clone(&self.slug));
+        self.db.block_on(fut).map_err(|e| {
+            let message = match e {
+                DbErr::Custom(m) => m,
+                other => other.to_string(),
+            };
+            PluginError::failed(format!("{op}: {message}"))
+        })
+    }
+}
+
+impl HostServices for PluginScope {
+    fn log(&self, level: LogLevel, message: &str) {
+        let plugin = &*self.slug;
+        match level {
+            LogLevel::Error => tracing::error!(target: "plugin", plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "plugin", plugin, "{message}"),
+            LogLevel::Info => tracing::info!(target: "plugin", plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
+        }
+    }
+    fn kv_get(&self, key: &str) -> PluginResult<Option<String>> {
+        let key = key.to_string();
+        self.run("kv.get", |db, slug| async move {
+            kv::get(&db, &slug, &key).await
+        })
+    }
+    fn kv_set(&self, key: &str, value_json: &str) -> PluginResult<()> {
+        let (key, value) = (key.to_string(), value_json.to_string());
+        self.run("kv.set", |db, slug| async move {
+            kv::set(&db, &slug, &key, &value).await
+        })
+    }
+    fn kv_delete(&self, key: &str) -> PluginResult<bool> {
+        let key = key.to_string();
+        self.run("kv.delete", |db, slug| async move {
+            kv::delete(&db, &slug, &key).await
+        })
+    }
+    fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>> {
+        let prefix = prefix.to_string();
+        self.run("kv.keys", |db, slug| async move {
+            kv::keys(&db, &slug, &prefix).await
+        })
+    }
+    fn kv_clear(&self) -> PluginResult<u64> {
+        self.run(
+            "kv.clear",
+            |db, slug| async move { kv::clear(&db, &slug).await },
+        )
+    }
+}

@@ -1,0 +1,201 @@
+//! User accounts: the host domain whose changes fire the user hooks.
+
+use chrono::{DateTime, Utc};
+use plugboard_plugin_api::{HookCall, NewUser, User};
+use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr};
+use serde::Serialize;
+
+use crate::{
+    entity::user,
+    runtime::{HookFailure, Refusal, Runtime},
+};
+
+/// A user account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// The id.
+    pub id: i64,
+    /// The user name.
+    pub username: String,
+    /// The role.
+    pub role: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for Account {
+    fn from(m: user::Model) -> Self {
+        Self {
+            id: m.id,
+            username: m.username,
+            role: m.role,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl Account {
+    fn hook_view(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.as_str().into(),
+            role: self.role.as_str().into(),
+        }
+    }
+}
+
+/// Errors of user operations.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// A plugin's filter refused it.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The name is taken.
+    #[error("user name {0:?} is taken")]
+    Taken(String),
+    /// No such user.
+    #[error("no user with id {0}")]
+    NotFound(i64),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// The roles accounts may have.
+pub const ROLES: [&str; 2] = ["admin", "user"];
+
+fn validate(username: &str, role: &str) -> Result<(), UserError> {
+    if username.trim().is_empty() || username.len() > 64 {
+        return Err(UserError::Invalid(
+            "username must be 1 to 64 characters".into(),
+        ));
+    }
+    if !ROLES.contains(&role) {
+        return Err(UserError::Invalid(format!(
+            "role must be one of {}",
+            ROLES.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn log_failures(hook: &str, failures: Vec<HookFailure>) {
+    for f in failures {
+        tracing::warn!(plugin = %f.slug, hook, "hook failed: {}", f.error);
+    }
+}
+
+fn taken_or(e: DbErr, username: &str) -> UserError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => UserError::Taken(username.to_string()),
+        _ => UserError::Db(e),
+    }
+}
+
+/// Every account, by id.
+pub async fn list(rt: &Runtime) -> Result<Vec<Account>, UserError> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .all(rt.db().conn())
+        .await?
+        .into_iter()
+        .map(Account::from)
+        .collect())
+}
+
+/// One account.
+pub async fn get(rt: &Runtime, id: i64) -> Result<Account, UserError> {
+    user::Entity::find_by_id(id)
+        .one(rt.db().conn())
+        .await?
+        .map(Account::from)
+        .ok_or(UserError::NotFound(id))
+}
+
+/// Creates an account: the `user.before_create` filters may change or refuse
+/// it; `user.created` fires after.
+pub async fn create(rt: &Runtime, username: &str, role: &str) -> Result<Account, UserError> {
+    validate(username, role)?;
+    let mut new = NewUser {
+        username: username.into(),
+        role: role.into(),
+    };
+    rt.filter_new_user(&mut new)?;
+    validate(&new.username, &new.role)?;
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        username: Set(new.username.to_string()),
+        role: Set(new.role.to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(rt.db().conn())
+    .await
+    .map_err(|e| taken_or(e, &new.username))?;
+    let account = Account::from(model);
+    log_failures(
+        "user.created",
+        rt.notify(&mut HookCall::UserCreated(&account.hook_view())),
+    );
+    Ok(account)
+}
+
+/// Changes an account's name and/or role; `user.updated` fires after.
+pub async fn update(
+    rt: &Runtime,
+    id: i64,
+    username: Option<&str>,
+    role: Option<&str>,
+) -> Result<Account, UserError> {
+    let current = get(rt, id).await?;
+    let username = username.unwrap_or(&current.username);
+    let role = role.unwrap_or(&current.role);
+    validate(username, role)?;
+    let model = user::ActiveModel {
+        id: Set(id),
+        username: Set(username.to_string()),
+        role: Set(role.to_string()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(rt.db().conn())
+    .await
+    .map_err(|e| taken_or(e, username))?;
+    let account = Account::from(model);
+    log_failures(
+        "user.updated",
+        rt.notify(&mut HookCall::UserUpdated(&account.hook_view())),
+    );
+    Ok(account)
+}
+
+/// Deletes an account; `user.deleted` fires after.
+pub async fn delete(rt: &Runtime, id: i64) -> Result<Account, UserError> {
+    let account = get(rt, id).await?;
+    user::Entity::delete_by_id(id).exec(rt.db().conn()).await?;
+    log_failures(
+        "user.deleted",
+        rt.notify(&mut HookCall::UserDeleted(&account.hook_view())),
+    );
+    Ok(account)
+}
+
+/// Records a sign-in or sign-out of `id`, firing `user.login` / `user.logout`.
+pub async fn record_session(rt: &Runtime, id: i64, login: bool) -> Result<Account, UserError> {
+    let account = get(rt, id).await?;
+    let view = account.hook_view();
+    let mut call = if login {
+        HookCall::UserLogin(&view)
+    } else {
+        HookCall::UserLogout(&view)
+    };
+    log_failures(call.hook().name(), rt.notify(&mut call));
+    Ok(account)
+}

@@ -1,0 +1,28 @@
+//! Schema migrations for the host's own tables, one migration per file.
+//!
+//! Run them with [`Migrator::up`](sea_orm_migration::MigratorTrait::up); the
+//! host does so on every start.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_plugins;
+mod m20261122_000002_create_plugin_audit;
+mod m20261122_000003_create_plugin_storage;
+mod m20261122_000004_create_users;
+
+pub use sea_orm_migration::MigratorTrait;
+
+/// The host's migrations, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_plugins::Migration),
+            Box::new(m20261122_000002_create_plugin_audit::Migration),
+            Box::new(m20261122_000003_create_plugin_storage::Migration),
+            Box::new(m20261122_000004_create_users::Migration),
+        ]
+    }
+}

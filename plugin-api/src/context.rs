@@ -1,0 +1,172 @@
+//! The context a plugin receives on every call: its scoped host services.
+
+use abi_stable::std_types::{RResult, RStr};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{
+    abi::{log_level, HostHandle, HostVTable_Prefix, HostVTable_Ref},
+    error::{ErrorKind, PluginError},
+};
+
+/// The host's services, scoped to the calling plugin.
+///
+/// A `Context` is handed to every hook, route handler and lifecycle call; it
+/// is only valid during that call. Everything it reaches (KV keys, logs) is
+/// the calling plugin's own: a plugin cannot name another plugin's data.
+///
+/// ```no_run
+/// use plugboard_plugin_api::prelude::*;
+///
+/// fn visit(ctx: &Context) -> PluginResult<u64> {
+///     let kv = ctx.kv();
+///     let n: u64 = kv.get("visits")?.unwrap_or(0);
+///     kv.set("visits", &(n + 1))?;
+///     ctx.log().info(&format!("visit number {}", n + 1));
+///     Ok(n + 1)
+/// }
+/// ```
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    handle: HostHandle,
+    vtable: HostVTable_Ref,
+    _call: std::marker::PhantomData<&'a ()>,
+}
+
+impl Context<'_> {
+    /// Builds a context from its raw parts.
+    ///
+    /// # Safety
+    /// `handle.vtable` must point to a live `HostVTable` (behind abi_stable's
+    /// prefix metadata) whose layout was checked compatible with this crate's,
+    /// and `handle.data` must be what that vtable's functions expect; both must
+    /// stay valid for the context's lifetime.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_raw(handle: HostHandle) -> Self {
+        // SAFETY: the caller guarantees `handle.vtable` came from
+        // `HostVTable_Ref::to_raw_ptr` on a checked-compatible vtable.
+        let vtable = unsafe {
+            HostVTable_Ref(abi_stable::prefix_type::PrefixRef::from_raw(
+                handle.vtable
+                    as *const abi_stable::prefix_type::WithMetadata_<
+                        HostVTable_Prefix,
+                        HostVTable_Prefix,
+                    >,
+            ))
+        };
+        Self {
+            handle,
+            vtable,
+            _call: std::marker::PhantomData,
+        }
+    }
+
+    /// The raw handle, to pass the context on across the boundary.
+    pub fn raw(&self) -> HostHandle {
+        self.handle
+    }
+
+    /// The plugin's key-value store.
+    pub fn kv(&self) -> Kv<'_> {
+        Kv { ctx: self }
+    }
+
+    /// The plugin's logger: lines are tagged with the plugin's slug.
+    pub fn log(&self) -> Logger<'_> {
+        Logger { ctx: self }
+    }
+}
+
+fn unsupported(what: &str, since: &str) -> PluginError {
+    PluginError::new(
+        ErrorKind::Unsupported,
+        format!("this host does not provide {what} (added in plugin-api {since})"),
+    )
+}
+
+fn into_result<T>(r: RResult<T, PluginError>) -> Result<T, PluginError> {
+    r.into_result()
+}
+
+/// The plugin's namespaced key-value store; values are JSON.
+///
+/// Keys are the plugin's own: two plugins can both use `"count"` without
+/// meeting. Values are persisted by the host (table `plugin_storage`).
+pub struct Kv<'a> {
+    ctx: &'a Context<'a>,
+}
+
+impl Kv<'_> {
+    /// The value under `key`, if any.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, PluginError> {
+        match self.get_raw(key)? {
+            Some(text) => Ok(Some(serde_json::from_str(&text).map_err(|e| {
+                PluginError::failed(format!("stored value of {key:?} does not fit: {e}"))
+            })?)),
+            None => Ok(None),
+        }
+    }
+    /// The JSON text under `key`, if any.
+    pub fn get_raw(&self, key: &str) -> Result<Option<String>, PluginError> {
+        let f = self.ctx.vtable.kv_get();
+        into_result(f(self.ctx.handle.data, RStr::from(key)))
+            .map(|o| o.into_option().map(Into::into))
+    }
+    /// Stores `value` under `key`.
+    pub fn set<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), PluginError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| PluginError::failed(format!("cannot encode value: {e}")))?;
+        let f = self.ctx.vtable.kv_set();
+        into_result(f(self.ctx.handle.data, key.into(), text.as_str().into()))
+    }
+    /// Deletes `key`; whether it existed.
+    pub fn delete(&self, key: &str) -> Result<bool, PluginError> {
+        let f = self.ctx.vtable.kv_delete();
+        into_result(f(self.ctx.handle.data, key.into()))
+    }
+    /// The keys that start with `prefix`, sorted.
+    pub fn keys(&self, prefix: &str) -> Result<Vec<String>, PluginError> {
+        let f = self
+            .ctx
+            .vtable
+            .kv_keys()
+            .ok_or_else(|| unsupported("kv.keys", "1.1.0"))?;
+        into_result(f(self.ctx.handle.data, prefix.into()))
+            .map(|v| v.into_iter().map(Into::into).collect())
+    }
+    /// Deletes every key of the plugin; the number deleted.
+    pub fn clear(&self) -> Result<u64, PluginError> {
+        let f = self
+            .ctx
+            .vtable
+            .kv_clear()
+            .ok_or_else(|| unsupported("kv.clear", "1.1.0"))?;
+        into_result(f(self.ctx.handle.data))
+    }
+}
+
+/// The plugin's logger; the host tags every line with the plugin's slug.
+pub struct Logger<'a> {
+    ctx: &'a Context<'a>,
+}
+
+impl Logger<'_> {
+    fn emit(&self, level: u8, message: &str) {
+        (self.ctx.vtable.log())(self.ctx.handle.data, level, message.into());
+    }
+    /// Logs an error.
+    pub fn error(&self, message: &str) {
+        self.emit(log_level::ERROR, message)
+    }
+    /// Logs a warning.
+    pub fn warn(&self, message: &str) {
+        self.emit(log_level::WARN, message)
+    }
+    /// Logs information.
+    pub fn info(&self, message: &str) {
+        self.emit(log_level::INFO, message)
+    }
+    /// Logs debugging detail.
+    pub fn debug(&self, message: &str) {
+        self.emit(log_level::DEBUG, message)
+    }
+}

@@ -1,0 +1,77 @@
+//! # Plugboard plugin API
+//!
+//! The crate plugin authors depend on. It holds the contract between the
+//! Plugboard host and its plugins and nothing else:
+//!
+//! * [`Plugin`]: the one trait every plugin implements, built-in or dynamic;
+//! * [`Context`]: the host services a plugin gets on every call (KV, logs);
+//! * [`Request`] / [`Response`]: what a plugin route receives and returns;
+//! * [`Hook`] / [`HookSpec`]: platform hooks and their ordering;
+//! * [`export_plugin!`]: turns a `cdylib` into a loadable plugin;
+//! * [`abi`]: the FFI-safe root module and vtables, and how they evolve.
+//!
+//! ```ignore
+//! use plugboard_plugin_api::prelude::*;
+//!
+//! #[derive(Default)]
+//! pub struct Hello;
+//!
+//! impl Hello {
+//!     fn hello(&self, _ctx: &Context, _req: &Request) -> PluginResult<Response> {
+//!         Ok(Response::json(&serde_json::json!({"hello": "world"})))
+//!     }
+//! }
+//!
+//! impl Plugin for Hello {
+//!     fn slug(&self) -> &str { "hello" }
+//!     fn version(&self) -> &str { env!("CARGO_PKG_VERSION") }
+//!     fn routes(&self) -> Vec<Route<Self>> { vec![Route::get("/hello", Self::hello)] }
+//! }
+//!
+//! export_plugin!(Hello::default());
+//! ```
+//!
+//! Panics never cross the boundary: every generated entry point catches them
+//! and returns a [`PluginError`] of kind [`ErrorKind::Panicked`].
+
+pub mod abi;
+mod context;
+mod error;
+pub mod guest;
+mod hooks;
+pub mod host;
+mod http;
+mod object;
+mod plugin;
+
+pub use context::{Context, Kv, Logger};
+pub use error::{ErrorKind, PluginError, PluginResult};
+pub use guest::builtin;
+pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
+pub use http::{Method, Request, Response};
+pub use object::PluginObject;
+pub use plugin::{Handler, Plugin, Route};
+
+/// Everything a plugin author needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        export_plugin, Context, ErrorKind, Hook, HookSpec, Method, NewUser, Plugin, PluginError,
+        PluginEvent, PluginResult, Request, Response, Route, User,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use abi_stable;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_macro_uses_the_loader_symbol_name() {
+        assert_eq!(
+            abi_stable::library::ROOT_MODULE_LOADER_NAME,
+            "_1as_0lib_1header_0root_bmodule_bloader"
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! The host's view of a plugin instance, the same for built-in and dynamic ones.
+
+use crate::{
+    abi::RouteSpec,
+    context::Context,
+    error::PluginResult,
+    hooks::{HookCall, HookSpec, Phase},
+    http::{Request, Response},
+};
+
+/// A plugin instance as the host drives it.
+///
+/// Built-ins get one from [`builtin`](crate::builtin) (an in-process adapter that
+/// catches panics); dynamic plugins get one from the host's loader (a client of
+/// the plugin's vtable, whose functions catch panics on the plugin's side).
+/// Every method returns an error instead of panicking.
+pub trait PluginObject: Send + Sync {
+    /// The slug the plugin's code reports.
+    fn slug(&self) -> &str;
+    /// The version the plugin's code reports.
+    fn version(&self) -> &str;
+    /// The hooks the plugin implements.
+    fn hooks(&self) -> PluginResult<Vec<HookSpec>>;
+    /// The routes the plugin serves; a route's index is passed to
+    /// [`PluginObject::handle_route`].
+    fn routes(&self) -> PluginResult<Vec<RouteSpec>>;
+    /// A lifecycle phase.
+    fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
+    /// One hook call.
+    fn call_hook(&self, ctx: &Context<'_>, call: &mut HookCall<'_>) -> PluginResult;
+    /// Serves the route at `index`.
+    fn handle_route(
+        &self,
+        ctx: &Context<'_>,
+        index: u32,
+        request: &Request<'_>,
+    ) -> PluginResult<Response>;
+}

@@ -1,0 +1,181 @@
+//! The one trait every plugin implements, built-in or dynamic.
+
+use crate::{
+    context::Context,
+    error::PluginResult,
+    hooks::{HookSpec, NewUser, PluginEvent, User},
+    http::{Method, Request, Response},
+};
+
+/// A route handler: a method of the plugin.
+pub type Handler<P> = fn(&P, &Context<'_>, &Request<'_>) -> PluginResult<Response>;
+
+/// A route a plugin serves below `/api/plugins/{slug}`.
+///
+/// ```
+/// use plugboard_plugin_api::prelude::*;
+///
+/// struct Hello;
+/// impl Hello {
+///     fn hello(&self, _ctx: &Context, req: &Request) -> PluginResult<Response> {
+///         Ok(Response::text(format!("hello {}", req.param("name").unwrap_or("you"))))
+///     }
+/// }
+/// let route = Route::get("/hello/{name}", Hello::hello);
+/// assert_eq!(route.method(), Method::Get);
+/// assert_eq!(route.path(), "/hello/{name}");
+/// ```
+pub struct Route<P> {
+    method: Method,
+    path: String,
+    handler: Handler<P>,
+}
+
+impl<P> Route<P> {
+    /// A route for `method` on `path` (a pattern such as `/entries/{id}`).
+    pub fn new(method: Method, path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            handler,
+        }
+    }
+    /// A `GET` route.
+    pub fn get(path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self::new(Method::Get, path, handler)
+    }
+    /// A `POST` route.
+    pub fn post(path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self::new(Method::Post, path, handler)
+    }
+    /// A `PUT` route.
+    pub fn put(path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self::new(Method::Put, path, handler)
+    }
+    /// A `PATCH` route.
+    pub fn patch(path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self::new(Method::Patch, path, handler)
+    }
+    /// A `DELETE` route.
+    pub fn delete(path: impl Into<String>, handler: Handler<P>) -> Self {
+        Self::new(Method::Delete, path, handler)
+    }
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+    /// The path pattern.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    pub(crate) fn handler(&self) -> Handler<P> {
+        self.handler
+    }
+}
+
+/// A Plugboard plugin.
+///
+/// Implement this trait for built-in and dynamic plugins alike; every method
+/// but `slug` and `version` has a default, so override only what you need.
+/// Hooks are called only if declared in [`Plugin::hooks`]; routes go live when
+/// the plugin is enabled and vanish when it is disabled.
+///
+/// Every call is guarded: a panic in any method becomes an error for that
+/// call (and counts toward the host's fault policy), never a crash.
+///
+/// ```
+/// use plugboard_plugin_api::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Greeter;
+///
+/// impl Greeter {
+///     fn hello(&self, _ctx: &Context, _req: &Request) -> PluginResult<Response> {
+///         Ok(Response::json(&serde_json::json!({"hello": "world"})))
+///     }
+/// }
+///
+/// impl Plugin for Greeter {
+///     fn slug(&self) -> &str { "greeter" }
+///     fn version(&self) -> &str { "0.1.0" }
+///     fn hooks(&self) -> Vec<HookSpec> { vec![HookSpec::new(Hook::UserCreated)] }
+///     fn routes(&self) -> Vec<Route<Self>> { vec![Route::get("/hello", Self::hello)] }
+///     fn on_user_created(&self, ctx: &Context, user: &User) -> PluginResult {
+///         ctx.log().info(&format!("welcome, {}", user.username));
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Plugin: Send + Sync + 'static {
+    /// The plugin's unique slug (`[a-z0-9-]`, must match its manifest).
+    fn slug(&self) -> &str;
+    /// The plugin's semver version (must match its manifest).
+    fn version(&self) -> &str;
+
+    /// The hooks this plugin implements, with their ordering wishes.
+    fn hooks(&self) -> Vec<HookSpec> {
+        Vec::new()
+    }
+    /// The routes this plugin serves while enabled.
+    fn routes(&self) -> Vec<Route<Self>>
+    where
+        Self: Sized,
+    {
+        Vec::new()
+    }
+
+    /// Called once after the plugin is loaded.
+    fn on_load(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+    /// Called when the plugin is enabled; an error leaves it `Errored`.
+    fn on_enable(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+    /// Called when the plugin is disabled.
+    fn on_disable(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+    /// Called before the plugin is unloaded.
+    fn on_unload(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+
+    /// Filter: a user is about to be created. Change `user` to transform it,
+    /// or return [`PluginError::refused`](crate::PluginError::refused) to veto.
+    fn before_user_create(&self, _ctx: &Context<'_>, _user: &mut NewUser) -> PluginResult {
+        Ok(())
+    }
+    /// A user was created.
+    fn on_user_created(&self, _ctx: &Context<'_>, _user: &User) -> PluginResult {
+        Ok(())
+    }
+    /// A user was updated.
+    fn on_user_updated(&self, _ctx: &Context<'_>, _user: &User) -> PluginResult {
+        Ok(())
+    }
+    /// A user was deleted.
+    fn on_user_deleted(&self, _ctx: &Context<'_>, _user: &User) -> PluginResult {
+        Ok(())
+    }
+    /// A user signed in.
+    fn on_user_login(&self, _ctx: &Context<'_>, _user: &User) -> PluginResult {
+        Ok(())
+    }
+    /// A user signed out.
+    fn on_user_logout(&self, _ctx: &Context<'_>, _user: &User) -> PluginResult {
+        Ok(())
+    }
+    /// The host finished starting.
+    fn on_system_startup(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+    /// The host is shutting down.
+    fn on_system_shutdown(&self, _ctx: &Context<'_>) -> PluginResult {
+        Ok(())
+    }
+    /// Another plugin was installed, enabled or disabled.
+    fn on_plugin_event(&self, _ctx: &Context<'_>, _event: &PluginEvent<'_>) -> PluginResult {
+        Ok(())
+    }
+}
