@@ -1,0 +1,156 @@
+//! Discovery and loading: every bad plugin gets a clear error naming it and
+//! its cause, and the host and the other plugins keep running.
+
+use serde_json::Value;
+
+use crate::support::{copy_dir, stage, staged, tempdir, Host};
+
+fn problem_for<'a>(problems: &'a [Value], needle: &str) -> &'a str {
+    problems
+        .iter()
+        .filter_map(|p| p["error"].as_str())
+        .find(|e| e.contains(needle))
+        .unwrap_or_else(|| panic!("no problem mentions {needle:?}: {problems:#?}"))
+}
+
+#[test]
+fn builtins_and_dynamic_plugins_are_discovered_with_kind_and_state() {
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook"]);
+    let host = Host::start(dir.path());
+    let (status, v) = host.admin("GET", "/api/admin/plugins", None);
+    assert_eq!(status, 200);
+    let plugins = v["plugins"].as_array().unwrap();
+    let find = |slug: &str| {
+        plugins
+            .iter()
+            .find(|p| p["slug"] == slug)
+            .unwrap_or_else(|| panic!("{slug} missing: {v}"))
+    };
+    assert_eq!(find("activity")["kind"], "builtin");
+    assert_eq!(
+        find("activity")["state"],
+        "active",
+        "built-ins start enabled"
+    );
+    assert_eq!(find("username-policy")["state"], "active");
+    let gb = find("guestbook");
+    assert_eq!(gb["kind"], "dynamic");
+    assert_eq!(
+        gb["state"], "installed",
+        "dynamic plugins wait for an operator"
+    );
+    assert_eq!(gb["version"], "0.1.0");
+    assert_eq!(gb["api_version"], "1.1.0");
+    assert!(v["problems"].as_array().unwrap().is_empty(), "{v}");
+}
+
+#[test]
+fn each_bad_plugin_gets_a_clear_error_and_the_rest_keep_working() {
+    let dir = tempdir();
+    stage(
+        dir.path(),
+        &["guestbook", "not-a-plugin", "bad-abi", "abort-build"],
+    );
+    let plugins = dir.path().join("plugins");
+    // A manifest whose library is missing.
+    std::fs::create_dir_all(plugins.join("no-library")).unwrap();
+    std::fs::write(
+        plugins.join("no-library/plugin.json"),
+        r#"{"slug":"no-library","version":"1.0.0","library":"nothing_here"}"#,
+    )
+    .unwrap();
+    // A manifest that is not JSON.
+    std::fs::create_dir_all(plugins.join("broken-json")).unwrap();
+    std::fs::write(plugins.join("broken-json/plugin.json"), "{ slug: oops").unwrap();
+    // A manifest with an invalid slug.
+    std::fs::create_dir_all(plugins.join("bad-slug")).unwrap();
+    std::fs::write(
+        plugins.join("bad-slug/plugin.json"),
+        r#"{"slug":"Bad Slug","version":"1.0.0","library":"x"}"#,
+    )
+    .unwrap();
+    // Manifest and library disagree on the version.
+    copy_dir(
+        &staged().join("guestbook"),
+        &plugins.join("zz-version-mismatch"),
+    );
+    let m = plugins.join("zz-version-mismatch/plugin.json");
+    let text = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("0.1.0", "9.9.9")
+        .replace("\"guestbook\",", "\"gb-wrong\",");
+    std::fs::write(&m, text).unwrap();
+    // A second folder with the slug of an existing plugin.
+    copy_dir(&staged().join("guestbook"), &plugins.join("zz-duplicate"));
+
+    let host = Host::start(dir.path());
+    let (_, v) = host.admin("GET", "/api/admin/plugins", None);
+    let problems = v["problems"].as_array().unwrap().clone();
+
+    let e = problem_for(&problems, "no-library");
+    assert!(
+        e.contains("libnothing_here") && e.contains("is missing"),
+        "{e}"
+    );
+    let e = problem_for(&problems, "broken-json");
+    assert!(e.contains("not a valid manifest"), "{e}");
+    let e = problem_for(&problems, "bad-slug");
+    assert!(e.contains("slug \"Bad Slug\" is not valid"), "{e}");
+    let e = problem_for(&problems, "not-a-plugin");
+    assert!(e.contains("is not a Plugboard plugin"), "{e}");
+    let e = problem_for(&problems, "\"bad-abi\"");
+    assert!(e.contains("ABI mismatch: Error:"), "{e}");
+    assert!(
+        e.len() < 2000,
+        "only the Error: lines, not the whole report: {e}"
+    );
+    let e = problem_for(&problems, "abort-build");
+    assert!(e.contains("panic = \"abort\""), "{e}");
+    let e = problem_for(&problems, "gb-wrong");
+    assert!(
+        e.contains("manifest says gb-wrong 9.9.9 but the library is guestbook 0.1.0"),
+        "{e}"
+    );
+    let e = problem_for(&problems, "duplicate slug");
+    assert!(
+        e.starts_with("duplicate slug \"guestbook\": already provided by "),
+        "{e}"
+    );
+    assert!(e.ends_with("/plugins/guestbook"), "{e}");
+
+    // Plugins known by a readable manifest are recorded as errored, with the cause.
+    assert_eq!(host.state("abort-build"), "errored");
+    let (_, ab) = host.admin("GET", "/api/admin/plugins/abort-build", None);
+    assert!(ab["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("panic = \"abort\""));
+    // Enabling an unloadable plugin is refused with a clear answer.
+    let (_, _) = host.admin("POST", "/api/admin/plugins/abort-build/reset", None);
+    let (status, v) = host.enable("abort-build");
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "not_loaded");
+
+    // The good plugin still loads and serves.
+    assert_eq!(host.enable("guestbook").0, 200);
+    let (status, _) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_1_0_loads_into_the_1_1_host() {
+    let dir = tempdir();
+    stage(dir.path(), &["legacy"]);
+    let host = Host::start(dir.path());
+    let (status, v) = host.enable("legacy");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["api_version"], "1.0.0");
+    let (_, first) = host.public("GET", "/api/plugins/legacy/counter", None);
+    let (_, second) = host.public("GET", "/api/plugins/legacy/counter", None);
+    assert_eq!(first, serde_json::json!({"counter": 1, "api": "1.0.0"}));
+    assert_eq!(
+        second["counter"], 2,
+        "its KV calls reach the newer host's services"
+    );
+}

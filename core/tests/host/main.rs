@@ -1,0 +1,12 @@
+#![allow(unreachable_pub, missing_docs, clippy::unwrap_used)]
+//! Integration tests of the host over real HTTP on loopback, with real
+//! plugin libraries (staged by `scripts/test`) and a real SQLite file.
+
+mod support;
+
+mod admin_api;
+mod faults;
+mod hooks_and_users;
+mod lifecycle;
+mod loading;
+mod routes_and_kv;

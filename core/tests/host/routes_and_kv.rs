@@ -1,0 +1,142 @@
+//! Plugin routes go live and vanish without a restart; KV is per plugin.
+
+use plugboard_plugin_api::builtin;
+use serde_json::json;
+
+use crate::support::{builtins::KvProbe, stage, tempdir, Host, Options};
+
+#[test]
+fn routes_appear_on_enable_and_vanish_on_disable() {
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook"]);
+    let host = Host::start(dir.path());
+    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    assert_eq!(status, 404);
+    assert_eq!(v["error"]["code"], "not_found", "a JSON error: {v}");
+
+    let (status, v) = host.enable("guestbook");
+    assert_eq!(status, 200);
+    let routes: Vec<String> = v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        routes.contains(&"GET /api/plugins/guestbook/entries/{id}".to_string()),
+        "{routes:?}"
+    );
+
+    let (status, created) = host.public(
+        "POST",
+        "/api/plugins/guestbook/entries",
+        Some(json!({"author": "bo", "message": "hello"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    let (status, got) = host.public("GET", &format!("/api/plugins/guestbook/entries/{id}"), None);
+    assert_eq!((status, got["message"].as_str()), (200, Some("hello")));
+    // Path parameters, plugin-chosen statuses, and bad input.
+    assert_eq!(
+        host.public("GET", "/api/plugins/guestbook/entries/999", None)
+            .0,
+        404
+    );
+    assert_eq!(
+        host.public("GET", "/api/plugins/guestbook/entries/abc", None)
+            .0,
+        422
+    );
+    let (status, v) = host.public(
+        "POST",
+        "/api/plugins/guestbook/entries",
+        Some(json!({"nope": 1})),
+    );
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(
+        host.public("PATCH", "/api/plugins/guestbook/entries", None)
+            .0,
+        405
+    );
+    assert_eq!(
+        host.public(
+            "DELETE",
+            &format!("/api/plugins/guestbook/entries/{id}"),
+            None
+        )
+        .0,
+        204
+    );
+
+    assert_eq!(
+        host.admin("POST", "/api/admin/plugins/guestbook/disable", None)
+            .0,
+        200
+    );
+    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    assert_eq!(status, 404, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no active plugin \"guestbook\""));
+    assert_eq!(host.public("GET", "/api/plugins/unknown/x", None).0, 404);
+}
+
+#[test]
+fn kv_is_namespaced_per_plugin_and_supports_prefixes_and_clear() {
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: vec![|| builtin(KvProbe("kv-a")), || builtin(KvProbe("kv-b"))],
+            ..Options::default()
+        },
+    );
+    let put = |plugin: &str, key: &str, value: serde_json::Value| {
+        let (s, v) = host.public(
+            "PUT",
+            &format!("/api/plugins/{plugin}/kv/{key}"),
+            Some(value),
+        );
+        assert_eq!(s, 204, "{v}");
+    };
+    put("kv-a", "count", json!(1));
+    put("kv-b", "count", json!({"other": true}));
+    put("kv-a", "user_1", json!("x"));
+    put("kv-a", "userX1", json!("y"));
+    put("kv-a", "user%2", json!("z"));
+
+    assert_eq!(
+        host.public("GET", "/api/plugins/kv-a/kv/count", None),
+        (200, json!(1))
+    );
+    assert_eq!(
+        host.public("GET", "/api/plugins/kv-b/kv/count", None),
+        (200, json!({"other": true}))
+    );
+    // `_` and `%` in a prefix are literal characters, not wildcards.
+    let (_, keys) = host.public("GET", "/api/plugins/kv-a/keys?prefix=user_", None);
+    assert_eq!(keys, json!(["user_1"]));
+    let (_, keys) = host.public("GET", "/api/plugins/kv-a/keys?prefix=user%25", None);
+    assert_eq!(keys, json!(["user%2"]));
+    let (_, keys) = host.public("GET", "/api/plugins/kv-b/keys", None);
+    assert_eq!(keys, json!(["count"]), "kv-b sees only its own keys");
+
+    let (_, v) = host.public("DELETE", "/api/plugins/kv-a/kv/count", None);
+    assert_eq!(v, json!({"existed": true}));
+    let (_, v) = host.public("DELETE", "/api/plugins/kv-a/kv/count", None);
+    assert_eq!(v, json!({"existed": false}));
+    let (_, v) = host.public("POST", "/api/plugins/kv-a/clear", None);
+    assert_eq!(v, json!({"cleared": 3}));
+    assert_eq!(
+        host.public("GET", "/api/plugins/kv-b/kv/count", None).0,
+        200,
+        "clear is per plugin"
+    );
+}

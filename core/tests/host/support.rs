@@ -1,0 +1,271 @@
+//! Shared fixtures: a host on a loopback port over a temporary data folder.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    sync::mpsc,
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use plugboard_core::{
+    fault::FaultPolicy,
+    http::{self, AdminToken},
+    BuiltinFactory, Runtime, RuntimeConfig,
+};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-admin-token";
+
+/// Where `scripts/test` staged the example and fixture plugins.
+pub fn staged() -> PathBuf {
+    let dir = std::env::var_os("PLUGBOARD_TEST_PLUGINS").map(PathBuf::from).expect(
+        "PLUGBOARD_TEST_PLUGINS is not set: run the tests with scripts/test, which builds and stages the plugin libraries",
+    );
+    assert!(
+        dir.join("plugins/guestbook/plugin.json").is_file(),
+        "{} holds no staged plugins; run scripts/test",
+        dir.display()
+    );
+    dir.join("plugins")
+}
+
+/// Copies staged plugin folders into `data_dir/plugins`.
+pub fn stage(data_dir: &Path, slugs: &[&str]) {
+    for slug in slugs {
+        copy_dir(&staged().join(slug), &data_dir.join("plugins").join(slug));
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// A running host.
+pub struct Host {
+    pub base: String,
+    stop: Option<actix_web::dev::ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub struct Options {
+    pub builtins: Vec<BuiltinFactory>,
+    pub fault_policy: FaultPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            builtins: plugboard_builtin_plugins::ALL.to_vec(),
+            fault_policy: FaultPolicy::default(),
+        }
+    }
+}
+
+impl Host {
+    pub fn start(data_dir: &Path) -> Host {
+        Self::start_with(data_dir, Options::default())
+    }
+
+    pub fn start_with(data_dir: &Path, options: Options) -> Host {
+        let (tx, rx) = mpsc::channel();
+        let dir = data_dir.to_path_buf();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let mut config = RuntimeConfig::new(&dir);
+                config.fault_policy = options.fault_policy;
+                let runtime = Runtime::start(config, &options.builtins)
+                    .await
+                    .expect("runtime starts");
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server =
+                    http::server(runtime.clone(), AdminToken::new(TOKEN), listener, 2).unwrap();
+                tx.send((format!("http://{addr}"), runtime.clone(), server.handle()))
+                    .unwrap();
+                server.await.unwrap();
+                runtime.shutdown().await;
+            })
+        });
+        let (base, _runtime, stop): (String, Runtime, _) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("host started");
+        Host {
+            base,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the server and waits for the runtime to shut down.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            block_on(stop.stop(true));
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// An admin request: (status, JSON body).
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        request(method, &self.url(path), Some(TOKEN), body)
+    }
+
+    /// A request without the admin token.
+    pub fn public(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        request(method, &self.url(path), None, body)
+    }
+
+    pub fn state(&self, slug: &str) -> String {
+        let (status, v) = self.admin("GET", &format!("/api/admin/plugins/{slug}"), None);
+        assert_eq!(status, 200, "{v}");
+        v["state"].as_str().unwrap().to_string()
+    }
+
+    pub fn enable(&self, slug: &str) -> (u16, Value) {
+        self.admin("POST", &format!("/api/admin/plugins/{slug}/enable"), None)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Any HTTP request; non-2xx statuses are returned, not raised.
+pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = match body {
+        Some(b) => agent.run(
+            req.header("content-type", "application/json")
+                .body(b.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
+    }
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.into_body().read_to_string().unwrap_or_default();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("plugboard-test-")
+        .tempdir()
+        .unwrap()
+}
+
+/// Test-only built-in plugins.
+pub mod builtins {
+    use plugboard_plugin_api::prelude::*;
+
+    /// Exposes its KV store over routes: `PUT/GET/DELETE /kv/{key}`,
+    /// `GET /keys?prefix=`, `POST /clear`.
+    pub struct KvProbe(pub &'static str);
+
+    impl KvProbe {
+        fn put(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let v: serde_json::Value = req.json()?;
+            ctx.kv().set(req.param("key").unwrap_or_default(), &v)?;
+            Ok(Response::empty(204))
+        }
+        fn get(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            match ctx
+                .kv()
+                .get::<serde_json::Value>(req.param("key").unwrap_or_default())?
+            {
+                Some(v) => Ok(Response::json(&v)),
+                None => Err(PluginError::not_found("no such key")),
+            }
+        }
+        fn delete(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let existed = ctx.kv().delete(req.param("key").unwrap_or_default())?;
+            Ok(Response::json(&serde_json::json!({ "existed": existed })))
+        }
+        fn keys(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let prefix = req.query_param("prefix").unwrap_or_default();
+            Ok(Response::json(&ctx.kv().keys(&prefix)?))
+        }
+        fn clear(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+            Ok(Response::json(
+                &serde_json::json!({ "cleared": ctx.kv().clear()? }),
+            ))
+        }
+        fn boom(&self, _ctx: &Context, _req: &Request) -> PluginResult<Response> {
+            panic!("built-in route panicked on purpose")
+        }
+    }
+
+    impl Plugin for KvProbe {
+        fn slug(&self) -> &str {
+            self.0
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![
+                Route::put("/kv/{key}", Self::put),
+                Route::get("/kv/{key}", Self::get),
+                Route::delete("/kv/{key}", Self::delete),
+                Route::get("/keys", Self::keys),
+                Route::post("/clear", Self::clear),
+                Route::get("/boom", Self::boom),
+            ]
+        }
+    }
+
+    /// Implements `user.created`, wanting to run before `before`.
+    pub struct Ordered {
+        pub slug: &'static str,
+        pub before: &'static str,
+    }
+
+    impl Plugin for Ordered {
+        fn slug(&self) -> &str {
+            self.slug
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn hooks(&self) -> Vec<HookSpec> {
+            vec![HookSpec::new(Hook::UserCreated).before(self.before)]
+        }
+    }
+}
