@@ -348,7 +348,7 @@ pub fn root_module(
 /// build the plugin with `panic = "unwind"` (the default), as the host refuses
 /// `panic = "abort"` builds.
 ///
-/// ```ignore
+/// ```no_run
 /// use plugboard_plugin_api::prelude::*;
 ///
 /// #[derive(Default)]

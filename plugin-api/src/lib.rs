@@ -10,7 +10,7 @@
 //! * [`export_plugin!`]: turns a `cdylib` into a loadable plugin;
 //! * [`abi`]: the FFI-safe root module and vtables, and how they evolve.
 //!
-//! ```ignore
+//! ```no_run
 //! use plugboard_plugin_api::prelude::*;
 //!
 //! #[derive(Default)]
@@ -43,6 +43,7 @@ pub mod host;
 mod http;
 mod object;
 mod plugin;
+pub mod testing;
 
 pub use context::{Context, Kv, Logger};
 pub use error::{ErrorKind, PluginError, PluginResult};

@@ -1,0 +1,107 @@
+//! Test support for plugin authors: run a plugin without a host.
+//!
+//! [`MemoryHost`] implements the host services in memory (KV in a sorted map,
+//! logs captured), so a plugin's routes and hooks can be unit-tested through
+//! its `rlib`:
+//!
+//! ```
+//! use plugboard_plugin_api::{prelude::*, testing::MemoryHost};
+//!
+//! struct Counter;
+//! impl Counter {
+//!     fn bump(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+//!         let n: u64 = ctx.kv().get("n")?.unwrap_or(0) + 1;
+//!         ctx.kv().set("n", &n)?;
+//!         Ok(Response::json(&n))
+//!     }
+//! }
+//! impl Plugin for Counter {
+//!     fn slug(&self) -> &str { "counter" }
+//!     fn version(&self) -> &str { "1.0.0" }
+//!     fn routes(&self) -> Vec<Route<Self>> { vec![Route::post("/bump", Self::bump)] }
+//! }
+//!
+//! let host = MemoryHost::new();
+//! let plugin = plugboard_plugin_api::builtin(Counter).unwrap();
+//! let req = Request::new("POST", "/bump", "", &[], &[], b"");
+//! let res = plugin.handle_route(&host.context(), 0, &req).unwrap();
+//! assert_eq!(res.body(), b"1");
+//! assert_eq!(host.kv_value("n").as_deref(), Some("1"));
+//! ```
+
+use std::{collections::BTreeMap, sync::Mutex};
+
+use crate::{
+    context::Context,
+    error::PluginResult,
+    host::{context_for, HostServices, LogLevel},
+};
+
+/// In-memory host services for tests.
+#[derive(Default)]
+pub struct MemoryHost {
+    kv: Mutex<BTreeMap<String, String>>,
+    logs: Mutex<Vec<(LogLevel, String)>>,
+}
+
+impl MemoryHost {
+    /// An empty host.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// A context over this host, to pass to a plugin's methods.
+    pub fn context(&self) -> Context<'_> {
+        context_for(self)
+    }
+    /// The JSON text stored under `key`.
+    pub fn kv_value(&self, key: &str) -> Option<String> {
+        self.kv.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+    /// Every log line so far.
+    pub fn logs(&self) -> Vec<(LogLevel, String)> {
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl HostServices for MemoryHost {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((level, message.to_string()));
+    }
+    fn kv_get(&self, key: &str) -> PluginResult<Option<String>> {
+        Ok(self.kv_value(key))
+    }
+    fn kv_set(&self, key: &str, value_json: &str) -> PluginResult<()> {
+        self.kv
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), value_json.to_string());
+        Ok(())
+    }
+    fn kv_delete(&self, key: &str) -> PluginResult<bool> {
+        Ok(self
+            .kv
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
+            .is_some())
+    }
+    fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>> {
+        Ok(self
+            .kv
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+    fn kv_clear(&self) -> PluginResult<u64> {
+        let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
+        let n = kv.len() as u64;
+        kv.clear();
+        Ok(n)
+    }
+}
