@@ -85,7 +85,7 @@ impl Plugin for UsernamePolicy {
                 rules.min_length
             )));
         }
-        if rules.reserved.iter().any(|r| *r == name) {
+        if rules.reserved.contains(&name) {
             return Err(PluginError::refused(format!(
                 "the user name {name:?} is reserved"
             )));

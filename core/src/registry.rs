@@ -9,6 +9,8 @@ use std::{
     time::Instant,
 };
 
+use quanta::Clock;
+
 use plugboard_plugin_api::{
     host::context_for, Context, ErrorKind, Hook, HookSpec, PluginError, PluginObject,
 };
@@ -71,6 +73,8 @@ pub struct PluginEntry {
     live: AtomicBool,
     loaded: AtomicBool,
     hooks: Mutex<Vec<(Hook, HookSpec)>>,
+    /// Cycle-counter clock (falls back to the OS clock where the TSC is unusable).
+    clock: Clock,
 }
 
 impl PluginEntry {
@@ -93,6 +97,7 @@ impl PluginEntry {
             live: AtomicBool::new(false),
             loaded: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
+            clock: Clock::new(),
         }
     }
 
@@ -163,9 +168,9 @@ impl PluginEntry {
             return Err(CallError::Unavailable(self.slug.clone()));
         }
         let ctx = context_for(&self.scope);
-        let start = Instant::now();
+        let start = self.clock.raw();
         let result = f(&*self.object, &ctx);
-        let elapsed = start.elapsed().as_nanos() as u64;
+        let elapsed = self.clock.delta_as_nanos(start, self.clock.raw());
         match result {
             Ok(v) => {
                 self.metrics.record(elapsed, Outcome::Ok);

@@ -191,7 +191,7 @@ pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
         });
     }
     // Most specific first, so `/entries/latest` wins over `/entries/{id}`.
-    out.sort_by(|a, b| b.pattern.specificity().cmp(&a.pattern.specificity()));
+    out.sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
     Ok(out)
 }
 

@@ -55,7 +55,11 @@ impl MemoryHost {
     }
     /// The JSON text stored under `key`.
     pub fn kv_value(&self, key: &str) -> Option<String> {
-        self.kv.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+        self.kv
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
     }
     /// Every log line so far.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {

@@ -13,8 +13,19 @@ use crate::{
 
 /// Registers the catch-all for plugin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/plugins/{slug}/{tail:.*}", web::to(serve))
-        .route("/api/plugins/{slug}", web::to(serve));
+    // A scope with a default service: a prefix check, no per-request regex.
+    cfg.service(web::scope(PREFIX).default_service(web::to(serve)));
+}
+
+const PREFIX: &str = "/api/plugins";
+
+/// Splits `/api/plugins/{slug}/{rest}` into the slug and `/{rest}`.
+fn split_path(full: &str) -> Option<(&str, &str)> {
+    let rest = full.strip_prefix(PREFIX)?.strip_prefix('/')?;
+    Some(match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    })
 }
 
 async fn serve(
@@ -22,12 +33,12 @@ async fn serve(
     rt: web::Data<Runtime>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = req.match_info().get("slug").unwrap_or_default();
-    let tail = req.match_info().get("tail").unwrap_or_default();
-    let path = format!("/{tail}");
+    let Some((slug, path)) = split_path(req.path()) else {
+        return Err(ApiError::not_found("no plugin named in the path"));
+    };
     let method = req.method().as_str();
     let no_plugin = || ApiError::not_found(format!("no active plugin {slug:?}"));
-    let (index, params) = match rt.routes().lookup(slug, method, &path) {
+    let (index, params) = match rt.routes().lookup(slug, method, path) {
         Lookup::Found { index, params } => (index, params),
         Lookup::NoPlugin => return Err(no_plugin()),
         Lookup::NoRoute => {
@@ -53,7 +64,7 @@ async fn serve(
         .iter()
         .map(|(k, v)| Tuple2(RStr::from(k.as_str()), RStr::from(v.as_str())))
         .collect();
-    let request = Request::new(method, &path, req.query_string(), &headers, &params, &body);
+    let request = Request::new(method, path, req.query_string(), &headers, &params, &body);
     match rt.call_route(&entry, index, &request) {
         Ok(response) => {
             let status = StatusCode::from_u16(response.status())
@@ -82,5 +93,27 @@ async fn serve(
                 e
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_path;
+
+    #[test]
+    fn the_slug_and_the_plugin_path_are_split_off_the_prefix() {
+        assert_eq!(
+            split_path("/api/plugins/guestbook/entries/7"),
+            Some(("guestbook", "/entries/7"))
+        );
+        assert_eq!(
+            split_path("/api/plugins/guestbook"),
+            Some(("guestbook", "/"))
+        );
+        assert_eq!(
+            split_path("/api/plugins/guestbook/"),
+            Some(("guestbook", "/"))
+        );
+        assert_eq!(split_path("/api/pluginsx/a"), None);
     }
 }

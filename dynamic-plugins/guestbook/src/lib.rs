@@ -128,14 +128,18 @@ impl Plugin for Guestbook {
     }
 }
 
-export_plugin!(Guestbook::default());
+export_plugin!(Guestbook);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use plugboard_plugin_api::testing::MemoryHost;
 
-    fn post(plugin: &dyn plugboard_plugin_api::PluginObject, host: &MemoryHost, body: &str) -> Response {
+    fn post(
+        plugin: &dyn plugboard_plugin_api::PluginObject,
+        host: &MemoryHost,
+        body: &str,
+    ) -> Response {
         let req = Request::new("POST", "/entries", "", &[], &[], body.as_bytes());
         plugin.handle_route(&host.context(), 1, &req).unwrap()
     }
@@ -144,8 +148,14 @@ mod tests {
     fn entries_are_numbered_and_listed_newest_first() {
         let host = MemoryHost::new();
         let plugin = plugboard_plugin_api::builtin(Guestbook).unwrap();
-        assert_eq!(post(&*plugin, &host, r#"{"author":"a","message":"one"}"#).status(), 201);
-        assert_eq!(post(&*plugin, &host, r#"{"author":"b","message":"two"}"#).status(), 201);
+        assert_eq!(
+            post(&*plugin, &host, r#"{"author":"a","message":"one"}"#).status(),
+            201
+        );
+        assert_eq!(
+            post(&*plugin, &host, r#"{"author":"b","message":"two"}"#).status(),
+            201
+        );
         let req = Request::new("GET", "/entries", "", &[], &[], b"");
         let res = plugin.handle_route(&host.context(), 0, &req).unwrap();
         let v: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
@@ -157,7 +167,11 @@ mod tests {
     fn empty_messages_and_bad_json_are_refused() {
         let host = MemoryHost::new();
         let plugin = plugboard_plugin_api::builtin(Guestbook).unwrap();
-        for body in [r#"{"author":"a","message":"  "}"#, "not json", r#"{"author":"a"}"#] {
+        for body in [
+            r#"{"author":"a","message":"  "}"#,
+            "not json",
+            r#"{"author":"a"}"#,
+        ] {
             let req = Request::new("POST", "/entries", "", &[], &[], body.as_bytes());
             let err = plugin.handle_route(&host.context(), 1, &req).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Invalid, "{body}: {err}");
@@ -168,7 +182,11 @@ mod tests {
     #[test]
     fn new_users_get_a_welcome_entry() {
         let host = MemoryHost::new();
-        let user = User { id: 7, username: "zoe".into(), role: "user".into() };
+        let user = User {
+            id: 7,
+            username: "zoe".into(),
+            role: "user".into(),
+        };
         Guestbook.on_user_created(&host.context(), &user).unwrap();
         let stored: Entry = serde_json::from_str(&host.kv_value(&entry_key(1)).unwrap()).unwrap();
         assert_eq!(stored.message, "Welcome, zoe!");
