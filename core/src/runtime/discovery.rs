@@ -167,7 +167,7 @@ impl Runtime {
     }
 
     /// Calls `on_load` on every plugin, then enables the ones persisted as
-    /// `Active` and the built-ins seen for the first time.
+    /// `Active` and the built-ins still `Installed` (first start).
     pub(super) async fn restore_states(&self) -> Result<(), RuntimeError> {
         let _guard = self.inner.ops.lock().await;
         for entry in self.entries() {
