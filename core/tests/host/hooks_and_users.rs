@@ -187,3 +187,24 @@ fn hook_order_is_resolved_explained_and_cycles_are_refused() {
     assert_eq!(order, ["cycle-a", "zz-first", "guestbook"], "{created}");
     assert_eq!(created["order"][1]["before"], json!(["guestbook"]));
 }
+
+#[test]
+fn system_startup_and_shutdown_hooks_fire() {
+    use crate::support::system_probe::SystemProbe;
+    let dir = tempdir();
+    let options = || Options {
+        builtins: vec![|| builtin(SystemProbe)],
+        ..Options::default()
+    };
+    let host = Host::start_with(dir.path(), options());
+    let (_, seen) = host.public("GET", "/api/plugins/system-probe/events", None);
+    assert_eq!(seen, json!(["startup"]));
+    host.stop();
+    let host = Host::start_with(dir.path(), options());
+    let (_, seen) = host.public("GET", "/api/plugins/system-probe/events", None);
+    assert_eq!(
+        seen,
+        json!(["startup", "shutdown", "startup"]),
+        "shutdown fired before the first host stopped"
+    );
+}

@@ -269,3 +269,47 @@ pub mod builtins {
         }
     }
 }
+
+/// Records `system.startup` / `system.shutdown` in its KV store and serves
+/// them at `GET /events`.
+pub mod system_probe {
+    use plugboard_plugin_api::prelude::*;
+
+    pub struct SystemProbe;
+
+    impl SystemProbe {
+        fn record(ctx: &Context, what: &str) -> PluginResult {
+            let mut seen: Vec<String> = ctx.kv().get("seen")?.unwrap_or_default();
+            seen.push(what.to_string());
+            ctx.kv().set("seen", &seen)
+        }
+        fn events(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+            let seen: Vec<String> = ctx.kv().get("seen")?.unwrap_or_default();
+            Ok(Response::json(&seen))
+        }
+    }
+
+    impl Plugin for SystemProbe {
+        fn slug(&self) -> &str {
+            "system-probe"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn hooks(&self) -> Vec<HookSpec> {
+            vec![
+                HookSpec::new(Hook::SystemStartup),
+                HookSpec::new(Hook::SystemShutdown),
+            ]
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![Route::get("/events", Self::events)]
+        }
+        fn on_system_startup(&self, ctx: &Context) -> PluginResult {
+            Self::record(ctx, "startup")
+        }
+        fn on_system_shutdown(&self, ctx: &Context) -> PluginResult {
+            Self::record(ctx, "shutdown")
+        }
+    }
+}
