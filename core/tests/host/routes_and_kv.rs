@@ -140,3 +140,52 @@ fn kv_is_namespaced_per_plugin_and_supports_prefixes_and_clear() {
         "clear is per plugin"
     );
 }
+
+/// Captures every log line of this test process (installed once).
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    use std::sync::{Mutex, OnceLock};
+    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
+        struct Sink(&'static Mutex<Vec<u8>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Sink(buffer))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+}
+
+#[test]
+fn plugin_log_lines_are_tagged_with_the_plugin() {
+    let logs = captured_logs();
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook"]);
+    let host = Host::start(dir.path());
+    assert_eq!(host.enable("guestbook").0, 200);
+    let (status, _) = host.public(
+        "POST",
+        "/api/plugins/guestbook/entries",
+        Some(json!({"author": "logan", "message": "log me"})),
+    );
+    assert_eq!(status, 201);
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.contains("by logan"))
+        .unwrap_or_else(|| panic!("no log line from guestbook in:\n{text}"));
+    assert!(
+        line.contains("INFO") && line.contains("plugin=\"guestbook\""),
+        "{line}"
+    );
+}
