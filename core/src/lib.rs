@@ -33,6 +33,7 @@ pub mod registry;
 pub mod routes;
 pub mod runtime;
 mod scope;
+pub mod sql;
 pub mod users;
 
 pub use runtime::{BuiltinFactory, LoadProblem, Runtime, RuntimeConfig, RuntimeError};

@@ -10,3 +10,4 @@ mod hooks_and_users;
 mod lifecycle;
 mod loading;
 mod routes_and_kv;
+mod sql;

@@ -1,0 +1,413 @@
+//! Parsing, checking and renaming one plugin statement.
+
+use std::ops::ControlFlow;
+
+use sqlparser::{
+    ast::{
+        AlterTableOperation, ColumnOption, Expr, Ident, ObjectName, ObjectNamePart, ObjectType,
+        Query, Statement, TableAlias, TableConstraint, TableFactor, VisitMut, VisitorMut,
+    },
+    dialect::{Dialect, PostgreSqlDialect, SQLiteDialect},
+    parser::Parser,
+};
+
+/// The database the statement is for (the grammars differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Why a statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SQL refused: {0}")]
+pub struct SqlRefusal(pub String);
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, SqlRefusal> {
+    Err(SqlRefusal(why.into()))
+}
+
+/// The physical name of a plugin's table.
+///
+/// ```
+/// assert_eq!(plugboard_core::sql::table_name("guestbook", "entries"), "plugin_guestbook_entries");
+/// ```
+pub fn table_name(slug: &str, short: &str) -> String {
+    format!("plugin_{}_{}", slug.replace('-', "_"), short)
+}
+
+/// Names no plugin may use: system catalogs and other namespaces.
+fn reserved(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("sqlite_") {
+        Some("SQLite's internal tables")
+    } else if lower.starts_with("pg_") || lower == "information_schema" {
+        Some("the PostgreSQL catalog")
+    } else if lower.starts_with("plugin_") {
+        Some("the plugin namespaces (names beginning with plugin_ are reserved)")
+    } else {
+        None
+    }
+}
+
+/// Functions that reach outside the database or its namespace.
+fn forbidden_function(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "load_extension",
+        "readfile",
+        "writefile",
+        "edit",
+        "fts3_tokenizer",
+        "current_setting",
+        "set_config",
+        "dblink",
+        "query_to_xml",
+        "lo_import",
+        "lo_export",
+        "lo_get",
+        "lo_put",
+    ]
+    .contains(&lower.as_str())
+        || lower.starts_with("pg_")
+        || lower.starts_with("sqlite_")
+        || lower.starts_with("pragma_")
+        || lower.starts_with("dblink_")
+}
+
+/// A plain short name: one unquoted identifier of letters, digits and `_`.
+fn short_name(ident: &Ident) -> Result<String, SqlRefusal> {
+    if ident.quote_style.is_some() {
+        return refuse(format!("quoted name {ident} (use plain names)"));
+    }
+    let v = &ident.value;
+    let ok = v
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && v.len() <= 48;
+    if !ok {
+        return refuse(format!(
+            "name {v:?} must be letters, digits and _ (at most 48)"
+        ));
+    }
+    if let Some(what) = reserved(v) {
+        return refuse(format!("{v:?} names {what}"));
+    }
+    Ok(v.to_ascii_lowercase())
+}
+
+fn object_short_name(name: &ObjectName) -> Result<String, SqlRefusal> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] => short_name(ident),
+        [_, _, ..] => refuse(format!(
+            "schema-qualified name {name} (use the table's short name)"
+        )),
+        _ => refuse(format!("unsupported name {name}")),
+    }
+}
+
+struct Renamer<'a> {
+    slug: &'a str,
+    error: Option<SqlRefusal>,
+}
+
+impl Renamer<'_> {
+    fn rename(&self, name: &mut ObjectName) -> Result<(), SqlRefusal> {
+        let short = object_short_name(name)?;
+        *name = ObjectName::from(vec![Ident::new(table_name(self.slug, &short))]);
+        Ok(())
+    }
+    fn rename_ident(&self, ident: &mut Ident) -> Result<(), SqlRefusal> {
+        let short = short_name(ident)?;
+        *ident = Ident::new(table_name(self.slug, &short));
+        Ok(())
+    }
+    fn stop(&mut self, r: Result<(), SqlRefusal>) -> ControlFlow<()> {
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl VisitorMut for Renamer<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // CTE names are renamed like tables, so references to them (renamed as
+        // relations) still resolve, and a CTE can never shadow a foreign table.
+        let mut r = Ok(());
+        if let Some(with) = &mut query.with {
+            for cte in &mut with.cte_tables {
+                if let Err(e) = self.rename_ident(&mut cte.alias.name) {
+                    r = Err(e);
+                    break;
+                }
+            }
+        }
+        self.stop(r)
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let r = match factor {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                if args.is_some() {
+                    refuse(format!("table function {name}(…)"))
+                } else {
+                    // Keep the short name usable as a qualifier (`entries.id`).
+                    match (alias.is_none(), object_short_name(name)) {
+                        (true, Ok(short)) => {
+                            *alias = Some(TableAlias {
+                                name: Ident::new(short),
+                                columns: vec![],
+                            });
+                            Ok(())
+                        }
+                        (_, Ok(_)) => Ok(()),
+                        (_, Err(e)) => Err(e),
+                    }
+                }
+            }
+            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => Ok(()),
+            other => refuse(format!("unsupported table source {other}")),
+        };
+        self.stop(r)
+    }
+
+    fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<()> {
+        let r = self.rename(relation);
+        self.stop(r)
+    }
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let r = match expr {
+            Expr::Function(f) if forbidden_function(&f.name.to_string()) => {
+                refuse(format!("function {}()", f.name))
+            }
+            _ => Ok(()),
+        };
+        self.stop(r)
+    }
+}
+
+fn dialect(backend: Backend) -> Box<dyn Dialect> {
+    match backend {
+        Backend::Sqlite => Box::new(SQLiteDialect {}),
+        Backend::Postgres => Box::new(PostgreSqlDialect {}),
+    }
+}
+
+/// Renames the names that the relation visitor does not reach, and refuses
+/// every statement kind outside the allowed set.
+fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefusal> {
+    match stmt {
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update { .. }
+        | Statement::Delete(_) => Ok(()),
+        Statement::CreateTable(ct) => {
+            for col in &mut ct.columns {
+                for opt in &mut col.options {
+                    if let ColumnOption::ForeignKey { foreign_table, .. } = &mut opt.option {
+                        r.rename(foreign_table)?;
+                    }
+                }
+            }
+            for c in &mut ct.constraints {
+                if let TableConstraint::ForeignKey { foreign_table, .. } = c {
+                    r.rename(foreign_table)?;
+                }
+            }
+            Ok(())
+        }
+        Statement::CreateIndex(ci) => match &mut ci.name {
+            Some(name) => r.rename(name),
+            None => refuse("CREATE INDEX needs an index name"),
+        },
+        Statement::Drop {
+            object_type, names, ..
+        } => match object_type {
+            ObjectType::Table | ObjectType::Index => names.iter_mut().try_for_each(|n| r.rename(n)),
+            other => refuse(format!("DROP {other}")),
+        },
+        Statement::AlterTable { operations, .. } => {
+            for op in operations.iter() {
+                match op {
+                    AlterTableOperation::AddColumn { .. }
+                    | AlterTableOperation::DropColumn { .. }
+                    | AlterTableOperation::RenameColumn { .. } => {}
+                    other => return refuse(format!("ALTER TABLE … {other}")),
+                }
+            }
+            Ok(())
+        }
+        other => {
+            let text = other.to_string();
+            let head: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            refuse(format!("{head} statements are not allowed (only SELECT, INSERT, UPDATE, DELETE, CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE columns)"))
+        }
+    }
+}
+
+/// Checks one statement and rewrites it into `slug`'s namespace.
+///
+/// ```
+/// use plugboard_core::sql::{namespace, Backend};
+/// let sql = namespace("SELECT id FROM entries WHERE id = ?", "guestbook", Backend::Sqlite).unwrap();
+/// assert_eq!(sql, "SELECT id FROM plugin_guestbook_entries AS entries WHERE id = ?");
+/// assert!(namespace("SELECT * FROM main.users", "guestbook", Backend::Sqlite).is_err());
+/// ```
+pub fn namespace(sql: &str, slug: &str, backend: Backend) -> Result<String, SqlRefusal> {
+    let mut statements = Parser::parse_sql(&*dialect(backend), sql)
+        .map_err(|e| SqlRefusal(format!("cannot parse the statement: {e}")))?;
+    let mut stmt = match statements.len() {
+        1 => statements.remove(0),
+        0 => return refuse("empty statement"),
+        n => return refuse(format!("{n} statements in one string (send one at a time)")),
+    };
+    let mut renamer = Renamer { slug, error: None };
+    statement_names(&mut stmt, &renamer)?;
+    let _ = stmt.visit(&mut renamer);
+    if let Some(e) = renamer.error {
+        return Err(e);
+    }
+    Ok(stmt.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(sql: &str) -> String {
+        namespace(sql, "gb", Backend::Sqlite).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn refused(sql: &str) -> String {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            if let Ok(out) = namespace(sql, "gb", backend) {
+                panic!("{backend:?} accepted {sql:?} as {out:?}");
+            }
+        }
+        namespace(sql, "gb", Backend::Sqlite).unwrap_err().0
+    }
+
+    #[test]
+    fn names_are_moved_into_the_namespace() {
+        assert_eq!(
+            ok("CREATE TABLE entries (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors(id))"),
+            "CREATE TABLE plugin_gb_entries (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES plugin_gb_authors (id))"
+        );
+        assert_eq!(
+            ok("INSERT INTO entries (id) VALUES (?)"),
+            "INSERT INTO plugin_gb_entries (id) VALUES (?)"
+        );
+        assert_eq!(
+            ok("SELECT entries.id, a.name FROM entries JOIN authors a ON a.id = entries.author_id"),
+            "SELECT entries.id, a.name FROM plugin_gb_entries AS entries JOIN plugin_gb_authors AS a ON a.id = entries.author_id"
+        );
+        assert_eq!(
+            ok("WITH recent AS (SELECT * FROM entries) SELECT * FROM recent"),
+            "WITH plugin_gb_recent AS (SELECT * FROM plugin_gb_entries AS entries) SELECT * FROM plugin_gb_recent AS recent"
+        );
+        assert_eq!(
+            ok("DELETE FROM entries WHERE id IN (SELECT id FROM old)"),
+            "DELETE FROM plugin_gb_entries AS entries WHERE id IN (SELECT id FROM plugin_gb_old AS old)"
+        );
+        assert_eq!(
+            ok("CREATE INDEX by_author ON entries (author_id)"),
+            "CREATE INDEX plugin_gb_by_author ON plugin_gb_entries(author_id)"
+        );
+        assert_eq!(ok("DROP TABLE entries"), "DROP TABLE plugin_gb_entries");
+        assert_eq!(
+            ok("ALTER TABLE entries ADD COLUMN body TEXT"),
+            "ALTER TABLE plugin_gb_entries ADD COLUMN body TEXT"
+        );
+        assert!(ok("UPDATE entries SET body = 'x' WHERE id = 1")
+            .starts_with("UPDATE plugin_gb_entries"));
+    }
+
+    #[test]
+    fn a_cte_cannot_shadow_a_foreign_table() {
+        // Inside the CTE, `users` is the plugin's own users table, not the host's.
+        assert_eq!(
+            ok("WITH users AS (SELECT * FROM users) SELECT * FROM users"),
+            "WITH plugin_gb_users AS (SELECT * FROM plugin_gb_users AS users) SELECT * FROM plugin_gb_users AS users"
+        );
+    }
+
+    #[test]
+    fn everything_that_reaches_outside_is_refused() {
+        let cases = [
+            (
+                "SELECT * FROM entries JOIN plugin_other_secrets s ON 1 = 1",
+                "reserved",
+            ),
+            (
+                "SELECT * FROM entries WHERE id IN (SELECT id FROM plugin_other_t)",
+                "reserved",
+            ),
+            (
+                "WITH x AS (SELECT * FROM plugin_storage) SELECT * FROM x",
+                "reserved",
+            ),
+            ("SELECT * FROM main.users", "schema-qualified"),
+            ("SELECT * FROM public.users", "schema-qualified"),
+            ("SELECT * FROM \"users\"", "quoted name"),
+            ("SELECT * FROM sqlite_master", "SQLite's internal tables"),
+            ("SELECT * FROM sqlite_schema", "SQLite's internal tables"),
+            (
+                "SELECT * FROM information_schema.tables",
+                "schema-qualified",
+            ),
+            ("SELECT * FROM pg_catalog.pg_tables", "schema-qualified"),
+            ("SELECT * FROM pg_tables", "PostgreSQL catalog"),
+            ("PRAGMA table_info(entries)", ""),
+            ("PRAGMA writable_schema = 1", "not allowed"),
+            ("ATTACH DATABASE 'x.db' AS x", ""),
+            ("DROP TABLE main.users", "schema-qualified"),
+            ("DROP TABLE plugin_other_entries", "reserved"),
+            (
+                "ALTER TABLE plugin_other_entries ADD COLUMN x INT",
+                "reserved",
+            ),
+            ("ALTER TABLE entries RENAME TO users", "ALTER TABLE"),
+            ("SELECT 1; DROP TABLE entries", "2 statements"),
+            (
+                "SELECT 1 /* hidden */; DELETE FROM entries -- more",
+                "2 statements",
+            ),
+            ("SELECT load_extension('evil.so')", "function"),
+            ("SELECT * FROM pragma_table_info('users')", ""),
+            ("CREATE VIEW v AS SELECT * FROM entries", "not allowed"),
+            (
+                "CREATE TRIGGER t AFTER INSERT ON entries BEGIN DELETE FROM x; END",
+                "",
+            ),
+            (
+                "CREATE TABLE t (id INT REFERENCES plugin_other_t(id))",
+                "reserved",
+            ),
+            ("SELECT * FROM entries WHERE", "cannot parse"),
+        ];
+        for (sql, needle) in cases {
+            let why = refused(sql);
+            assert!(
+                why.contains(needle),
+                "{sql:?} refused for the wrong reason: {why}"
+            );
+        }
+    }
+}
