@@ -129,6 +129,12 @@ impl PluginObject for DynamicPlugin {
             .into_result()
             .map(|v| v.into_vec())
     }
+    fn migrations(&self) -> PluginResult<Vec<plugboard_plugin_api::Migration>> {
+        match self.vtable.migrations() {
+            Some(f) => f(self.state).into_result().map(|v| v.into_vec()),
+            None => Ok(Vec::new()), // built against plugin-api < 1.2
+        }
+    }
     fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
         let code = match which {
             Phase::Load => phase::LOAD,

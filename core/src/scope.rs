@@ -8,7 +8,7 @@ use plugboard_plugin_api::{
 };
 use sea_orm::DbErr;
 
-use crate::{db::Db, kv};
+use crate::{db::Db, kv, sql};
 
 /// The services of one plugin, scoped by its slug.
 pub(crate) struct PluginScope {
@@ -77,6 +77,28 @@ impl HostServices for PluginScope {
         let prefix = prefix.to_string();
         self.run("kv.keys", |db, slug| async move {
             kv::keys(&db, &slug, &prefix).await
+        })
+    }
+    fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64> {
+        let (sql, params) = (sql.to_string(), params.to_vec());
+        self.run("sql.exec", |db, slug| async move {
+            sql::exec::exec(&db, &slug, &sql, &params).await
+        })
+    }
+    fn sql_query(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> PluginResult<Vec<serde_json::Value>> {
+        let (sql, params) = (sql.to_string(), params.to_vec());
+        self.run("sql.query", |db, slug| async move {
+            sql::exec::query(&db, &slug, &sql, &params).await
+        })
+    }
+    fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> {
+        let statements = statements.to_vec();
+        self.run("sql.batch", |db, slug| async move {
+            sql::exec::batch(&db, &slug, &statements).await
         })
     }
     fn kv_clear(&self) -> PluginResult<u64> {

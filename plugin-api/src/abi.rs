@@ -205,6 +205,44 @@ pub struct PluginVTable {
         index: u32,
         request: &Request<'_>,
     ) -> RResult<Response, PluginError>,
+    /// Since 1.2: the plugin's SQL migrations, in order.
+    pub migrations: extern "C" fn(state: *const c_void) -> RResult<RVec<Migration>, PluginError>,
+}
+
+/// One versioned schema migration of a plugin (since 1.2).
+///
+/// Migrations are applied in order when the plugin is enabled, each in its
+/// own transaction, and recorded by id: an applied id is never run again.
+/// Table names are the plugin's short names.
+///
+/// ```
+/// use plugboard_plugin_api::abi::Migration;
+/// let m = Migration::new("0001_entries", &["CREATE TABLE entries (id INTEGER PRIMARY KEY, body TEXT)"]);
+/// assert_eq!(m.id(), "0001_entries");
+/// ```
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    id: RString,
+    statements: RVec<RString>,
+}
+
+impl Migration {
+    /// A migration: a unique id (sorts in apply order) and its statements.
+    pub fn new(id: &str, statements: &[&str]) -> Self {
+        Self {
+            id: id.into(),
+            statements: statements.iter().map(|s| RString::from(*s)).collect(),
+        }
+    }
+    /// The id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The statements, one per entry.
+    pub fn statements(&self) -> impl Iterator<Item = &str> {
+        self.statements.iter().map(|s| s.as_str())
+    }
 }
 
 /// What the host provides to plugins: the context services. Grows by
@@ -234,4 +272,21 @@ pub struct HostVTable {
         extern "C" fn(data: *const c_void, prefix: RStr<'_>) -> RResult<RVec<RString>, PluginError>,
     /// Since 1.1: deletes every key; the number deleted.
     pub kv_clear: extern "C" fn(data: *const c_void) -> RResult<u64, PluginError>,
+    /// Since 1.2: runs one statement in the plugin's namespace; `params` is a
+    /// JSON array; returns the number of rows affected.
+    pub sql_exec: extern "C" fn(
+        data: *const c_void,
+        sql: RStr<'_>,
+        params: RStr<'_>,
+    ) -> RResult<u64, PluginError>,
+    /// Since 1.2: runs one query; returns its rows as a JSON array of objects.
+    pub sql_query: extern "C" fn(
+        data: *const c_void,
+        sql: RStr<'_>,
+        params: RStr<'_>,
+    ) -> RResult<RString, PluginError>,
+    /// Since 1.2: runs `[{"sql", "params"}, …]` atomically; returns the rows
+    /// affected by each statement as a JSON array.
+    pub sql_batch:
+        extern "C" fn(data: *const c_void, statements: RStr<'_>) -> RResult<RString, PluginError>,
 }

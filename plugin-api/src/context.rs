@@ -70,6 +70,11 @@ impl Context<'_> {
         Kv { ctx: self }
     }
 
+    /// The plugin's SQL tables (since 1.2).
+    pub fn sql(&self) -> Sql<'_> {
+        Sql { ctx: self }
+    }
+
     /// The plugin's logger: lines are tagged with the plugin's slug.
     pub fn log(&self) -> Logger<'_> {
         Logger { ctx: self }
@@ -141,6 +146,82 @@ impl Kv<'_> {
             .kv_clear()
             .ok_or_else(|| unsupported("kv.clear", "1.1.0"))?;
         into_result(f(self.ctx.handle.data))
+    }
+}
+
+/// The plugin's SQL tables.
+///
+/// Write table names short (`entries`); on disk they are
+/// `plugin_{slug}_entries`. One statement per call, `?` placeholders,
+/// parameters and rows as JSON. Statements that could reach outside the
+/// plugin's tables (qualified or quoted names, catalogs, `PRAGMA`, `ATTACH`,
+/// several statements, …) are refused with an error saying why.
+///
+/// ```no_run
+/// use plugboard_plugin_api::prelude::*;
+/// use serde_json::json;
+///
+/// fn count(ctx: &Context, author: &str) -> PluginResult<i64> {
+///     let rows: Vec<serde_json::Value> =
+///         ctx.sql().query("SELECT count(*) AS n FROM entries WHERE author = ?", &[json!(author)])?;
+///     Ok(rows[0]["n"].as_i64().unwrap_or(0))
+/// }
+/// ```
+pub struct Sql<'a> {
+    ctx: &'a Context<'a>,
+}
+
+impl Sql<'_> {
+    fn params(params: &[serde_json::Value]) -> Result<String, PluginError> {
+        serde_json::to_string(params)
+            .map_err(|e| PluginError::failed(format!("cannot encode parameters: {e}")))
+    }
+    /// Runs one statement; the number of rows affected.
+    pub fn exec(&self, sql: &str, params: &[serde_json::Value]) -> Result<u64, PluginError> {
+        let f = self
+            .ctx
+            .vtable
+            .sql_exec()
+            .ok_or_else(|| unsupported("sql", "1.2.0"))?;
+        let p = Self::params(params)?;
+        into_result(f(self.ctx.handle.data, sql.into(), p.as_str().into()))
+    }
+    /// Runs one query; each row (a JSON object keyed by column) as a `T`.
+    pub fn query<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<T>, PluginError> {
+        let f = self
+            .ctx
+            .vtable
+            .sql_query()
+            .ok_or_else(|| unsupported("sql", "1.2.0"))?;
+        let p = Self::params(params)?;
+        let text: String =
+            into_result(f(self.ctx.handle.data, sql.into(), p.as_str().into()))?.into();
+        serde_json::from_str(&text)
+            .map_err(|e| PluginError::failed(format!("rows do not fit the requested type: {e}")))
+    }
+    /// Runs the statements in one transaction: all or nothing. The rows
+    /// affected by each.
+    pub fn batch(
+        &self,
+        statements: &[(&str, Vec<serde_json::Value>)],
+    ) -> Result<Vec<u64>, PluginError> {
+        let f = self
+            .ctx
+            .vtable
+            .sql_batch()
+            .ok_or_else(|| unsupported("sql", "1.2.0"))?;
+        let items: Vec<serde_json::Value> = statements
+            .iter()
+            .map(|(sql, params)| serde_json::json!({ "sql": sql, "params": params }))
+            .collect();
+        let text = serde_json::to_string(&items).map_err(|e| PluginError::failed(e.to_string()))?;
+        let out: String = into_result(f(self.ctx.handle.data, text.as_str().into()))?.into();
+        serde_json::from_str(&out)
+            .map_err(|e| PluginError::failed(format!("bad batch answer: {e}")))
     }
 }
 

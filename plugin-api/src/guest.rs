@@ -131,6 +131,9 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     fn routes(&self) -> PluginResult<Vec<RouteSpec>> {
         Ok(self.route_specs())
     }
+    fn migrations(&self) -> PluginResult<Vec<crate::abi::Migration>> {
+        guard(|| Ok(self.plugin.migrations()))
+    }
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult {
         guard(|| self.run_phase(ctx, phase))
     }
@@ -292,6 +295,12 @@ extern "C" fn handle_route<P: Plugin>(
     guard(|| adapter::<P>(state).route(&context(ctx), index, request)).into()
 }
 
+extern "C" fn migrations<P: Plugin>(
+    state: *const c_void,
+) -> RResult<RVec<crate::abi::Migration>, PluginError> {
+    guard(|| Ok(RVec::from(adapter::<P>(state).plugin.migrations()))).into()
+}
+
 struct VTableFor<P>(PhantomData<P>);
 
 impl<P: Plugin> VTableFor<P> {
@@ -305,6 +314,7 @@ impl<P: Plugin> VTableFor<P> {
         system_hook: system_hook::<P>,
         plugin_event: plugin_event::<P>,
         handle_route: handle_route::<P>,
+        migrations: migrations::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

@@ -47,6 +47,16 @@ pub trait HostServices: Send + Sync + 'static {
     fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>>;
     /// Deletes every key; how many.
     fn kv_clear(&self) -> PluginResult<u64>;
+    /// Runs one statement in the plugin's namespace; rows affected.
+    fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64>;
+    /// Runs one query in the plugin's namespace; rows as JSON objects.
+    fn sql_query(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> PluginResult<Vec<serde_json::Value>>;
+    /// Runs statements atomically; rows affected by each.
+    fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>>;
 }
 
 /// A context for a call into a plugin, over `services`.
@@ -62,6 +72,9 @@ pub trait HostServices: Send + Sync + 'static {
 ///     fn kv_delete(&self, _: &str) -> PluginResult<bool> { Ok(false) }
 ///     fn kv_keys(&self, _: &str) -> PluginResult<Vec<String>> { Ok(vec![]) }
 ///     fn kv_clear(&self) -> PluginResult<u64> { Ok(0) }
+///     fn sql_exec(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<u64> { Ok(0) }
+///     fn sql_query(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<Vec<serde_json::Value>> { Ok(vec![]) }
+///     fn sql_batch(&self, _: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> { Ok(vec![]) }
 /// }
 /// let services = Quiet;
 /// let ctx = context_for(&services);
@@ -135,6 +148,62 @@ extern "C" fn kv_clear<S: HostServices>(data: *const c_void) -> RResult<u64, Plu
     guard(|| services::<S>(data).kv_clear()).into()
 }
 
+fn json_params(params: RStr<'_>) -> PluginResult<Vec<serde_json::Value>> {
+    if params.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(params.as_str())
+        .map_err(|e| PluginError::invalid(format!("SQL parameters must be a JSON array: {e}")))
+}
+
+extern "C" fn sql_exec<S: HostServices>(
+    data: *const c_void,
+    sql: RStr<'_>,
+    params: RStr<'_>,
+) -> RResult<u64, PluginError> {
+    guard(|| services::<S>(data).sql_exec(sql.as_str(), &json_params(params)?)).into()
+}
+
+extern "C" fn sql_query<S: HostServices>(
+    data: *const c_void,
+    sql: RStr<'_>,
+    params: RStr<'_>,
+) -> RResult<RString, PluginError> {
+    guard(|| {
+        let rows = services::<S>(data).sql_query(sql.as_str(), &json_params(params)?)?;
+        serde_json::to_string(&rows)
+            .map(RString::from)
+            .map_err(|e| PluginError::failed(format!("cannot encode rows: {e}")))
+    })
+    .into()
+}
+
+extern "C" fn sql_batch<S: HostServices>(
+    data: *const c_void,
+    statements: RStr<'_>,
+) -> RResult<RString, PluginError> {
+    #[derive(serde::Deserialize)]
+    struct Item {
+        sql: String,
+        #[serde(default)]
+        params: Vec<serde_json::Value>,
+    }
+    guard(|| {
+        let items: Vec<Item> = serde_json::from_str(statements.as_str()).map_err(|e| {
+            PluginError::invalid(format!(
+                "a SQL batch is a JSON array of {{sql, params}}: {e}"
+            ))
+        })?;
+        let items: Vec<(String, Vec<serde_json::Value>)> =
+            items.into_iter().map(|i| (i.sql, i.params)).collect();
+        let counts = services::<S>(data).sql_batch(&items)?;
+        serde_json::to_string(&counts)
+            .map(RString::from)
+            .map_err(|e| PluginError::failed(format!("cannot encode counts: {e}")))
+    })
+    .into()
+}
+
 struct HostVTableFor<S>(PhantomData<S>);
 
 impl<S: HostServices> HostVTableFor<S> {
@@ -145,6 +214,9 @@ impl<S: HostServices> HostVTableFor<S> {
         kv_delete: kv_delete::<S>,
         kv_keys: kv_keys::<S>,
         kv_clear: kv_clear::<S>,
+        sql_exec: sql_exec::<S>,
+        sql_query: sql_query::<S>,
+        sql_batch: sql_batch::<S>,
     });
     const REF: HostVTable_Ref = HostVTable_Ref(Self::WM.static_as_prefix());
 }

@@ -45,7 +45,8 @@ mod object;
 mod plugin;
 pub mod testing;
 
-pub use context::{Context, Kv, Logger};
+pub use abi::Migration;
+pub use context::{Context, Kv, Logger, Sql};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use guest::builtin;
 pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
@@ -56,8 +57,8 @@ pub use plugin::{Handler, Plugin, Route};
 /// Everything a plugin author needs, in one import.
 pub mod prelude {
     pub use crate::{
-        export_plugin, Context, ErrorKind, Hook, HookSpec, Method, NewUser, Plugin, PluginError,
-        PluginEvent, PluginResult, Request, Response, Route, User,
+        export_plugin, Context, ErrorKind, Hook, HookSpec, Method, Migration, NewUser, Plugin,
+        PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
     };
 }
 

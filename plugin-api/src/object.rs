@@ -24,6 +24,8 @@ pub trait PluginObject: Send + Sync {
     /// The routes the plugin serves; a route's index is passed to
     /// [`PluginObject::handle_route`].
     fn routes(&self) -> PluginResult<Vec<RouteSpec>>;
+    /// The plugin's SQL migrations, in order.
+    fn migrations(&self) -> PluginResult<Vec<crate::abi::Migration>>;
     /// A lifecycle phase.
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
     /// One hook call.

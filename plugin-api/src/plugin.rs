@@ -124,6 +124,11 @@ pub trait Plugin: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The plugin's SQL migrations, applied in order when it is enabled.
+    fn migrations(&self) -> Vec<crate::abi::Migration> {
+        Vec::new()
+    }
+
     /// Called once after the plugin is loaded.
     fn on_load(&self, _ctx: &Context<'_>) -> PluginResult {
         Ok(())

@@ -37,7 +37,14 @@ use crate::{
     host::{context_for, HostServices, LogLevel},
 };
 
-/// In-memory host services for tests.
+fn no_sql() -> crate::PluginError {
+    crate::PluginError::new(
+        crate::ErrorKind::Unsupported,
+        "MemoryHost has no SQL database; test SQL through a Plugboard host",
+    )
+}
+
+/// In-memory host services for tests (KV and logs; no SQL).
 #[derive(Default)]
 pub struct MemoryHost {
     kv: Mutex<BTreeMap<String, String>>,
@@ -101,6 +108,22 @@ impl HostServices for MemoryHost {
             .filter(|k| k.starts_with(prefix))
             .cloned()
             .collect())
+    }
+    fn sql_exec(&self, _sql: &str, _params: &[serde_json::Value]) -> PluginResult<u64> {
+        Err(no_sql())
+    }
+    fn sql_query(
+        &self,
+        _sql: &str,
+        _params: &[serde_json::Value],
+    ) -> PluginResult<Vec<serde_json::Value>> {
+        Err(no_sql())
+    }
+    fn sql_batch(
+        &self,
+        _statements: &[(String, Vec<serde_json::Value>)],
+    ) -> PluginResult<Vec<u64>> {
+        Err(no_sql())
     }
     fn kv_clear(&self) -> PluginResult<u64> {
         let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());

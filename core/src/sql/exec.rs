@@ -1,0 +1,131 @@
+//! Running a plugin's (namespaced) SQL: JSON parameters in, JSON rows out.
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement,
+    TransactionTrait, Value,
+};
+use serde_json::{Map, Value as Json};
+
+use super::namespace::{namespace, Backend};
+
+/// The backend the namespace check parses for.
+pub fn backend_of(conn: &DatabaseConnection) -> Backend {
+    match conn.get_database_backend() {
+        DbBackend::Postgres => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+fn bind(params: &[Json]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match p {
+            Json::Null => Value::String(None),
+            Json::Bool(b) => Value::Bool(Some(*b)),
+            Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Value::BigInt(Some(i)),
+                (None, Some(f)) => Value::Double(Some(f)),
+                (None, None) => Value::String(Some(n.to_string())),
+            },
+            Json::String(s) => Value::String(Some(s.clone())),
+            other => Value::String(Some(other.to_string())),
+        })
+        .collect()
+}
+
+fn cell(row: &QueryResult, column: &str) -> Json {
+    if let Ok(v) = row.try_get::<Option<i64>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<f64>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<String>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<bool>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>>("", column) {
+        return Json::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
+    Json::Null
+}
+
+fn to_json(row: &QueryResult) -> Json {
+    let mut obj = Map::new();
+    for column in row.column_names() {
+        let v = cell(row, &column);
+        obj.insert(column, v);
+    }
+    Json::Object(obj)
+}
+
+fn statement<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    sql: &str,
+    params: &[Json],
+) -> Result<Statement, DbErr> {
+    let backend = match db.get_database_backend() {
+        DbBackend::Postgres => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let sql = namespace(sql, slug, backend).map_err(|e| DbErr::Custom(e.to_string()))?;
+    Ok(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        bind(params),
+    ))
+}
+
+/// Runs one statement; rows affected.
+pub async fn exec<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    sql: &str,
+    params: &[Json],
+) -> Result<u64, DbErr> {
+    let stmt = statement(db, slug, sql, params)?;
+    Ok(db.execute_raw(stmt).await?.rows_affected())
+}
+
+/// Runs one query; rows as JSON objects keyed by column name.
+pub async fn query<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    sql: &str,
+    params: &[Json],
+) -> Result<Vec<Json>, DbErr> {
+    let stmt = statement(db, slug, sql, params)?;
+    Ok(db.query_all_raw(stmt).await?.iter().map(to_json).collect())
+}
+
+/// Runs statements in one transaction; all or nothing.
+pub async fn batch(
+    db: &DatabaseConnection,
+    slug: &str,
+    statements: &[(String, Vec<Json>)],
+) -> Result<Vec<u64>, DbErr> {
+    // Check every statement before touching the database.
+    let prepared: Vec<Statement> = statements
+        .iter()
+        .map(|(sql, params)| statement(db, slug, sql, params))
+        .collect::<Result<_, _>>()?;
+    let txn = db.begin().await?;
+    let mut counts = Vec::with_capacity(prepared.len());
+    for (i, stmt) in prepared.into_iter().enumerate() {
+        match txn.execute_raw(stmt).await {
+            Ok(r) => counts.push(r.rows_affected()),
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(DbErr::Custom(format!(
+                    "statement {} of the batch failed, nothing was applied: {e}",
+                    i + 1
+                )));
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(counts)
+}

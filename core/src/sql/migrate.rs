@@ -1,0 +1,92 @@
+//! Applying a plugin's own SQL migrations: in order, each in a transaction,
+//! recorded in `plugin_migrations` so that none runs twice.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use plugboard_plugin_api::Migration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set, Statement, TransactionTrait,
+};
+
+use super::{exec::backend_of, namespace::namespace};
+use crate::entity::plugin_migration;
+
+/// A migration that failed; nothing of it was applied.
+#[derive(Debug, thiserror::Error)]
+#[error("migration {id} failed: {message}")]
+pub struct MigrationFailure {
+    /// The migration's id.
+    pub id: String,
+    /// Why.
+    pub message: String,
+}
+
+/// The ids of the migrations applied for `slug`.
+pub async fn applied(conn: &DatabaseConnection, slug: &str) -> Result<HashSet<String>, DbErr> {
+    Ok(plugin_migration::Entity::find()
+        .filter(plugin_migration::Column::Plugin.eq(slug))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect())
+}
+
+/// Applies every migration not yet applied, in order; returns the ids applied.
+/// Stops at the first failure, which is rolled back.
+pub async fn apply(
+    conn: &DatabaseConnection,
+    slug: &str,
+    migrations: &[Migration],
+) -> Result<Vec<String>, MigrationFailure> {
+    let fail = |id: &str, message: String| MigrationFailure {
+        id: id.to_string(),
+        message,
+    };
+    let mut seen = HashSet::new();
+    for m in migrations {
+        if !seen.insert(m.id()) {
+            return Err(fail(m.id(), "duplicate migration id".into()));
+        }
+    }
+    let done = applied(conn, slug)
+        .await
+        .map_err(|e| fail("-", e.to_string()))?;
+    let backend = backend_of(conn);
+    let mut newly = Vec::new();
+    for m in migrations.iter().filter(|m| !done.contains(m.id())) {
+        let statements: Vec<String> = m
+            .statements()
+            .map(|s| namespace(s, slug, backend).map_err(|e| fail(m.id(), e.to_string())))
+            .collect::<Result<_, _>>()?;
+        let txn = conn
+            .begin()
+            .await
+            .map_err(|e| fail(m.id(), e.to_string()))?;
+        for sql in statements {
+            if let Err(e) = txn
+                .execute_raw(Statement::from_string(conn.get_database_backend(), sql))
+                .await
+            {
+                let _ = txn.rollback().await;
+                return Err(fail(m.id(), e.to_string()));
+            }
+        }
+        let record = plugin_migration::ActiveModel {
+            plugin: Set(slug.to_string()),
+            id: Set(m.id().to_string()),
+            applied_at: Set(Utc::now()),
+        };
+        if let Err(e) = record.insert(&txn).await {
+            let _ = txn.rollback().await;
+            return Err(fail(m.id(), e.to_string()));
+        }
+        txn.commit()
+            .await
+            .map_err(|e| fail(m.id(), e.to_string()))?;
+        newly.push(m.id().to_string());
+    }
+    Ok(newly)
+}
