@@ -64,3 +64,176 @@ fn rewritten_statements_run_and_cannot_reach_host_tables() {
         run("DROP TABLE entries").await.unwrap();
     });
 }
+
+mod through_plugins {
+    use plugboard_plugin_api::builtin;
+    use serde_json::json;
+
+    use crate::support::{
+        sql_probe::{BadMigration, SqlProbe},
+        tempdir, Host, Options,
+    };
+
+    fn options() -> Options {
+        Options {
+            builtins: vec![
+                || builtin(SqlProbe("sql-a")),
+                || builtin(SqlProbe("sql-b")),
+                || builtin(BadMigration),
+            ],
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn plugins_use_their_own_tables_with_parameters_and_atomic_batches() {
+        let dir = tempdir();
+        let host = Host::start_with(dir.path(), options());
+        let exec = |slug: &str, sql: &str, params: serde_json::Value| {
+            host.public(
+                "POST",
+                &format!("/api/plugins/{slug}/exec"),
+                Some(json!({"sql": sql, "params": params})),
+            )
+        };
+        let query = |slug: &str, sql: &str, params: serde_json::Value| {
+            host.public(
+                "POST",
+                &format!("/api/plugins/{slug}/query"),
+                Some(json!({"sql": sql, "params": params})),
+            )
+        };
+        // Migrations ran on enable: the table has the column from 0002.
+        let (s, v) = exec(
+            "sql-a",
+            "INSERT INTO notes (body, rank) VALUES (?, ?)",
+            json!(["a's note", 1]),
+        );
+        assert_eq!((s, v), (200, json!({"rows_affected": 1})));
+        exec(
+            "sql-b",
+            "INSERT INTO notes (body) VALUES (?)",
+            json!(["b's note"]),
+        );
+        let (_, rows) = query(
+            "sql-a",
+            "SELECT body, rank FROM notes WHERE rank = ?",
+            json!([1]),
+        );
+        assert_eq!(rows, json!([{"body": "a's note", "rank": 1}]));
+        let (_, rows) = query("sql-b", "SELECT body FROM notes", json!([]));
+        assert_eq!(
+            rows,
+            json!([{"body": "b's note"}]),
+            "each plugin sees only its own notes"
+        );
+
+        // Reaching another plugin's table is refused with the reason.
+        let (s, v) = query(
+            "sql-a",
+            "SELECT * FROM notes JOIN plugin_sql_b_notes b ON 1 = 1",
+            json!([]),
+        );
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("SQL refused"),
+            "{v}"
+        );
+        let (s, _) = exec("sql-a", "DELETE FROM notes; DROP TABLE notes", json!([]));
+        assert_eq!(s, 422);
+
+        // A batch whose second statement fails applies nothing.
+        let (s, v) = host.public(
+            "POST",
+            "/api/plugins/sql-a/batch",
+            Some(json!([
+                {"sql": "INSERT INTO notes (body) VALUES (?)", "params": ["lost"]},
+                {"sql": "INSERT INTO notes (id, body) VALUES (1, 'duplicate key')"}
+            ])),
+        );
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was applied"),
+            "{v}"
+        );
+        let (_, rows) = query("sql-a", "SELECT count(*) AS n FROM notes", json!([]));
+        assert_eq!(rows, json!([{"n": 1}]));
+        let (s, v) = host.public(
+            "POST",
+            "/api/plugins/sql-a/batch",
+            Some(json!([
+                {"sql": "INSERT INTO notes (body) VALUES (?)", "params": ["kept"]},
+                {"sql": "UPDATE notes SET rank = 7"}
+            ])),
+        );
+        assert_eq!((s, v), (200, json!([1, 2])));
+    }
+
+    #[test]
+    fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
+        let dir = tempdir();
+        let host = Host::start_with(dir.path(), options());
+        let (_, p) = host.admin("GET", "/api/admin/plugins/bad-migration", None);
+        assert_eq!(p["state"], "errored", "{p}");
+        let err = p["last_error"].as_str().unwrap();
+        assert!(
+            err.starts_with("migrations: migration 0002_broken failed:"),
+            "{err}"
+        );
+        assert!(err.contains("missing_table"), "{err}");
+        // 0001 applied; 0002 left nothing behind (its CREATE TABLE was rolled back).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db"));
+        rt.block_on(async {
+            use sea_orm::{ConnectionTrait, Statement};
+            let conn = sea_orm::Database::connect(url).await.unwrap();
+            let rows = conn
+                .query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT name FROM sqlite_master WHERE name LIKE 'plugin_bad_migration_%' ORDER BY name",
+                ))
+                .await
+                .unwrap();
+            let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").unwrap()).collect();
+            assert_eq!(names, ["plugin_bad_migration_t"]);
+            let applied = plugboard_core::sql::migrate::applied(&conn, "bad-migration").await.unwrap();
+            assert_eq!(applied.into_iter().collect::<Vec<_>>(), ["0001_ok"]);
+        });
+    }
+
+    #[test]
+    fn migrations_are_not_applied_twice_across_restarts() {
+        let dir = tempdir();
+        {
+            let host = Host::start_with(dir.path(), options());
+            let (s, _) = host.public(
+                "POST",
+                "/api/plugins/sql-a/exec",
+                Some(json!({"sql": "INSERT INTO notes (body) VALUES ('survives')"})),
+            );
+            assert_eq!(s, 200);
+            host.stop();
+        }
+        let host = Host::start_with(dir.path(), options());
+        assert_eq!(
+            host.state("sql-a"),
+            "active",
+            "re-enabling did not re-run 0001 (CREATE TABLE would fail)"
+        );
+        let (_, rows) = host.public(
+            "POST",
+            "/api/plugins/sql-a/query",
+            Some(json!({"sql": "SELECT body FROM notes"})),
+        );
+        assert_eq!(rows, json!([{"body": "survives"}]));
+    }
+}

@@ -313,3 +313,97 @@ pub mod system_probe {
         }
     }
 }
+
+/// Runs SQL sent to its routes: `POST /exec`, `POST /query` with
+/// `{"sql", "params"}`, and `POST /batch` with a list of those.
+pub mod sql_probe {
+    use plugboard_plugin_api::prelude::*;
+    use serde::Deserialize;
+
+    pub struct SqlProbe(pub &'static str);
+
+    #[derive(Deserialize)]
+    struct Call {
+        sql: String,
+        #[serde(default)]
+        params: Vec<serde_json::Value>,
+    }
+
+    fn refused(e: PluginError) -> PluginError {
+        PluginError::invalid(e.message())
+    }
+
+    impl SqlProbe {
+        fn exec(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let c: Call = req.json()?;
+            let n = ctx.sql().exec(&c.sql, &c.params).map_err(refused)?;
+            Ok(Response::json(&serde_json::json!({ "rows_affected": n })))
+        }
+        fn query(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let c: Call = req.json()?;
+            let rows: Vec<serde_json::Value> =
+                ctx.sql().query(&c.sql, &c.params).map_err(refused)?;
+            Ok(Response::json(&rows))
+        }
+        fn batch(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let calls: Vec<Call> = req.json()?;
+            let items: Vec<(&str, Vec<serde_json::Value>)> = calls
+                .iter()
+                .map(|c| (c.sql.as_str(), c.params.clone()))
+                .collect();
+            Ok(Response::json(&ctx.sql().batch(&items).map_err(refused)?))
+        }
+    }
+
+    impl Plugin for SqlProbe {
+        fn slug(&self) -> &str {
+            self.0
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn migrations(&self) -> Vec<Migration> {
+            vec![
+                Migration::new(
+                    "0001_notes",
+                    &["CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
+                ),
+                Migration::new(
+                    "0002_notes_rank",
+                    &["ALTER TABLE notes ADD COLUMN rank INTEGER"],
+                ),
+            ]
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![
+                Route::post("/exec", Self::exec),
+                Route::post("/query", Self::query),
+                Route::post("/batch", Self::batch),
+            ]
+        }
+    }
+
+    /// Its second migration fails.
+    pub struct BadMigration;
+
+    impl Plugin for BadMigration {
+        fn slug(&self) -> &str {
+            "bad-migration"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn migrations(&self) -> Vec<Migration> {
+            vec![
+                Migration::new("0001_ok", &["CREATE TABLE t (id INTEGER PRIMARY KEY)"]),
+                Migration::new(
+                    "0002_broken",
+                    &[
+                        "CREATE TABLE u (id INTEGER PRIMARY KEY)",
+                        "INSERT INTO missing_table VALUES (1)",
+                    ],
+                ),
+            ]
+        }
+    }
+}
