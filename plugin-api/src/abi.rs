@@ -225,6 +225,7 @@ pub struct PluginVTable {
 pub struct Migration {
     id: RString,
     statements: RVec<RString>,
+    postgres: RVec<RString>,
 }
 
 impl Migration {
@@ -233,7 +234,23 @@ impl Migration {
         Self {
             id: id.into(),
             statements: statements.iter().map(|s| RString::from(*s)).collect(),
+            postgres: RVec::new(),
         }
+    }
+    /// Different statements for PostgreSQL, where its dialect differs (for
+    /// example `GENERATED ALWAYS AS IDENTITY` for SQLite's `AUTOINCREMENT`).
+    pub fn postgres(mut self, statements: &[&str]) -> Self {
+        self.postgres = statements.iter().map(|s| RString::from(*s)).collect();
+        self
+    }
+    /// The PostgreSQL statements (the common ones if none were given).
+    pub fn postgres_statements(&self) -> impl Iterator<Item = &str> {
+        let list = if self.postgres.is_empty() {
+            &self.statements
+        } else {
+            &self.postgres
+        };
+        list.iter().map(|s| s.as_str())
     }
     /// The id.
     pub fn id(&self) -> &str {

@@ -20,7 +20,8 @@ fn bind(params: &[Json]) -> Vec<Value> {
     params
         .iter()
         .map(|p| match p {
-            Json::Null => Value::String(None),
+            // A typed NULL that both backends assign to any column type.
+            Json::Null => Value::BigInt(None),
             Json::Bool(b) => Value::Bool(Some(*b)),
             Json::Number(n) => match (n.as_i64(), n.as_f64()) {
                 (Some(i), _) => Value::BigInt(Some(i)),
@@ -37,11 +38,29 @@ fn cell(row: &QueryResult, column: &str) -> Json {
     if let Ok(v) = row.try_get::<Option<i64>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);
     }
+    if let Ok(v) = row.try_get::<Option<i32>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<i16>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
     if let Ok(v) = row.try_get::<Option<f64>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);
     }
     if let Ok(v) = row.try_get::<Option<String>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<f32>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<bool>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<Json>>("", column) {
+        return v.unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", column) {
+        return v.map(|t| Json::from(t.to_rfc3339())).unwrap_or(Json::Null);
     }
     if let Ok(v) = row.try_get::<Option<bool>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);

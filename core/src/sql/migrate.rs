@@ -57,8 +57,12 @@ pub async fn apply(
     let backend = backend_of(conn);
     let mut newly = Vec::new();
     for m in migrations.iter().filter(|m| !done.contains(m.id())) {
-        let statements: Vec<String> = m
-            .statements()
+        let source: Vec<&str> = match backend {
+            super::Backend::Postgres => m.postgres_statements().collect(),
+            super::Backend::Sqlite => m.statements().collect(),
+        };
+        let statements: Vec<String> = source
+            .into_iter()
             .map(|s| namespace(s, slug, backend).map_err(|e| fail(m.id(), e.to_string())))
             .collect::<Result<_, _>>()?;
         let txn = conn

@@ -262,6 +262,51 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
     }
 }
 
+/// PostgreSQL numbers placeholders (`$1`); plugins write `?` for both
+/// databases. Rewrites each `?` outside string literals, quoted identifiers,
+/// dollar-quoted strings and comments to `$n`. (The isolation check runs on
+/// the result, so a mistake here can only make a statement fail, not escape.)
+fn number_placeholders(sql: &str) -> Result<String, SqlRefusal> {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut i, mut n, mut copied) = (0, 0, 0);
+    let skip_to = |from: usize, end: &str| -> usize {
+        sql[from..]
+            .find(end)
+            .map(|k| from + k + end.len())
+            .unwrap_or(sql.len())
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => i = skip_to(i + 1, "'"),
+            b'"' => i = skip_to(i + 1, "\""),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => i = skip_to(i + 2, "\n"),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_to(i + 2, "*/"),
+            b'$' => {
+                // $tag$ … $tag$ (tag may be empty); $1 is a plain placeholder.
+                let tag_end = sql[i + 1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+                match tag_end.map(|k| i + 1 + k) {
+                    Some(j) if bytes[j] == b'$' && !bytes[i + 1].is_ascii_digit() => {
+                        let tag = &sql[i..=j];
+                        i = skip_to(j + 1, tag);
+                    }
+                    _ => i += 1,
+                }
+            }
+            b'?' => {
+                n += 1;
+                out.push_str(&sql[copied..i]);
+                out.push_str(&format!("${n}"));
+                i += 1;
+                copied = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[copied..]);
+    Ok(out)
+}
+
 /// Checks one statement and rewrites it into `slug`'s namespace.
 ///
 /// ```
@@ -271,6 +316,13 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
 /// assert!(namespace("SELECT * FROM main.users", "guestbook", Backend::Sqlite).is_err());
 /// ```
 pub fn namespace(sql: &str, slug: &str, backend: Backend) -> Result<String, SqlRefusal> {
+    let numbered;
+    let sql = if backend == Backend::Postgres {
+        numbered = number_placeholders(sql)?;
+        numbered.as_str()
+    } else {
+        sql
+    };
     let mut statements = Parser::parse_sql(&*dialect(backend), sql)
         .map_err(|e| SqlRefusal(format!("cannot parse the statement: {e}")))?;
     let mut stmt = match statements.len() {
@@ -337,6 +389,35 @@ mod tests {
         );
         assert!(ok("UPDATE entries SET body = 'x' WHERE id = 1")
             .starts_with("UPDATE plugin_gb_entries"));
+    }
+
+    #[test]
+    fn placeholders_inside_literals_and_comments_are_left_alone() {
+        assert_eq!(
+            number_placeholders(
+                "SELECT '?', \"a?\", $x$?$x$ FROM t WHERE a = ? /* ? */ AND b = ? -- ?\n"
+            )
+            .unwrap(),
+            "SELECT '?', \"a?\", $x$?$x$ FROM t WHERE a = $1 /* ? */ AND b = $2 -- ?\n"
+        );
+        assert_eq!(
+            number_placeholders("VALUES (?,?)").unwrap(),
+            "VALUES ($1,$2)"
+        );
+    }
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let sql = namespace(
+            "UPDATE notes SET body = ? WHERE id = ? AND rank > ?",
+            "gb",
+            Backend::Postgres,
+        )
+        .unwrap();
+        assert_eq!(
+            sql,
+            "UPDATE plugin_gb_notes AS notes SET body = $1 WHERE id = $2 AND rank > $3"
+        );
     }
 
     #[test]

@@ -53,7 +53,14 @@ fn sixty_four_concurrent_enables_over_http_exactly_one_wins() {
 
 #[test]
 fn sixty_four_racing_transitions_at_the_database_exactly_one_wins() {
-    // No in-process lock here: 64 tasks race straight at the SQLite file, as
+    for (db, url) in crate::support::databases() {
+        eprintln!("database: {db}");
+        racing_transitions(url);
+    }
+}
+
+fn racing_transitions(url: Option<String>) {
+    // No in-process lock here: 64 tasks race straight at the database, as
     // several replicas would.
     let dir = tempdir();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -62,9 +69,9 @@ fn sixty_four_racing_transitions_at_the_database_exactly_one_wins() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let runtime = Runtime::start(RuntimeConfig::new(dir.path()), &[])
-            .await
-            .unwrap();
+        let mut config = RuntimeConfig::new(dir.path());
+        config.database_url = url;
+        let runtime = Runtime::start(config, &[]).await.unwrap();
         let store = runtime.store().clone();
         store.ensure("racer", "1.0.0", "dynamic").await.unwrap();
         let tasks: Vec<_> = (0..64)

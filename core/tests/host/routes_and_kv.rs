@@ -90,11 +90,19 @@ fn routes_appear_on_enable_and_vanish_on_disable() {
 
 #[test]
 fn kv_is_namespaced_per_plugin_and_supports_prefixes_and_clear() {
+    for (db, url) in crate::support::databases() {
+        eprintln!("database: {db}");
+        kv_namespaced(url);
+    }
+}
+
+fn kv_namespaced(database_url: Option<String>) {
     let dir = tempdir();
     let host = Host::start_with(
         dir.path(),
         Options {
             builtins: vec![|| builtin(KvProbe("kv-a")), || builtin(KvProbe("kv-b"))],
+            database_url,
             ..Options::default()
         },
     );

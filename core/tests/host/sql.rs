@@ -70,25 +70,34 @@ mod through_plugins {
     use serde_json::json;
 
     use crate::support::{
+        databases,
         sql_probe::{BadMigration, SqlProbe},
         tempdir, Host, Options,
     };
 
-    fn options() -> Options {
+    fn options(database_url: Option<String>) -> Options {
         Options {
             builtins: vec![
                 || builtin(SqlProbe("sql-a")),
                 || builtin(SqlProbe("sql-b")),
                 || builtin(BadMigration),
             ],
+            database_url,
             ..Options::default()
         }
     }
 
     #[test]
     fn plugins_use_their_own_tables_with_parameters_and_atomic_batches() {
+        for (db, url) in databases() {
+            eprintln!("database: {db}");
+            own_tables_parameters_and_batches(url);
+        }
+    }
+
+    fn own_tables_parameters_and_batches(url: Option<String>) {
         let dir = tempdir();
-        let host = Host::start_with(dir.path(), options());
+        let host = Host::start_with(dir.path(), options(url.clone()));
         let exec = |slug: &str, sql: &str, params: serde_json::Value| {
             host.public(
                 "POST",
@@ -177,8 +186,15 @@ mod through_plugins {
 
     #[test]
     fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
+        for (db, url) in databases() {
+            eprintln!("database: {db}");
+            failing_migration(url);
+        }
+    }
+
+    fn failing_migration(url: Option<String>) {
         let dir = tempdir();
-        let host = Host::start_with(dir.path(), options());
+        let host = Host::start_with(dir.path(), options(url.clone()));
         let (_, p) = host.admin("GET", "/api/admin/plugins/bad-migration", None);
         assert_eq!(p["state"], "errored", "{p}");
         let err = p["last_error"].as_str().unwrap();
@@ -192,15 +208,20 @@ mod through_plugins {
             .enable_all()
             .build()
             .unwrap();
-        let url = plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db"));
+        let url =
+            url.unwrap_or_else(|| plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db")));
         rt.block_on(async {
-            use sea_orm::{ConnectionTrait, Statement};
+            use sea_orm::{ConnectionTrait, DbBackend, Statement};
             let conn = sea_orm::Database::connect(url).await.unwrap();
+            let catalog = match conn.get_database_backend() {
+                DbBackend::Postgres => {
+                    "SELECT table_name::text AS name FROM information_schema.tables \
+                     WHERE table_name LIKE 'plugin_bad_migration_%' ORDER BY 1"
+                }
+                _ => "SELECT name FROM sqlite_master WHERE name LIKE 'plugin_bad_migration_%' ORDER BY name",
+            };
             let rows = conn
-                .query_all_raw(Statement::from_string(
-                    conn.get_database_backend(),
-                    "SELECT name FROM sqlite_master WHERE name LIKE 'plugin_bad_migration_%' ORDER BY name",
-                ))
+                .query_all_raw(Statement::from_string(conn.get_database_backend(), catalog))
                 .await
                 .unwrap();
             let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").unwrap()).collect();
@@ -212,9 +233,16 @@ mod through_plugins {
 
     #[test]
     fn migrations_are_not_applied_twice_across_restarts() {
+        for (db, url) in databases() {
+            eprintln!("database: {db}");
+            migrations_once(url);
+        }
+    }
+
+    fn migrations_once(url: Option<String>) {
         let dir = tempdir();
         {
-            let host = Host::start_with(dir.path(), options());
+            let host = Host::start_with(dir.path(), options(url.clone()));
             let (s, _) = host.public(
                 "POST",
                 "/api/plugins/sql-a/exec",
@@ -223,7 +251,7 @@ mod through_plugins {
             assert_eq!(s, 200);
             host.stop();
         }
-        let host = Host::start_with(dir.path(), options());
+        let host = Host::start_with(dir.path(), options(url.clone()));
         assert_eq!(
             host.state("sql-a"),
             "active",

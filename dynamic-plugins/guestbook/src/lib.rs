@@ -119,7 +119,10 @@ impl Plugin for Guestbook {
         vec![Migration::new(
             "0001_entries",
             &["CREATE TABLE entries (id INTEGER PRIMARY KEY AUTOINCREMENT, author TEXT NOT NULL, message TEXT NOT NULL)"],
-        )]
+        )
+        .postgres(&[
+            "CREATE TABLE entries (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, author TEXT NOT NULL, message TEXT NOT NULL)",
+        ])]
     }
     fn routes(&self) -> Vec<Route<Self>> {
         vec![
