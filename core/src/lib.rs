@@ -21,6 +21,7 @@
 
 pub mod db;
 mod entity;
+pub mod events;
 pub mod fault;
 pub mod hooks;
 pub mod http;

@@ -135,6 +135,20 @@ impl PluginObject for DynamicPlugin {
             None => Ok(Vec::new()), // built against plugin-api < 1.2
         }
     }
+    fn subscriptions(&self) -> PluginResult<Vec<String>> {
+        match self.vtable.subscriptions() {
+            Some(f) => f(self.state)
+                .into_result()
+                .map(|v| v.into_iter().map(Into::into).collect()),
+            None => Ok(Vec::new()), // built against plugin-api < 1.2
+        }
+    }
+    fn on_event(&self, ctx: &Context<'_>, name: &str, payload: &str) -> PluginResult {
+        match self.vtable.on_event() {
+            Some(f) => f(self.state, raw(ctx), name.into(), payload.into()).into_result(),
+            None => Ok(()),
+        }
+    }
     fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
         let code = match which {
             Phase::Load => phase::LOAD,

@@ -1,6 +1,6 @@
 //! One plugin's view of the host: the [`HostServices`] behind its `Context`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use plugboard_plugin_api::{
     host::{HostServices, LogLevel},
@@ -8,20 +8,22 @@ use plugboard_plugin_api::{
 };
 use sea_orm::DbErr;
 
-use crate::{db::Db, kv, sql};
+use crate::{db::Db, events::EventBus, kv, sql};
 
 /// The services of one plugin, scoped by its slug.
 pub(crate) struct PluginScope {
     slug: Arc<str>,
     db: Db,
+    bus: Weak<EventBus>,
 }
 
 impl PluginScope {
     /// The scope of `slug`.
-    pub(crate) fn new(slug: &str, db: Db) -> Self {
+    pub(crate) fn new(slug: &str, db: Db, bus: Weak<EventBus>) -> Self {
         Self {
             slug: slug.into(),
             db,
+            bus,
         }
     }
 
@@ -100,6 +102,36 @@ impl HostServices for PluginScope {
         self.run("sql.batch", |db, slug| async move {
             sql::exec::batch(&db, &slug, &statements).await
         })
+    }
+    fn emit(
+        &self,
+        name: &str,
+        payload_json: &str,
+        wait: bool,
+    ) -> PluginResult<Vec<(String, String)>> {
+        let own = format!("plugin.{}.", self.slug);
+        let rest = name.strip_prefix(own.as_str()).unwrap_or_default();
+        if rest.is_empty() || !crate::events::is_valid_name(name) {
+            return Err(plugboard_plugin_api::PluginError::new(
+                plugboard_plugin_api::ErrorKind::Refused,
+                format!(
+                    "plugin {} may emit only events named {own}<name>, not {name:?}",
+                    self.slug
+                ),
+            ));
+        }
+        serde_json::from_str::<serde::de::IgnoredAny>(payload_json)
+            .map_err(|e| PluginError::invalid(format!("event payloads must be JSON: {e}")))?;
+        let bus = self
+            .bus
+            .upgrade()
+            .ok_or_else(|| PluginError::failed("the event bus is shut down"))?;
+        if wait {
+            Ok(bus.emit_sync(name, payload_json))
+        } else {
+            bus.emit(name, payload_json);
+            Ok(Vec::new())
+        }
     }
     fn kv_clear(&self) -> PluginResult<u64> {
         self.run(

@@ -1,13 +1,13 @@
 //! User accounts: the host domain whose changes fire the user hooks.
 
 use chrono::{DateTime, Utc};
-use plugboard_plugin_api::{HookCall, NewUser, User};
+use plugboard_plugin_api::{Hook, HookCall, NewUser, User};
 use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr};
 use serde::Serialize;
 
 use crate::{
     entity::user,
-    runtime::{HookFailure, Refusal, Runtime},
+    runtime::{Refusal, Runtime},
 };
 
 /// A user account.
@@ -38,6 +38,9 @@ impl From<user::Model> for Account {
 }
 
 impl Account {
+    fn event_payload(&self) -> serde_json::Value {
+        serde_json::json!({ "id": self.id, "username": self.username, "role": self.role })
+    }
     fn hook_view(&self) -> User {
         User {
             id: self.id,
@@ -85,10 +88,22 @@ fn validate(username: &str, role: &str) -> Result<(), UserError> {
     Ok(())
 }
 
-fn log_failures(hook: &str, failures: Vec<HookFailure>) {
-    for f in failures {
-        tracing::warn!(plugin = %f.slug, hook, "hook failed: {}", f.error);
+/// Calls the user hook `hook` on the plugins that implement it, then emits
+/// the event of the same name (`user.created`, …) with the account as payload.
+/// Failures of plugins are logged; they never fail the operation.
+fn announce(rt: &Runtime, account: &Account, hook: Hook) {
+    let view = account.hook_view();
+    let mut call = match hook {
+        Hook::UserCreated => HookCall::UserCreated(&view),
+        Hook::UserUpdated => HookCall::UserUpdated(&view),
+        Hook::UserDeleted => HookCall::UserDeleted(&view),
+        Hook::UserLogin => HookCall::UserLogin(&view),
+        _ => HookCall::UserLogout(&view),
+    };
+    for f in rt.notify(&mut call) {
+        tracing::warn!(plugin = %f.slug, hook = hook.name(), "hook failed: {}", f.error);
     }
+    rt.emit(hook.name(), &account.event_payload());
 }
 
 fn taken_or(e: DbErr, username: &str) -> UserError {
@@ -140,10 +155,7 @@ pub async fn create(rt: &Runtime, username: &str, role: &str) -> Result<Account,
     .await
     .map_err(|e| taken_or(e, &new.username))?;
     let account = Account::from(model);
-    log_failures(
-        "user.created",
-        rt.notify(&mut HookCall::UserCreated(&account.hook_view())),
-    );
+    announce(rt, &account, Hook::UserCreated);
     Ok(account)
 }
 
@@ -169,10 +181,7 @@ pub async fn update(
     .await
     .map_err(|e| taken_or(e, username))?;
     let account = Account::from(model);
-    log_failures(
-        "user.updated",
-        rt.notify(&mut HookCall::UserUpdated(&account.hook_view())),
-    );
+    announce(rt, &account, Hook::UserUpdated);
     Ok(account)
 }
 
@@ -180,22 +189,21 @@ pub async fn update(
 pub async fn delete(rt: &Runtime, id: i64) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
     user::Entity::delete_by_id(id).exec(rt.db().conn()).await?;
-    log_failures(
-        "user.deleted",
-        rt.notify(&mut HookCall::UserDeleted(&account.hook_view())),
-    );
+    announce(rt, &account, Hook::UserDeleted);
     Ok(account)
 }
 
 /// Records a sign-in or sign-out of `id`, firing `user.login` / `user.logout`.
 pub async fn record_session(rt: &Runtime, id: i64, login: bool) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
-    let view = account.hook_view();
-    let mut call = if login {
-        HookCall::UserLogin(&view)
-    } else {
-        HookCall::UserLogout(&view)
-    };
-    log_failures(call.hook().name(), rt.notify(&mut call));
+    announce(
+        rt,
+        &account,
+        if login {
+            Hook::UserLogin
+        } else {
+            Hook::UserLogout
+        },
+    );
     Ok(account)
 }

@@ -207,6 +207,15 @@ pub struct PluginVTable {
     ) -> RResult<Response, PluginError>,
     /// Since 1.2: the plugin's SQL migrations, in order.
     pub migrations: extern "C" fn(state: *const c_void) -> RResult<RVec<Migration>, PluginError>,
+    /// Since 1.2: the event patterns the plugin subscribes to.
+    pub subscriptions: extern "C" fn(state: *const c_void) -> RResult<RVec<RString>, PluginError>,
+    /// Since 1.2: one event (name and JSON payload) for a subscription.
+    pub on_event: extern "C" fn(
+        state: *const c_void,
+        ctx: HostHandle,
+        name: RStr<'_>,
+        payload: RStr<'_>,
+    ) -> RResult<(), PluginError>,
 }
 
 /// One versioned schema migration of a plugin (since 1.2).
@@ -306,4 +315,14 @@ pub struct HostVTable {
     /// affected by each statement as a JSON array.
     pub sql_batch:
         extern "C" fn(data: *const c_void, statements: RStr<'_>) -> RResult<RString, PluginError>,
+    /// Since 1.2: emits an event in the plugin's namespace (`plugin.{slug}.…`)
+    /// with a JSON payload. With `wait`, delivers to every subscriber before
+    /// returning their failures as a JSON array of `{"plugin", "error"}`;
+    /// without, queues it and returns `[]` at once.
+    pub emit: extern "C" fn(
+        data: *const c_void,
+        name: RStr<'_>,
+        payload: RStr<'_>,
+        wait: bool,
+    ) -> RResult<RString, PluginError>,
 }

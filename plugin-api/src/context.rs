@@ -27,8 +27,8 @@ use crate::{
 /// ```
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
-    handle: HostHandle,
-    vtable: HostVTable_Ref,
+    pub(crate) handle: HostHandle,
+    pub(crate) vtable: HostVTable_Ref,
     _call: std::marker::PhantomData<&'a ()>,
 }
 
@@ -68,6 +68,11 @@ impl Context<'_> {
     /// The plugin's key-value store.
     pub fn kv(&self) -> Kv<'_> {
         Kv { ctx: self }
+    }
+
+    /// Emitting events in the plugin's namespace (since 1.2).
+    pub fn events(&self) -> crate::events::Events<'_> {
+        crate::events::Events { ctx: self }
     }
 
     /// The plugin's SQL tables (since 1.2).

@@ -134,6 +134,12 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     fn migrations(&self) -> PluginResult<Vec<crate::abi::Migration>> {
         guard(|| Ok(self.plugin.migrations()))
     }
+    fn subscriptions(&self) -> PluginResult<Vec<String>> {
+        guard(|| Ok(self.plugin.subscriptions()))
+    }
+    fn on_event(&self, ctx: &Context<'_>, name: &str, payload: &str) -> PluginResult {
+        guard(|| self.plugin.on_event(ctx, &crate::Event::new(name, payload)))
+    }
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult {
         guard(|| self.run_phase(ctx, phase))
     }
@@ -301,6 +307,35 @@ extern "C" fn migrations<P: Plugin>(
     guard(|| Ok(RVec::from(adapter::<P>(state).plugin.migrations()))).into()
 }
 
+extern "C" fn subscriptions<P: Plugin>(
+    state: *const c_void,
+) -> RResult<RVec<abi_stable::std_types::RString>, PluginError> {
+    guard(|| {
+        Ok(adapter::<P>(state)
+            .plugin
+            .subscriptions()
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+    .into()
+}
+
+extern "C" fn on_event<P: Plugin>(
+    state: *const c_void,
+    ctx: HostHandle,
+    name: abi_stable::std_types::RStr<'_>,
+    payload: abi_stable::std_types::RStr<'_>,
+) -> RResult<(), PluginError> {
+    guard(|| {
+        adapter::<P>(state).plugin.on_event(
+            &context(ctx),
+            &crate::Event::new(name.as_str(), payload.as_str()),
+        )
+    })
+    .into()
+}
+
 struct VTableFor<P>(PhantomData<P>);
 
 impl<P: Plugin> VTableFor<P> {
@@ -315,6 +350,8 @@ impl<P: Plugin> VTableFor<P> {
         plugin_event: plugin_event::<P>,
         handle_route: handle_route::<P>,
         migrations: migrations::<P>,
+        subscriptions: subscriptions::<P>,
+        on_event: on_event::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

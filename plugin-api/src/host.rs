@@ -57,6 +57,14 @@ pub trait HostServices: Send + Sync + 'static {
     ) -> PluginResult<Vec<serde_json::Value>>;
     /// Runs statements atomically; rows affected by each.
     fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>>;
+    /// Emits an event in the plugin's namespace; with `wait`, the
+    /// subscribers' failures as `(plugin, error)`.
+    fn emit(
+        &self,
+        name: &str,
+        payload_json: &str,
+        wait: bool,
+    ) -> PluginResult<Vec<(String, String)>>;
 }
 
 /// A context for a call into a plugin, over `services`.
@@ -75,6 +83,7 @@ pub trait HostServices: Send + Sync + 'static {
 ///     fn sql_exec(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<u64> { Ok(0) }
 ///     fn sql_query(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<Vec<serde_json::Value>> { Ok(vec![]) }
 ///     fn sql_batch(&self, _: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> { Ok(vec![]) }
+///     fn emit(&self, _: &str, _: &str, _: bool) -> PluginResult<Vec<(String, String)>> { Ok(vec![]) }
 /// }
 /// let services = Quiet;
 /// let ctx = context_for(&services);
@@ -204,6 +213,23 @@ extern "C" fn sql_batch<S: HostServices>(
     .into()
 }
 
+extern "C" fn emit<S: HostServices>(
+    data: *const c_void,
+    name: RStr<'_>,
+    payload: RStr<'_>,
+    wait: bool,
+) -> RResult<RString, PluginError> {
+    guard(|| {
+        let failures = services::<S>(data).emit(name.as_str(), payload.as_str(), wait)?;
+        let list: Vec<serde_json::Value> = failures
+            .into_iter()
+            .map(|(plugin, error)| serde_json::json!({ "plugin": plugin, "error": error }))
+            .collect();
+        Ok(RString::from(serde_json::Value::from(list).to_string()))
+    })
+    .into()
+}
+
 struct HostVTableFor<S>(PhantomData<S>);
 
 impl<S: HostServices> HostVTableFor<S> {
@@ -217,6 +243,7 @@ impl<S: HostServices> HostVTableFor<S> {
         sql_exec: sql_exec::<S>,
         sql_query: sql_query::<S>,
         sql_batch: sql_batch::<S>,
+        emit: emit::<S>,
     });
     const REF: HostVTable_Ref = HostVTable_Ref(Self::WM.static_as_prefix());
 }

@@ -37,6 +37,7 @@
 pub mod abi;
 mod context;
 mod error;
+mod events;
 pub mod guest;
 mod hooks;
 pub mod host;
@@ -48,6 +49,7 @@ pub mod testing;
 pub use abi::Migration;
 pub use context::{Context, Kv, Logger, Sql};
 pub use error::{ErrorKind, PluginError, PluginResult};
+pub use events::{Event, EventFailure, Events};
 pub use guest::builtin;
 pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
 pub use http::{Method, Request, Response};
@@ -57,8 +59,8 @@ pub use plugin::{Handler, Plugin, Route};
 /// Everything a plugin author needs, in one import.
 pub mod prelude {
     pub use crate::{
-        export_plugin, Context, ErrorKind, Hook, HookSpec, Method, Migration, NewUser, Plugin,
-        PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
+        export_plugin, Context, ErrorKind, Event, Hook, HookSpec, Method, Migration, NewUser,
+        Plugin, PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
     };
 }
 

@@ -26,6 +26,10 @@ pub trait PluginObject: Send + Sync {
     fn routes(&self) -> PluginResult<Vec<RouteSpec>>;
     /// The plugin's SQL migrations, in order.
     fn migrations(&self) -> PluginResult<Vec<crate::abi::Migration>>;
+    /// The event patterns the plugin subscribes to.
+    fn subscriptions(&self) -> PluginResult<Vec<String>>;
+    /// Delivers one event.
+    fn on_event(&self, ctx: &Context<'_>, name: &str, payload: &str) -> PluginResult;
     /// A lifecycle phase.
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
     /// One hook call.

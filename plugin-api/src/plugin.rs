@@ -129,6 +129,16 @@ pub trait Plugin: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Event patterns to receive: a name (`user.created`), a prefix
+    /// (`user.*`, `plugin.guestbook.*`) or `*`. Active while enabled.
+    fn subscriptions(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// An event matching one of [`Plugin::subscriptions`].
+    fn on_event(&self, _ctx: &Context<'_>, _event: &crate::Event<'_>) -> PluginResult {
+        Ok(())
+    }
+
     /// Called once after the plugin is loaded.
     fn on_load(&self, _ctx: &Context<'_>) -> PluginResult {
         Ok(())

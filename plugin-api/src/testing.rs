@@ -49,6 +49,7 @@ fn no_sql() -> crate::PluginError {
 pub struct MemoryHost {
     kv: Mutex<BTreeMap<String, String>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
+    events: Mutex<Vec<(String, String)>>,
 }
 
 impl MemoryHost {
@@ -67,6 +68,13 @@ impl MemoryHost {
             .unwrap_or_else(|p| p.into_inner())
             .get(key)
             .cloned()
+    }
+    /// Every event emitted so far: (name, JSON payload).
+    pub fn events(&self) -> Vec<(String, String)> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
     /// Every log line so far.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
@@ -124,6 +132,18 @@ impl HostServices for MemoryHost {
         _statements: &[(String, Vec<serde_json::Value>)],
     ) -> PluginResult<Vec<u64>> {
         Err(no_sql())
+    }
+    fn emit(
+        &self,
+        name: &str,
+        payload_json: &str,
+        _wait: bool,
+    ) -> PluginResult<Vec<(String, String)>> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name.to_string(), payload_json.to_string()));
+        Ok(Vec::new())
     }
     fn kv_clear(&self) -> PluginResult<u64> {
         let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());

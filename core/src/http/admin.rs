@@ -16,7 +16,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plugins/{slug}/disable", web::post().to(disable))
         .route("/plugins/{slug}/reset", web::post().to(reset))
         .route("/audit", web::get().to(audit))
-        .route("/hooks", web::get().to(hooks));
+        .route("/hooks", web::get().to(hooks))
+        .route("/events", web::get().to(events));
 }
 
 /// What the admin API shows of a plugin.
@@ -142,4 +143,12 @@ async fn audit(
 
 async fn hooks(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "hooks": rt.hook_orders() }))
+}
+
+async fn events(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "queue_capacity": crate::events::EventBus::QUEUE_CAPACITY,
+        "full_queue_policy": "drop the new event for that subscriber and count it",
+        "subscribers": rt.events().subscribers(),
+    }))
 }

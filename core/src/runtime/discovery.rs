@@ -28,7 +28,7 @@ impl Runtime {
                         });
                         continue;
                     }
-                    let scope = PluginScope::new(&slug, self.db().clone());
+                    let scope = PluginScope::new(&slug, self.db().clone(), self.bus_handle());
                     let entry = PluginEntry::new(
                         PluginKind::Builtin,
                         None,
@@ -115,7 +115,7 @@ impl Runtime {
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
-                let scope = PluginScope::new(&manifest.slug, self.db().clone());
+                let scope = PluginScope::new(&manifest.slug, self.db().clone(), self.bus_handle());
                 let entry = PluginEntry::new(
                     PluginKind::Dynamic,
                     Some(folder.to_path_buf()),

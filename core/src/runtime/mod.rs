@@ -24,6 +24,7 @@ pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusa
 
 use crate::{
     db::{Db, DbError},
+    events::EventBus,
     fault::FaultPolicy,
     hooks::HookCycle,
     lifecycle::{LifecycleError, LifecycleStore},
@@ -132,6 +133,7 @@ struct Inner {
     problems: Mutex<Vec<LoadProblem>>,
     hooks: ArcSwap<dispatch::HookTable>,
     routes: RouteTable,
+    bus: Arc<EventBus>,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -160,8 +162,15 @@ impl Runtime {
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
         let db = Db::open(&url).await?;
+        let bus = Arc::new(EventBus::new(config.fault_policy).map_err(|source| {
+            RuntimeError::DataDir {
+                path: data_dir.clone(),
+                source,
+            }
+        })?);
         let runtime = Runtime {
             inner: Arc::new(Inner {
+                bus,
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -172,9 +181,19 @@ impl Runtime {
                 ops: tokio::sync::Mutex::new(()),
             }),
         };
+        let weak = Arc::downgrade(&runtime.inner);
+        runtime
+            .inner
+            .bus
+            .set_tripper(Box::new(move |entry, reason| {
+                if let Some(inner) = weak.upgrade() {
+                    Runtime { inner }.trip(entry, reason);
+                }
+            }));
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
         runtime.notify(&mut plugboard_plugin_api::HookCall::SystemStartup);
+        runtime.emit("system.startup", &serde_json::json!({}));
         Ok(runtime)
     }
 
@@ -182,6 +201,9 @@ impl Runtime {
     /// plugins come back on the next start) and unloads every plugin.
     pub async fn shutdown(&self) {
         self.notify(&mut plugboard_plugin_api::HookCall::SystemShutdown);
+        for (plugin, error) in self.emit_sync("system.shutdown", &serde_json::json!({})) {
+            tracing::warn!(plugin = %plugin, "system.shutdown handler failed: {error}");
+        }
         let _guard = self.inner.ops.lock().await;
         for entry in self.entries() {
             if entry.is_live() {
@@ -214,6 +236,22 @@ impl Runtime {
     /// The live route table.
     pub fn routes(&self) -> &RouteTable {
         &self.inner.routes
+    }
+    /// The event bus.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.bus
+    }
+    /// Emits an event from the host or app code (any name) with a JSON
+    /// payload, to every subscribed plugin, without waiting.
+    pub fn emit(&self, name: &str, payload: &serde_json::Value) {
+        self.inner.bus.emit(name, &payload.to_string());
+    }
+    /// Emits and waits for every subscriber; their failures as (plugin, error).
+    pub fn emit_sync(&self, name: &str, payload: &serde_json::Value) -> Vec<(String, String)> {
+        self.inner.bus.emit_sync(name, &payload.to_string())
+    }
+    pub(crate) fn bus_handle(&self) -> std::sync::Weak<EventBus> {
+        Arc::downgrade(&self.inner.bus)
     }
     /// The fault policy.
     pub fn fault_policy(&self) -> FaultPolicy {

@@ -81,6 +81,17 @@ impl Runtime {
                 cycle,
             })?;
 
+        let subscriptions = match object
+            .subscriptions()
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                s.iter()
+                    .try_for_each(|p| crate::events::Pattern::parse(p).map(|_| ()))?;
+                Ok(s)
+            }) {
+            Ok(s) => s,
+            Err(message) => return Err(self.fail(&slug, "subscriptions()", actor, &message).await),
+        };
         let migrations = match object.migrations() {
             Ok(m) => m,
             Err(e) => {
@@ -121,6 +132,9 @@ impl Runtime {
         entry.set_declared_hooks(hooks);
         self.routes().publish(&slug, compiled);
         entry.set_live(true);
+        if let Err(e) = self.events().subscribe(entry, &subscriptions) {
+            tracing::error!(plugin = %slug, "subscriptions refused: {e}");
+        }
         self.rebuild_hooks();
         tracing::info!(plugin = %slug, actor, "plugin enabled");
         self.notify_lifecycle("enabled", &slug);
@@ -174,6 +188,7 @@ impl Runtime {
     pub(super) fn take_offline(&self, entry: &PluginEntry) {
         entry.set_live(false);
         self.routes().withdraw(entry.slug());
+        self.events().unsubscribe(entry.slug());
         self.rebuild_hooks();
     }
 
@@ -236,6 +251,10 @@ impl Runtime {
             slug: slug.into(),
         };
         let failures = self.notify(&mut HookCall::PluginLifecycle(event));
+        self.emit(
+            &format!("plugins.{kind}"),
+            &serde_json::json!({ "slug": slug }),
+        );
         for f in failures {
             tracing::warn!(plugin = %f.slug, hook = Hook::PluginLifecycle.name(), "{}", f.error);
         }

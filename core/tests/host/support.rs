@@ -48,6 +48,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// A running host.
 pub struct Host {
     pub base: String,
+    pub runtime: Runtime,
     stop: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
 }
@@ -134,11 +135,12 @@ impl Host {
                 runtime.shutdown().await;
             })
         });
-        let (base, _runtime, stop): (String, Runtime, _) = rx
+        let (base, runtime, stop): (String, Runtime, _) = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("host started");
         Host {
             base,
+            runtime,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -448,6 +450,94 @@ pub mod sql_probe {
                     ],
                 ),
             ]
+        }
+    }
+}
+
+/// Records the events it receives (`GET /seen`), emits on request
+/// (`POST /emit` with `{"name", "payload", "wait"}`), and can be slow or fail.
+pub mod event_probe {
+    use plugboard_plugin_api::prelude::*;
+    use serde::Deserialize;
+
+    pub struct EventProbe {
+        pub slug: &'static str,
+        pub patterns: &'static [&'static str],
+        /// Milliseconds each delivery takes.
+        pub delay_ms: u64,
+        /// Fail (`"error"`) or panic (`"panic"`) on every event.
+        pub misbehave: Option<&'static str>,
+    }
+
+    #[derive(Deserialize)]
+    struct EmitBody {
+        name: String,
+        #[serde(default)]
+        payload: serde_json::Value,
+        #[serde(default)]
+        wait: bool,
+    }
+
+    impl EventProbe {
+        fn seen(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+            let rows: Vec<serde_json::Value> = ctx
+                .sql()
+                .query("SELECT name, payload FROM seen ORDER BY n", &[])?;
+            Ok(Response::json(&rows))
+        }
+        fn emit(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let b: EmitBody = req.json()?;
+            if b.wait {
+                let failures = ctx.events().emit_sync(&b.name, &b.payload)?;
+                let list: Vec<_> = failures
+                    .iter()
+                    .map(|f| serde_json::json!({"plugin": f.plugin, "error": f.error}))
+                    .collect();
+                Ok(Response::json(&list))
+            } else {
+                ctx.events().emit(&b.name, &b.payload)?;
+                Ok(Response::json(&serde_json::json!([])))
+            }
+        }
+    }
+
+    impl Plugin for EventProbe {
+        fn slug(&self) -> &str {
+            self.slug
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn migrations(&self) -> Vec<Migration> {
+            vec![Migration::new(
+                "0001_seen",
+                &["CREATE TABLE seen (n INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, payload TEXT NOT NULL)"],
+            )]
+        }
+        fn subscriptions(&self) -> Vec<String> {
+            self.patterns.iter().map(|p| p.to_string()).collect()
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![
+                Route::get("/seen", Self::seen),
+                Route::post("/emit", Self::emit),
+            ]
+        }
+        fn on_event(&self, ctx: &Context, event: &Event) -> PluginResult {
+            match self.misbehave {
+                Some("panic") => panic!("event probe panicked on purpose"),
+                Some(_) => return Err(PluginError::failed("event probe failed on purpose")),
+                None => {}
+            }
+            if self.delay_ms > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
+            }
+            ctx.sql()
+                .exec(
+                    "INSERT INTO seen (name, payload) VALUES (?, ?)",
+                    &[event.name().into(), event.payload_json().into()],
+                )
+                .map(|_| ())
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `guestbook`: an example dynamic plugin. Visitors leave messages through
-//! its routes; it greets every new user with an entry of its own.
+//! its routes (stored in its own SQL table, created by its migration); it
+//! greets every new user with an entry of its own and emits
+//! `plugin.guestbook.signed` for every new entry.
 //!
 //! | route | what |
 //! |---|---|
@@ -76,6 +78,10 @@ impl Guestbook {
         let entry = Self::add(ctx, author, message)?;
         ctx.log()
             .info(&format!("entry {} by {}", entry.id, entry.author));
+        ctx.events().emit(
+            "plugin.guestbook.signed",
+            &serde_json::json!({ "id": entry.id, "author": entry.author }),
+        )?;
         Ok(Response::json(&entry).with_status(201))
     }
 

@@ -1,0 +1,357 @@
+//! The event bus: plugins subscribe by name or pattern; plugins emit in their
+//! own namespace, the host and app code emit anywhere.
+//!
+//! * **Async emit** returns at once: the event is put on each matching
+//!   subscriber's bounded queue (capacity [`EventBus::QUEUE_CAPACITY`]), and one
+//!   task per subscriber delivers its queue in order.
+//! * **Queue full policy**: the new event is dropped *for that subscriber
+//!   only* and counted in its `dropped` counter; the emitter never blocks and
+//!   other subscribers are unaffected.
+//! * **Sync emit** delivers to every matching subscriber on the caller's
+//!   thread, in subscription order, and returns their failures.
+//! * A handler's error or panic is caught (the plugin call guard), counted
+//!   per plugin, and never reaches the emitter or other subscribers.
+//! * Subscriptions end when the plugin is disabled or unloaded.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc, OnceLock,
+    },
+    time::Duration,
+};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::{
+    fault::FaultPolicy,
+    registry::{CallError, PluginEntry},
+};
+
+/// A subscription pattern: `*`, an exact name, or `prefix.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    /// Every event.
+    All,
+    /// Exactly this name.
+    Exact(String),
+    /// Names starting with this (including the final dot).
+    Prefix(String),
+}
+
+impl Pattern {
+    /// Parses a pattern.
+    ///
+    /// ```
+    /// use plugboard_core::events::Pattern;
+    /// let p = Pattern::parse("user.*").unwrap();
+    /// assert!(p.matches("user.created") && !p.matches("users.created") && !p.matches("user"));
+    /// assert!(Pattern::parse("user.*.x").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let valid = |t: &str| {
+            !t.is_empty()
+                && t.split('.').all(|seg| {
+                    !seg.is_empty()
+                        && seg
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+        };
+        if s == "*" {
+            Ok(Pattern::All)
+        } else if let Some(prefix) = s.strip_suffix(".*") {
+            if valid(prefix) {
+                Ok(Pattern::Prefix(format!("{prefix}.")))
+            } else {
+                Err(format!("bad event pattern {s:?}"))
+            }
+        } else if valid(s) {
+            Ok(Pattern::Exact(s.to_string()))
+        } else {
+            Err(format!(
+                "bad event pattern {s:?} (names are dotted words; `*` only as `prefix.*` or alone)"
+            ))
+        }
+    }
+
+    /// Whether `name` matches.
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Pattern::All => true,
+            Pattern::Exact(n) => n == name,
+            Pattern::Prefix(p) => name.starts_with(p.as_str()),
+        }
+    }
+}
+
+/// Whether `name` is a valid event name (dotted words).
+pub fn is_valid_name(name: &str) -> bool {
+    matches!(Pattern::parse(name), Ok(Pattern::Exact(_)))
+}
+
+struct Event {
+    name: String,
+    payload: String,
+}
+
+struct Subscriber {
+    entry: Arc<PluginEntry>,
+    patterns: Vec<Pattern>,
+    raw_patterns: Vec<String>,
+    queue: mpsc::Sender<Arc<Event>>,
+    stats: Arc<Stats>,
+}
+
+#[derive(Default)]
+struct Stats {
+    queued: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// A subscriber as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberInfo {
+    /// The plugin.
+    pub plugin: String,
+    /// Its patterns.
+    pub patterns: Vec<String>,
+    /// Events put on its queue.
+    pub queued: u64,
+    /// Events its handler accepted.
+    pub delivered: u64,
+    /// Events dropped because its queue was full.
+    pub dropped: u64,
+    /// Events its handler failed on or panicked on.
+    pub failed: u64,
+    /// Events waiting in its queue.
+    pub backlog: usize,
+}
+
+type Tripper = Box<dyn Fn(&Arc<PluginEntry>, String) + Send + Sync>;
+
+/// The bus. Owned by the runtime.
+pub struct EventBus {
+    subscribers: ArcSwap<Vec<Arc<Subscriber>>>,
+    runtime: Option<tokio::runtime::Runtime>,
+    policy: FaultPolicy,
+    tripper: Arc<OnceLock<Tripper>>,
+}
+
+impl Drop for EventBus {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl EventBus {
+    /// Events a subscriber's queue holds before new ones are dropped for it.
+    pub const QUEUE_CAPACITY: usize = 1024;
+
+    /// A bus with its own delivery threads.
+    pub fn new(policy: FaultPolicy) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("plugboard-events")
+            .enable_all()
+            .build()?;
+        Ok(Self {
+            subscribers: ArcSwap::from_pointee(Vec::new()),
+            runtime: Some(runtime),
+            policy,
+            tripper: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// What to do when a handler trips the fault policy (set once by the runtime).
+    pub(crate) fn set_tripper(&self, f: Tripper) {
+        let _ = self.tripper.set(f);
+    }
+
+    /// Subscribes `entry` with `patterns`, replacing earlier subscriptions.
+    pub fn subscribe(&self, entry: &Arc<PluginEntry>, patterns: &[String]) -> Result<(), String> {
+        let parsed = patterns
+            .iter()
+            .map(|p| Pattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.unsubscribe(entry.slug());
+        if parsed.is_empty() {
+            return Ok(());
+        }
+        let (tx, mut rx) = mpsc::channel::<Arc<Event>>(Self::QUEUE_CAPACITY);
+        let stats = Arc::new(Stats::default());
+        let sub = Arc::new(Subscriber {
+            entry: Arc::clone(entry),
+            patterns: parsed,
+            raw_patterns: patterns.to_vec(),
+            queue: tx,
+            stats: Arc::clone(&stats),
+        });
+        let (entry, policy, tripper) = (Arc::clone(entry), self.policy, Arc::clone(&self.tripper));
+        if let Some(rt) = &self.runtime {
+            rt.spawn(async move {
+                while let Some(ev) = rx.recv().await {
+                    deliver(&entry, policy, &tripper, &stats, &ev);
+                }
+            });
+        }
+        self.subscribers.rcu(|subs| {
+            let mut v: Vec<_> = subs.iter().cloned().collect();
+            v.push(Arc::clone(&sub));
+            v
+        });
+        Ok(())
+    }
+
+    /// Ends every subscription of `slug` (its queue is discarded).
+    pub fn unsubscribe(&self, slug: &str) {
+        self.subscribers.rcu(|subs| {
+            subs.iter()
+                .filter(|s| s.entry.slug() != slug)
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+    }
+
+    /// Queues an event for every matching subscriber and returns at once.
+    pub fn emit(&self, name: &str, payload: &str) {
+        let subs = self.subscribers.load();
+        let mut event: Option<Arc<Event>> = None;
+        for s in subs
+            .iter()
+            .filter(|s| s.patterns.iter().any(|p| p.matches(name)))
+        {
+            let ev = event
+                .get_or_insert_with(|| {
+                    Arc::new(Event {
+                        name: name.to_string(),
+                        payload: payload.to_string(),
+                    })
+                })
+                .clone();
+            match s.queue.try_send(ev) {
+                Ok(()) => {
+                    s.stats.queued.fetch_add(1, Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    s.stats.dropped.fetch_add(1, Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+    }
+
+    /// Delivers to every matching subscriber now, in order; their failures.
+    pub fn emit_sync(&self, name: &str, payload: &str) -> Vec<(String, String)> {
+        let subs = self.subscribers.load();
+        let ev = Event {
+            name: name.to_string(),
+            payload: payload.to_string(),
+        };
+        let mut failures = Vec::new();
+        for s in subs
+            .iter()
+            .filter(|s| s.patterns.iter().any(|p| p.matches(name)))
+        {
+            if let Some(e) = deliver(&s.entry, self.policy, &self.tripper, &s.stats, &ev) {
+                failures.push((s.entry.slug().to_string(), e));
+            }
+        }
+        failures
+    }
+
+    /// Every subscriber with its counters.
+    pub fn subscribers(&self) -> Vec<SubscriberInfo> {
+        self.subscribers
+            .load()
+            .iter()
+            .map(|s| SubscriberInfo {
+                plugin: s.entry.slug().to_string(),
+                patterns: s.raw_patterns.clone(),
+                queued: s.stats.queued.load(Relaxed),
+                delivered: s.stats.delivered.load(Relaxed),
+                dropped: s.stats.dropped.load(Relaxed),
+                failed: s.stats.failed.load(Relaxed),
+                backlog: Self::QUEUE_CAPACITY - s.queue.capacity(),
+            })
+            .collect()
+    }
+
+    /// Waits until every queue is empty (tests, shutdown), at most `timeout`.
+    pub fn drain(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let busy = self.subscribers.load().iter().any(|s| {
+                s.queue.capacity() < Self::QUEUE_CAPACITY
+                    || s.stats.queued.load(Relaxed)
+                        > s.stats.delivered.load(Relaxed) + s.stats.failed.load(Relaxed)
+            });
+            if !busy {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn deliver(
+    entry: &Arc<PluginEntry>,
+    policy: FaultPolicy,
+    tripper: &OnceLock<Tripper>,
+    stats: &Stats,
+    ev: &Event,
+) -> Option<String> {
+    match entry.call(policy, true, |p, ctx| {
+        p.on_event(ctx, &ev.name, &ev.payload)
+    }) {
+        Ok(()) => {
+            stats.delivered.fetch_add(1, Relaxed);
+            None
+        }
+        Err(CallError::Unavailable(_)) => {
+            // Disabled meanwhile: the event is discarded with its queue.
+            stats.failed.fetch_add(1, Relaxed);
+            None
+        }
+        Err(CallError::Plugin { error, tripped, .. }) => {
+            stats.failed.fetch_add(1, Relaxed);
+            if tripped {
+                if let Some(trip) = tripper.get() {
+                    trip(entry, error.to_string());
+                }
+            }
+            Some(error.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_names_and_prefixes() {
+        assert!(Pattern::parse("*").unwrap().matches("anything.at.all"));
+        let exact = Pattern::parse("plugin.guestbook.signed").unwrap();
+        assert!(
+            exact.matches("plugin.guestbook.signed") && !exact.matches("plugin.guestbook.signed.x")
+        );
+        let prefix = Pattern::parse("plugin.guestbook.*").unwrap();
+        assert!(
+            prefix.matches("plugin.guestbook.signed") && !prefix.matches("plugin.guestbooks.x")
+        );
+        for bad in ["", "user.", ".user", "user..x", "us er", "user.*.x", "**"] {
+            assert!(Pattern::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(is_valid_name("user.created") && !is_valid_name("user.*"));
+    }
+}
