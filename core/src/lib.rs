@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
+pub mod scheduler;
 mod scope;
 pub mod sql;
 pub mod users;

@@ -149,6 +149,18 @@ impl PluginObject for DynamicPlugin {
             None => Ok(()),
         }
     }
+    fn jobs(&self) -> PluginResult<Vec<plugboard_plugin_api::abi::JobSpec>> {
+        match self.vtable.jobs() {
+            Some(f) => f(self.state).into_result().map(|v| v.into_vec()),
+            None => Ok(Vec::new()), // built against plugin-api < 1.2
+        }
+    }
+    fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult {
+        match self.vtable.run_job() {
+            Some(f) => f(self.state, raw(ctx), index).into_result(),
+            None => Err(PluginError::not_found("this plugin has no jobs")),
+        }
+    }
     fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
         let code = match which {
             Phase::Load => phase::LOAD,

@@ -10,6 +10,7 @@ mod m20261122_000002_create_plugin_audit;
 mod m20261122_000003_create_plugin_storage;
 mod m20261122_000004_create_users;
 mod m20261122_000005_create_plugin_migrations;
+mod m20261122_000006_create_plugin_job_runs;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_plugin_storage::Migration),
             Box::new(m20261122_000004_create_users::Migration),
             Box::new(m20261122_000005_create_plugin_migrations::Migration),
+            Box::new(m20261122_000006_create_plugin_job_runs::Migration),
         ]
     }
 }

@@ -216,6 +216,27 @@ pub struct PluginVTable {
         name: RStr<'_>,
         payload: RStr<'_>,
     ) -> RResult<(), PluginError>,
+    /// Since 1.2: the plugin's scheduled jobs (the index is passed to `run_job`).
+    pub jobs: extern "C" fn(state: *const c_void) -> RResult<RVec<JobSpec>, PluginError>,
+    /// Since 1.2: runs the job at `index`.
+    pub run_job: extern "C" fn(
+        state: *const c_void,
+        ctx: HostHandle,
+        index: u32,
+    ) -> RResult<(), PluginError>,
+}
+
+/// A scheduled job a plugin declares (since 1.2): a name unique within the
+/// plugin and a schedule: a 5-field cron expression (`*/5 * * * *`),
+/// `@hourly` / `@daily` / `@weekly` / `@monthly`, or an interval of at
+/// least a second (`every 30s`, `every 5m`, `every 1h`).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    /// The job's name.
+    pub name: RString,
+    /// Its schedule.
+    pub schedule: RString,
 }
 
 /// One versioned schema migration of a plugin (since 1.2).

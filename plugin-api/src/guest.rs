@@ -55,6 +55,7 @@ pub fn guard<T>(f: impl FnOnce() -> PluginResult<T>) -> PluginResult<T> {
 pub struct Adapter<P> {
     plugin: P,
     routes: Vec<Route<P>>,
+    jobs: Vec<crate::plugin::Job<P>>,
     slug: String,
     version: String,
 }
@@ -64,11 +65,13 @@ impl<P: Plugin> Adapter<P> {
     pub fn new(plugin: P) -> PluginResult<Self> {
         guard(|| {
             let routes = plugin.routes();
+            let jobs = plugin.jobs();
             let slug = plugin.slug().to_string();
             let version = plugin.version().to_string();
             Ok(Self {
                 plugin,
                 routes,
+                jobs,
                 slug,
                 version,
             })
@@ -83,6 +86,23 @@ impl<P: Plugin> Adapter<P> {
                 path: r.path().into(),
             })
             .collect()
+    }
+
+    fn job_specs(&self) -> Vec<crate::abi::JobSpec> {
+        self.jobs
+            .iter()
+            .map(|j| crate::abi::JobSpec {
+                name: j.name().into(),
+                schedule: j.schedule().into(),
+            })
+            .collect()
+    }
+
+    fn job(&self, ctx: &Context<'_>, index: u32) -> PluginResult {
+        let job = self.jobs.get(index as usize).ok_or_else(|| {
+            PluginError::not_found(format!("no job with index {index} in {}", self.slug))
+        })?;
+        (job.handler())(&self.plugin, ctx)
     }
 
     fn dispatch(&self, ctx: &Context<'_>, call: &mut HookCall<'_>) -> PluginResult {
@@ -136,6 +156,12 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     }
     fn subscriptions(&self) -> PluginResult<Vec<String>> {
         guard(|| Ok(self.plugin.subscriptions()))
+    }
+    fn jobs(&self) -> PluginResult<Vec<crate::abi::JobSpec>> {
+        Ok(self.job_specs())
+    }
+    fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult {
+        guard(|| self.job(ctx, index))
     }
     fn on_event(&self, ctx: &Context<'_>, name: &str, payload: &str) -> PluginResult {
         guard(|| self.plugin.on_event(ctx, &crate::Event::new(name, payload)))
@@ -336,6 +362,20 @@ extern "C" fn on_event<P: Plugin>(
     .into()
 }
 
+extern "C" fn jobs<P: Plugin>(
+    state: *const c_void,
+) -> RResult<RVec<crate::abi::JobSpec>, PluginError> {
+    guard(|| Ok(RVec::from(adapter::<P>(state).job_specs()))).into()
+}
+
+extern "C" fn run_job<P: Plugin>(
+    state: *const c_void,
+    ctx: HostHandle,
+    index: u32,
+) -> RResult<(), PluginError> {
+    guard(|| adapter::<P>(state).job(&context(ctx), index)).into()
+}
+
 struct VTableFor<P>(PhantomData<P>);
 
 impl<P: Plugin> VTableFor<P> {
@@ -352,6 +392,8 @@ impl<P: Plugin> VTableFor<P> {
         migrations: migrations::<P>,
         subscriptions: subscriptions::<P>,
         on_event: on_event::<P>,
+        jobs: jobs::<P>,
+        run_job: run_job::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

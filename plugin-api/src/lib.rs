@@ -54,12 +54,12 @@ pub use guest::builtin;
 pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
 pub use http::{Method, Request, Response};
 pub use object::PluginObject;
-pub use plugin::{Handler, Plugin, Route};
+pub use plugin::{Handler, Job, JobHandler, Plugin, Route};
 
 /// Everything a plugin author needs, in one import.
 pub mod prelude {
     pub use crate::{
-        export_plugin, Context, ErrorKind, Event, Hook, HookSpec, Method, Migration, NewUser,
+        export_plugin, Context, ErrorKind, Event, Hook, HookSpec, Job, Method, Migration, NewUser,
         Plugin, PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
     };
 }

@@ -30,6 +30,10 @@ pub trait PluginObject: Send + Sync {
     fn subscriptions(&self) -> PluginResult<Vec<String>>;
     /// Delivers one event.
     fn on_event(&self, ctx: &Context<'_>, name: &str, payload: &str) -> PluginResult;
+    /// The plugin's scheduled jobs; a job's index is passed to `run_job`.
+    fn jobs(&self) -> PluginResult<Vec<crate::abi::JobSpec>>;
+    /// Runs the job at `index`.
+    fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult;
     /// A lifecycle phase.
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
     /// One hook call.

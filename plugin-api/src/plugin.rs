@@ -73,6 +73,55 @@ impl<P> Route<P> {
     }
 }
 
+/// A job handler: a method of the plugin.
+pub type JobHandler<P> = fn(&P, &Context<'_>) -> PluginResult;
+
+/// A named, scheduled job. See [`JobSpec`](crate::abi::JobSpec) for schedules.
+///
+/// ```
+/// use plugboard_plugin_api::prelude::*;
+///
+/// struct Janitor;
+/// impl Janitor {
+///     fn sweep(&self, ctx: &Context) -> PluginResult {
+///         ctx.sql().exec("DELETE FROM sessions WHERE expired = 1", &[]).map(|_| ())
+///     }
+/// }
+/// let job = Job::new("sweep", "@hourly", Janitor::sweep);
+/// assert_eq!((job.name(), job.schedule()), ("sweep", "@hourly"));
+/// ```
+pub struct Job<P> {
+    name: String,
+    schedule: String,
+    handler: JobHandler<P>,
+}
+
+impl<P> Job<P> {
+    /// A job named `name` running `handler` on `schedule`.
+    pub fn new(
+        name: impl Into<String>,
+        schedule: impl Into<String>,
+        handler: JobHandler<P>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            schedule: schedule.into(),
+            handler,
+        }
+    }
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The schedule.
+    pub fn schedule(&self) -> &str {
+        &self.schedule
+    }
+    pub(crate) fn handler(&self) -> JobHandler<P> {
+        self.handler
+    }
+}
+
 /// A Plugboard plugin.
 ///
 /// Implement this trait for built-in and dynamic plugins alike; every method
@@ -137,6 +186,14 @@ pub trait Plugin: Send + Sync + 'static {
     /// An event matching one of [`Plugin::subscriptions`].
     fn on_event(&self, _ctx: &Context<'_>, _event: &crate::Event<'_>) -> PluginResult {
         Ok(())
+    }
+
+    /// The plugin's scheduled jobs, active while it is enabled.
+    fn jobs(&self) -> Vec<Job<Self>>
+    where
+        Self: Sized,
+    {
+        Vec::new()
     }
 
     /// Called once after the plugin is loaded.

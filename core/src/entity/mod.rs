@@ -2,6 +2,7 @@
 
 pub(crate) mod plugin;
 pub(crate) mod plugin_audit;
+pub(crate) mod plugin_job_run;
 pub(crate) mod plugin_migration;
 pub(crate) mod plugin_storage;
 pub(crate) mod user;

@@ -15,6 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plugins/{slug}/enable", web::post().to(enable))
         .route("/plugins/{slug}/disable", web::post().to(disable))
         .route("/plugins/{slug}/reset", web::post().to(reset))
+        .route("/plugins/{slug}/jobs", web::get().to(jobs))
         .route("/audit", web::get().to(audit))
         .route("/hooks", web::get().to(hooks))
         .route("/events", web::get().to(events));
@@ -151,4 +152,16 @@ async fn events(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
         "full_queue_policy": "drop the new event for that subscriber and count it",
         "subscribers": rt.events().subscribers(),
     }))
+}
+
+async fn jobs(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    rt.store().get(&slug).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(serde_json::json!({ "jobs": rt.scheduler().list(&slug, 20).await })),
+    )
 }

@@ -30,6 +30,7 @@ use crate::{
     lifecycle::{LifecycleError, LifecycleStore},
     registry::PluginEntry,
     routes::{RouteError, RouteTable},
+    scheduler::Scheduler,
 };
 
 /// Creates a built-in plugin instance.
@@ -134,6 +135,7 @@ struct Inner {
     hooks: ArcSwap<dispatch::HookTable>,
     routes: RouteTable,
     bus: Arc<EventBus>,
+    scheduler: Scheduler,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -168,9 +170,16 @@ impl Runtime {
                 source,
             }
         })?);
+        let scheduler = Scheduler::start(db.clone(), config.fault_policy)
+            .await
+            .map_err(|source| RuntimeError::DataDir {
+                path: data_dir.clone(),
+                source,
+            })?;
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 bus,
+                scheduler,
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -252,6 +261,10 @@ impl Runtime {
     }
     pub(crate) fn bus_handle(&self) -> std::sync::Weak<EventBus> {
         Arc::downgrade(&self.inner.bus)
+    }
+    /// The cron scheduler.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.inner.scheduler
     }
     /// The fault policy.
     pub fn fault_policy(&self) -> FaultPolicy {

@@ -92,6 +92,19 @@ impl Runtime {
             Ok(s) => s,
             Err(message) => return Err(self.fail(&slug, "subscriptions()", actor, &message).await),
         };
+        let jobs = match object.jobs().map_err(|e| e.to_string()).and_then(|specs| {
+            specs
+                .iter()
+                .map(|j| {
+                    crate::scheduler::Schedule::parse(&j.schedule)
+                        .map(|s| (j.name.to_string(), s, j.schedule.to_string()))
+                        .map_err(|e| format!("job {}: {e}", j.name))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        }) {
+            Ok(j) => j,
+            Err(message) => return Err(self.fail(&slug, "jobs()", actor, &message).await),
+        };
         let migrations = match object.migrations() {
             Ok(m) => m,
             Err(e) => {
@@ -134,6 +147,9 @@ impl Runtime {
         entry.set_live(true);
         if let Err(e) = self.events().subscribe(entry, &subscriptions) {
             tracing::error!(plugin = %slug, "subscriptions refused: {e}");
+        }
+        if let Err(e) = self.scheduler().schedule(entry, &jobs).await {
+            tracing::error!(plugin = %slug, "jobs not scheduled: {e}");
         }
         self.rebuild_hooks();
         tracing::info!(plugin = %slug, actor, "plugin enabled");
@@ -189,6 +205,7 @@ impl Runtime {
         entry.set_live(false);
         self.routes().withdraw(entry.slug());
         self.events().unsubscribe(entry.slug());
+        self.scheduler().unschedule(entry.slug());
         self.rebuild_hooks();
     }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod cron;
 mod events;
 mod faults;
 mod hooks_and_users;

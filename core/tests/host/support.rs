@@ -541,3 +541,77 @@ pub mod event_probe {
         }
     }
 }
+
+/// Scheduled jobs: `tick` (every second, counts in KV), `slow` (every
+/// second, takes 1.5 s); `Boom` panics every second; `BadSchedule` declares nonsense.
+pub mod jobs {
+    use plugboard_plugin_api::prelude::*;
+
+    pub struct Ticker;
+
+    impl Ticker {
+        fn tick(&self, ctx: &Context) -> PluginResult {
+            let n: u64 = ctx.kv().get("ticks")?.unwrap_or(0);
+            ctx.kv().set("ticks", &(n + 1))
+        }
+        fn slow(&self, _ctx: &Context) -> PluginResult {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Ok(())
+        }
+    }
+
+    impl Plugin for Ticker {
+        fn slug(&self) -> &str {
+            "ticker"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn jobs(&self) -> Vec<Job<Self>> {
+            vec![
+                Job::new("tick", "every 1s", Self::tick),
+                Job::new("slow", "every 1s", Self::slow),
+            ]
+        }
+    }
+
+    pub struct Boom;
+
+    impl Boom {
+        fn boom(&self, _ctx: &Context) -> PluginResult {
+            panic!("job panicked on purpose")
+        }
+    }
+
+    impl Plugin for Boom {
+        fn slug(&self) -> &str {
+            "boom"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn jobs(&self) -> Vec<Job<Self>> {
+            vec![Job::new("boom", "every 1s", Self::boom)]
+        }
+    }
+
+    pub struct BadSchedule;
+
+    impl BadSchedule {
+        fn never(&self, _ctx: &Context) -> PluginResult {
+            Ok(())
+        }
+    }
+
+    impl Plugin for BadSchedule {
+        fn slug(&self) -> &str {
+            "bad-schedule"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn jobs(&self) -> Vec<Job<Self>> {
+            vec![Job::new("never", "99 * * * *", Self::never)]
+        }
+    }
+}

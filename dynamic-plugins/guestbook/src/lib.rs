@@ -37,6 +37,9 @@ struct NewEntry {
 
 const MAX_MESSAGE: usize = 2000;
 
+/// Entries kept by the hourly `prune` job.
+pub const KEEP: u64 = 1000;
+
 const COLUMNS: &str = "id, author, message";
 
 impl Guestbook {
@@ -97,6 +100,18 @@ impl Guestbook {
         }
     }
 
+    /// Keeps the newest [`KEEP`] entries.
+    fn prune(&self, ctx: &Context) -> PluginResult {
+        let removed = ctx.sql().exec(
+            "DELETE FROM entries WHERE id NOT IN (SELECT id FROM entries ORDER BY id DESC LIMIT ?)",
+            &[KEEP.into()],
+        )?;
+        if removed > 0 {
+            ctx.log().info(&format!("pruned {removed} old entries"));
+        }
+        Ok(())
+    }
+
     fn remove(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
         let id = Self::id(req)?;
         if ctx
@@ -129,6 +144,9 @@ impl Plugin for Guestbook {
         .postgres(&[
             "CREATE TABLE entries (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, author TEXT NOT NULL, message TEXT NOT NULL)",
         ])]
+    }
+    fn jobs(&self) -> Vec<Job<Self>> {
+        vec![Job::new("prune", "@hourly", Self::prune)]
     }
     fn routes(&self) -> Vec<Route<Self>> {
         vec![

@@ -1,0 +1,388 @@
+//! Plugin cron jobs on tokio-cron-scheduler.
+//!
+//! Schedules: 5-field cron (`*/5 * * * *`), `@hourly` / `@daily` / `@weekly` /
+//! `@monthly`, or `every <n>s|m|h`. tokio-cron-scheduler works in whole
+//! seconds and checks its jobs every 500 ms, so intervals are at least 1 s
+//! and a run may start up to ~0.5 s after its due time (see BENCHMARKS.md). A job still running when its next tick
+//! comes is not started again (that tick is recorded as `skipped`). Every run
+//! is recorded in `plugin_job_runs` (start, duration, outcome, error). A
+//! plugin's jobs exist only while it is enabled.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::{
+    db::Db,
+    entity::plugin_job_run,
+    fault::FaultPolicy,
+    registry::{CallError, PluginEntry},
+};
+
+/// The scheduler's id of a job.
+type JobId = uuid::Uuid;
+
+/// A parsed schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// A cron expression with seconds (as the scheduler takes it).
+    Cron(String),
+    /// A fixed interval.
+    Every(Duration),
+}
+
+impl Schedule {
+    /// Parses a plugin's schedule.
+    ///
+    /// ```
+    /// use plugboard_core::scheduler::Schedule;
+    /// use std::time::Duration;
+    /// assert_eq!(Schedule::parse("*/5 * * * *").unwrap(), Schedule::Cron("0 */5 * * * *".into()));
+    /// assert_eq!(Schedule::parse("@daily").unwrap(), Schedule::Cron("0 0 0 * * *".into()));
+    /// assert_eq!(Schedule::parse("every 30s").unwrap(), Schedule::Every(Duration::from_secs(30)));
+    /// assert!(Schedule::parse("every 250ms").is_err());
+    /// assert!(Schedule::parse("61 * * * *").is_err());
+    /// assert!(Schedule::parse("every 0s").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Schedule, String> {
+        let s = s.trim();
+        if let Some(rest) = s.strip_prefix("every ") {
+            let rest = rest.trim();
+            let split = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let (n, unit) = rest.split_at(split);
+            let n: u64 = n
+                .parse()
+                .map_err(|_| format!("bad interval {s:?} (e.g. every 30s)"))?;
+            let d = match unit.trim() {
+                "s" => Duration::from_secs(n),
+                "m" => Duration::from_secs(n * 60),
+                "h" => Duration::from_secs(n * 3600),
+                _ => return Err(format!("bad interval unit in {s:?} (s, m or h)")),
+            };
+            if d < Duration::from_secs(1) {
+                return Err(format!("interval {s:?} is shorter than 1s"));
+            }
+            return Ok(Schedule::Every(d));
+        }
+        let cron = match s {
+            "@hourly" => "0 0 * * * *".to_string(),
+            "@daily" | "@midnight" => "0 0 0 * * *".to_string(),
+            "@weekly" => "0 0 0 * * 0".to_string(),
+            "@monthly" => "0 0 0 1 * *".to_string(),
+            other if other.split_whitespace().count() == 5 => format!("0 {other}"),
+            other => {
+                return Err(format!(
+                    "bad schedule {other:?}: use 5-field cron, @hourly, @daily, @weekly, @monthly or `every 30s`"
+                ))
+            }
+        };
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(&cron)
+            .map_err(|e| format!("bad cron expression {s:?}: {e}"))?;
+        Ok(Schedule::Cron(cron))
+    }
+}
+
+struct Scheduled {
+    name: String,
+    schedule: String,
+    id: JobId,
+    running: Arc<AtomicBool>,
+}
+
+/// A job as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    /// The name.
+    pub name: String,
+    /// The schedule as declared.
+    pub schedule: String,
+    /// When it runs next.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Whether a run is in progress.
+    pub running: bool,
+    /// The most recent runs, newest first.
+    pub recent_runs: Vec<JobRun>,
+}
+
+/// One recorded run.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRun {
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: f64,
+    /// `ok`, `error`, `panic` or `skipped`.
+    pub outcome: String,
+    /// The error, if any.
+    pub error: Option<String>,
+}
+
+/// The scheduler. Owned by the runtime; runs on a runtime of its own.
+pub struct Scheduler {
+    sched: JobScheduler,
+    jobs: DashMap<String, Vec<Scheduled>>,
+    rt: Option<tokio::runtime::Runtime>,
+    db: Db,
+    policy: FaultPolicy,
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Scheduler {
+    /// Starts a scheduler.
+    pub async fn start(db: Db, policy: FaultPolicy) -> std::io::Result<Scheduler> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("plugboard-cron")
+            .enable_all()
+            .build()?;
+        let sched = rt
+            .spawn(async {
+                let s = JobScheduler::new().await?;
+                s.start().await?;
+                Ok::<_, tokio_cron_scheduler::JobSchedulerError>(s)
+            })
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Scheduler {
+            sched,
+            jobs: DashMap::new(),
+            rt: Some(rt),
+            db,
+            policy,
+        })
+    }
+
+    fn spawn<F: std::future::Future + Send + 'static>(
+        &self,
+        f: F,
+    ) -> Option<tokio::task::JoinHandle<F::Output>>
+    where
+        F::Output: Send + 'static,
+    {
+        self.rt.as_ref().map(|rt| rt.spawn(f))
+    }
+
+    /// Schedules every job of `entry` (replacing earlier ones).
+    pub async fn schedule(
+        &self,
+        entry: &Arc<PluginEntry>,
+        specs: &[(String, Schedule, String)],
+    ) -> Result<(), String> {
+        self.unschedule(entry.slug());
+        let mut scheduled = Vec::new();
+        for (index, (name, schedule, raw)) in specs.iter().enumerate() {
+            let running = Arc::new(AtomicBool::new(false));
+            let run = make_run(
+                Arc::clone(entry),
+                index as u32,
+                name.clone(),
+                Arc::clone(&running),
+                self.db.clone(),
+                self.policy,
+            );
+            let job = match schedule {
+                Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run()),
+                Schedule::Every(d) => Job::new_repeated_async(*d, move |_, _| run()),
+            }
+            .map_err(|e| format!("job {name}: {e}"))?;
+            let sched = self.sched.clone();
+            let id = self
+                .spawn(async move { sched.add(job).await })
+                .ok_or("the scheduler is shut down")?
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("job {name}: {e}"))?;
+            scheduled.push(Scheduled {
+                name: name.clone(),
+                schedule: raw.clone(),
+                id,
+                running,
+            });
+        }
+        self.jobs.insert(entry.slug().to_string(), scheduled);
+        Ok(())
+    }
+
+    /// Removes every job of `slug`.
+    pub fn unschedule(&self, slug: &str) {
+        if let Some((_, jobs)) = self.jobs.remove(slug) {
+            let sched = self.sched.clone();
+            self.spawn(async move {
+                for j in jobs {
+                    let _ = sched.remove(&j.id).await;
+                }
+            });
+        }
+    }
+
+    /// The jobs of `slug` with their next run and recent runs.
+    pub async fn list(&self, slug: &str, recent: u64) -> Vec<JobInfo> {
+        let jobs: Vec<(String, String, JobId, bool)> = self
+            .jobs
+            .get(slug)
+            .map(|j| {
+                j.iter()
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            s.schedule.clone(),
+                            s.id,
+                            s.running.load(Ordering::Relaxed),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for (name, schedule, id, running) in jobs {
+            let sched = self.sched.clone();
+            let next_run =
+                match self.spawn(async move { sched.clone().next_tick_for_job(id).await }) {
+                    Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
+                    None => None,
+                };
+            let runs = plugin_job_run::Entity::find()
+                .filter(plugin_job_run::Column::Plugin.eq(slug))
+                .filter(plugin_job_run::Column::Job.eq(name.as_str()))
+                .order_by_desc(plugin_job_run::Column::Id)
+                .limit(recent)
+                .all(self.db.conn())
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| JobRun {
+                    started_at: m.started_at,
+                    duration_ms: m.duration_ms,
+                    outcome: m.outcome,
+                    error: m.error,
+                })
+                .collect();
+            out.push(JobInfo {
+                name,
+                schedule,
+                next_run,
+                running,
+                recent_runs: runs,
+            });
+        }
+        out
+    }
+}
+
+type RunFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+fn make_run(
+    entry: Arc<PluginEntry>,
+    index: u32,
+    name: String,
+    running: Arc<AtomicBool>,
+    db: Db,
+    policy: FaultPolicy,
+) -> impl Fn() -> RunFuture + Send + Sync + 'static {
+    move || {
+        let (entry, name, running, db) = (
+            Arc::clone(&entry),
+            name.clone(),
+            Arc::clone(&running),
+            db.clone(),
+        );
+        Box::pin(async move {
+            if !entry.is_live() {
+                return;
+            }
+            let started_at = Utc::now();
+            if running.swap(true, Ordering::AcqRel) {
+                record(
+                    &db,
+                    entry.slug(),
+                    &name,
+                    started_at,
+                    0.0,
+                    "skipped",
+                    Some("the previous run is still going"),
+                )
+                .await;
+                return;
+            }
+            let t = Instant::now();
+            let e = Arc::clone(&entry);
+            let result = tokio::task::spawn_blocking(move || {
+                e.call(policy, true, |p, ctx| p.run_job(ctx, index))
+            })
+            .await;
+            running.store(false, Ordering::Release);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let (outcome, error) = match result {
+                Ok(Ok(())) => ("ok", None),
+                Ok(Err(CallError::Unavailable(_))) => return,
+                Ok(Err(CallError::Plugin { error, .. })) => {
+                    let panicked = error.kind() == plugboard_plugin_api::ErrorKind::Panicked;
+                    (
+                        if panicked { "panic" } else { "error" },
+                        Some(error.to_string()),
+                    )
+                }
+                Err(join) => ("panic", Some(join.to_string())),
+            };
+            record(
+                &db,
+                entry.slug(),
+                &name,
+                started_at,
+                ms,
+                outcome,
+                error.as_deref(),
+            )
+            .await;
+        })
+    }
+}
+
+async fn record(
+    db: &Db,
+    plugin: &str,
+    job: &str,
+    started_at: DateTime<Utc>,
+    ms: f64,
+    outcome: &str,
+    error: Option<&str>,
+) {
+    let row = plugin_job_run::ActiveModel {
+        plugin: Set(plugin.to_string()),
+        job: Set(job.to_string()),
+        started_at: Set(started_at),
+        duration_ms: Set(ms),
+        outcome: Set(outcome.to_string()),
+        error: Set(error.map(str::to_string)),
+        ..Default::default()
+    };
+    if let Err(e) = row.insert(db.conn()).await {
+        tracing::error!(plugin, job, "cannot record a job run: {e}");
+    }
+}

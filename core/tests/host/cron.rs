@@ -1,0 +1,159 @@
+//! Scheduled jobs: runs recorded with outcome, no overlap, panics isolated,
+//! bad schedules refused, jobs gone while disabled.
+
+use std::time::Duration;
+
+use plugboard_plugin_api::builtin;
+use serde_json::Value;
+
+use crate::support::{
+    jobs::{BadSchedule, Boom, Ticker},
+    tempdir, Host, Options,
+};
+
+fn jobs(host: &Host, slug: &str) -> Vec<Value> {
+    let (s, v) = host.admin("GET", &format!("/api/admin/plugins/{slug}/jobs"), None);
+    assert_eq!(s, 200, "{v}");
+    v["jobs"].as_array().unwrap().clone()
+}
+
+fn job<'a>(jobs: &'a [Value], name: &str) -> &'a Value {
+    jobs.iter()
+        .find(|j| j["name"] == name)
+        .unwrap_or_else(|| panic!("no job {name}: {jobs:?}"))
+}
+
+fn outcomes(job: &Value) -> Vec<String> {
+    job["recent_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn host() -> (tempfile::TempDir, Host) {
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: vec![|| builtin(Ticker), || builtin(Boom), || {
+                builtin(BadSchedule)
+            }],
+            ..Options::default()
+        },
+    );
+    (dir, host)
+}
+
+#[test]
+fn jobs_run_on_schedule_are_recorded_and_never_overlap() {
+    let (_dir, host) = host();
+    std::thread::sleep(Duration::from_millis(4600));
+    let list = jobs(&host, "ticker");
+    let tick = job(&list, "tick");
+    assert_eq!(tick["schedule"], "every 1s");
+    assert!(tick["next_run"].is_string(), "{tick}");
+    let ok = outcomes(tick).iter().filter(|o| *o == "ok").count();
+    assert!(ok >= 3, "tick ran repeatedly: {tick}");
+    let slow = job(&list, "slow");
+    let runs = slow["recent_runs"].as_array().unwrap();
+    let skipped = runs.iter().filter(|r| r["outcome"] == "skipped").count();
+    let finished: Vec<f64> = runs
+        .iter()
+        .filter(|r| r["outcome"] == "ok")
+        .map(|r| r["duration_ms"].as_f64().unwrap())
+        .collect();
+    assert!(
+        skipped >= 1,
+        "ticks during a run are skipped, not started twice: {slow}"
+    );
+    assert!(
+        !finished.is_empty() && finished.iter().all(|ms| *ms >= 1490.0),
+        "{slow}"
+    );
+    // Runs of `slow` never overlap: each started after the previous one ended.
+    let mut starts: Vec<(chrono::DateTime<chrono::Utc>, f64)> = runs
+        .iter()
+        .filter(|r| r["outcome"] == "ok")
+        .map(|r| {
+            (
+                r["started_at"].as_str().unwrap().parse().unwrap(),
+                r["duration_ms"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    starts.sort_by_key(|(t, _)| *t);
+    for w in starts.windows(2) {
+        let end = w[0].0 + chrono::Duration::milliseconds(w[0].1 as i64);
+        assert!(w[1].0 >= end, "overlapping runs: {w:?}");
+    }
+}
+
+#[test]
+fn a_panicking_job_is_recorded_and_isolated() {
+    let (_dir, host) = host();
+    std::thread::sleep(Duration::from_millis(2200));
+    let list = jobs(&host, "boom");
+    let runs = job(&list, "boom")["recent_runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!runs.is_empty());
+    assert_eq!(runs[0]["outcome"], "panic");
+    assert!(runs[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("job panicked on purpose"));
+    // The other plugin's jobs keep running.
+    let ok = outcomes(job(&jobs(&host, "ticker"), "tick"))
+        .iter()
+        .filter(|o| *o == "ok")
+        .count();
+    assert!(ok >= 1);
+}
+
+#[test]
+fn a_bad_schedule_is_a_clear_error_at_registration() {
+    let (_dir, host) = host();
+    let (_, p) = host.admin("GET", "/api/admin/plugins/bad-schedule", None);
+    assert_eq!(p["state"], "errored", "{p}");
+    let err = p["last_error"].as_str().unwrap();
+    assert!(
+        err.contains("job never: bad cron expression \"99 * * * *\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn jobs_stop_while_the_plugin_is_disabled_and_come_back() {
+    let (_dir, host) = host();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        host.admin("POST", "/api/admin/plugins/ticker/disable", None)
+            .0,
+        200
+    );
+    assert!(jobs(&host, "ticker").is_empty(), "no jobs while disabled");
+    let ticks = |h: &Host| -> u64 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(plugboard_core::kv::get(
+            h.runtime.db().conn(),
+            "ticker",
+            "ticks",
+        ))
+        .unwrap()
+        .map(|t| t.parse().unwrap())
+        .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let before = ticks(&host);
+    std::thread::sleep(Duration::from_millis(2200));
+    assert_eq!(ticks(&host), before, "no run while disabled");
+    assert_eq!(host.enable("ticker").0, 200);
+    std::thread::sleep(Duration::from_millis(2200));
+    assert!(ticks(&host) > before, "runs again after enable");
+}
