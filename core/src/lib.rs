@@ -19,6 +19,7 @@
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
+pub mod config;
 pub mod db;
 mod entity;
 pub mod events;

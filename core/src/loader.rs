@@ -161,6 +161,23 @@ impl PluginObject for DynamicPlugin {
             None => Err(PluginError::not_found("this plugin has no jobs")),
         }
     }
+    fn config_schema(&self) -> PluginResult<Option<serde_json::Value>> {
+        let Some(f) = self.vtable.config_schema() else {
+            return Ok(None); // built against plugin-api < 1.2
+        };
+        match f(self.state).into_result()?.into_option() {
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                PluginError::failed(format!("the plugin's config schema is not JSON: {e}"))
+            }),
+            None => Ok(None),
+        }
+    }
+    fn on_config_changed(&self, ctx: &Context<'_>, config: &serde_json::Value) -> PluginResult {
+        match self.vtable.on_config_changed() {
+            Some(f) => f(self.state, raw(ctx), config.to_string().as_str().into()).into_result(),
+            None => Ok(()),
+        }
+    }
     fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
         let code = match which {
             Phase::Load => phase::LOAD,

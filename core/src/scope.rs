@@ -133,6 +133,12 @@ impl HostServices for PluginScope {
             Ok(Vec::new())
         }
     }
+    fn config_get(&self) -> PluginResult<String> {
+        let stored = self.run("config", |db, slug| async move {
+            crate::config::load(&db, &slug).await
+        })?;
+        Ok(stored.unwrap_or_else(|| serde_json::json!({})).to_string())
+    }
     fn kv_clear(&self) -> PluginResult<u64> {
         self.run(
             "kv.clear",

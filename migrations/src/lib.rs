@@ -11,6 +11,7 @@ mod m20261122_000003_create_plugin_storage;
 mod m20261122_000004_create_users;
 mod m20261122_000005_create_plugin_migrations;
 mod m20261122_000006_create_plugin_job_runs;
+mod m20261122_000007_create_plugin_config;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_users::Migration),
             Box::new(m20261122_000005_create_plugin_migrations::Migration),
             Box::new(m20261122_000006_create_plugin_job_runs::Migration),
+            Box::new(m20261122_000007_create_plugin_config::Migration),
         ]
     }
 }

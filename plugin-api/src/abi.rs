@@ -224,6 +224,15 @@ pub struct PluginVTable {
         ctx: HostHandle,
         index: u32,
     ) -> RResult<(), PluginError>,
+    /// Since 1.2: the JSON Schema of the plugin's configuration, if any.
+    pub config_schema:
+        extern "C" fn(state: *const c_void) -> RResult<ROption<RString>, PluginError>,
+    /// Since 1.2: the configuration changed (JSON text, defaults applied).
+    pub on_config_changed: extern "C" fn(
+        state: *const c_void,
+        ctx: HostHandle,
+        config: RStr<'_>,
+    ) -> RResult<(), PluginError>,
 }
 
 /// A scheduled job a plugin declares (since 1.2): a name unique within the
@@ -346,4 +355,6 @@ pub struct HostVTable {
         payload: RStr<'_>,
         wait: bool,
     ) -> RResult<RString, PluginError>,
+    /// Since 1.2: the plugin's configuration as JSON text (`{}` when none).
+    pub config_get: extern "C" fn(data: *const c_void) -> RResult<RString, PluginError>,
 }

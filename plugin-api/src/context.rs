@@ -75,6 +75,18 @@ impl Context<'_> {
         crate::events::Events { ctx: self }
     }
 
+    /// The plugin's configuration (since 1.2): validated against its schema,
+    /// defaults applied; `{}` (or `T`'s reading of it) when none is set.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
+        let f = self
+            .vtable
+            .config_get()
+            .ok_or_else(|| unsupported("config", "1.2.0"))?;
+        let text: String = into_result(f(self.handle.data))?.into();
+        serde_json::from_str(&text)
+            .map_err(|e| PluginError::failed(format!("the configuration does not fit: {e}")))
+    }
+
     /// The plugin's SQL tables (since 1.2).
     pub fn sql(&self) -> Sql<'_> {
         Sql { ctx: self }

@@ -160,6 +160,12 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     fn jobs(&self) -> PluginResult<Vec<crate::abi::JobSpec>> {
         Ok(self.job_specs())
     }
+    fn config_schema(&self) -> PluginResult<Option<serde_json::Value>> {
+        guard(|| Ok(self.plugin.config_schema()))
+    }
+    fn on_config_changed(&self, ctx: &Context<'_>, config: &serde_json::Value) -> PluginResult {
+        guard(|| self.plugin.on_config_changed(ctx, config))
+    }
     fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult {
         guard(|| self.job(ctx, index))
     }
@@ -376,6 +382,33 @@ extern "C" fn run_job<P: Plugin>(
     guard(|| adapter::<P>(state).job(&context(ctx), index)).into()
 }
 
+extern "C" fn config_schema<P: Plugin>(
+    state: *const c_void,
+) -> RResult<abi_stable::std_types::ROption<abi_stable::std_types::RString>, PluginError> {
+    guard(|| {
+        Ok(adapter::<P>(state)
+            .plugin
+            .config_schema()
+            .map(|s| s.to_string().into())
+            .into())
+    })
+    .into()
+}
+
+extern "C" fn on_config_changed<P: Plugin>(
+    state: *const c_void,
+    ctx: HostHandle,
+    config: abi_stable::std_types::RStr<'_>,
+) -> RResult<(), PluginError> {
+    guard(|| {
+        let value: serde_json::Value = serde_json::from_str(config.as_str())?;
+        adapter::<P>(state)
+            .plugin
+            .on_config_changed(&context(ctx), &value)
+    })
+    .into()
+}
+
 struct VTableFor<P>(PhantomData<P>);
 
 impl<P: Plugin> VTableFor<P> {
@@ -394,6 +427,8 @@ impl<P: Plugin> VTableFor<P> {
         on_event: on_event::<P>,
         jobs: jobs::<P>,
         run_job: run_job::<P>,
+        config_schema: config_schema::<P>,
+        on_config_changed: on_config_changed::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

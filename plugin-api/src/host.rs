@@ -65,6 +65,8 @@ pub trait HostServices: Send + Sync + 'static {
         payload_json: &str,
         wait: bool,
     ) -> PluginResult<Vec<(String, String)>>;
+    /// The plugin's configuration as JSON text (`{}` when none).
+    fn config_get(&self) -> PluginResult<String>;
 }
 
 /// A context for a call into a plugin, over `services`.
@@ -84,6 +86,7 @@ pub trait HostServices: Send + Sync + 'static {
 ///     fn sql_query(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<Vec<serde_json::Value>> { Ok(vec![]) }
 ///     fn sql_batch(&self, _: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> { Ok(vec![]) }
 ///     fn emit(&self, _: &str, _: &str, _: bool) -> PluginResult<Vec<(String, String)>> { Ok(vec![]) }
+///     fn config_get(&self) -> PluginResult<String> { Ok("{}".into()) }
 /// }
 /// let services = Quiet;
 /// let ctx = context_for(&services);
@@ -230,6 +233,10 @@ extern "C" fn emit<S: HostServices>(
     .into()
 }
 
+extern "C" fn config_get<S: HostServices>(data: *const c_void) -> RResult<RString, PluginError> {
+    guard(|| services::<S>(data).config_get().map(RString::from)).into()
+}
+
 struct HostVTableFor<S>(PhantomData<S>);
 
 impl<S: HostServices> HostVTableFor<S> {
@@ -244,6 +251,7 @@ impl<S: HostServices> HostVTableFor<S> {
         sql_query: sql_query::<S>,
         sql_batch: sql_batch::<S>,
         emit: emit::<S>,
+        config_get: config_get::<S>,
     });
     const REF: HostVTable_Ref = HostVTable_Ref(Self::WM.static_as_prefix());
 }

@@ -34,6 +34,10 @@ pub trait PluginObject: Send + Sync {
     fn jobs(&self) -> PluginResult<Vec<crate::abi::JobSpec>>;
     /// Runs the job at `index`.
     fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult;
+    /// The JSON Schema of the plugin's configuration.
+    fn config_schema(&self) -> PluginResult<Option<serde_json::Value>>;
+    /// The configuration changed.
+    fn on_config_changed(&self, ctx: &Context<'_>, config: &serde_json::Value) -> PluginResult;
     /// A lifecycle phase.
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
     /// One hook call.

@@ -196,6 +196,17 @@ pub trait Plugin: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The JSON Schema of the plugin's configuration. The host validates
+    /// every change against it, fills in defaults, and never shows values of
+    /// properties with `"format": "password"`.
+    fn config_schema(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// The configuration changed (already validated, defaults applied).
+    fn on_config_changed(&self, _ctx: &Context<'_>, _config: &serde_json::Value) -> PluginResult {
+        Ok(())
+    }
+
     /// Called once after the plugin is loaded.
     fn on_load(&self, _ctx: &Context<'_>) -> PluginResult {
         Ok(())

@@ -45,11 +45,22 @@ fn no_sql() -> crate::PluginError {
 }
 
 /// In-memory host services for tests (KV and logs; no SQL).
-#[derive(Default)]
 pub struct MemoryHost {
     kv: Mutex<BTreeMap<String, String>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
     events: Mutex<Vec<(String, String)>>,
+    config: Mutex<serde_json::Value>,
+}
+
+impl Default for MemoryHost {
+    fn default() -> Self {
+        Self {
+            kv: Mutex::default(),
+            logs: Mutex::default(),
+            events: Mutex::default(),
+            config: Mutex::new(serde_json::json!({})),
+        }
+    }
 }
 
 impl MemoryHost {
@@ -75,6 +86,10 @@ impl MemoryHost {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+    /// Sets the configuration the plugin reads with `ctx.config()`.
+    pub fn set_config(&self, config: serde_json::Value) {
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
     }
     /// Every log line so far.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
@@ -144,6 +159,13 @@ impl HostServices for MemoryHost {
             .unwrap_or_else(|p| p.into_inner())
             .push((name.to_string(), payload_json.to_string()));
         Ok(Vec::new())
+    }
+    fn config_get(&self) -> PluginResult<String> {
+        Ok(self
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_string())
     }
     fn kv_clear(&self) -> PluginResult<u64> {
         let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());

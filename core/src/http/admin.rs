@@ -16,6 +16,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plugins/{slug}/disable", web::post().to(disable))
         .route("/plugins/{slug}/reset", web::post().to(reset))
         .route("/plugins/{slug}/jobs", web::get().to(jobs))
+        .route("/plugins/{slug}/config", web::get().to(get_config))
+        .route("/plugins/{slug}/config", web::put().to(put_config))
         .route("/audit", web::get().to(audit))
         .route("/hooks", web::get().to(hooks))
         .route("/events", web::get().to(events));
@@ -164,4 +166,21 @@ async fn jobs(
         HttpResponse::Ok()
             .json(serde_json::json!({ "jobs": rt.scheduler().list(&slug, 20).await })),
     )
+}
+
+async fn get_config(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rt.plugin_config(&slug).await?))
+}
+
+async fn put_config(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rt.set_plugin_config(&slug, body.into_inner()).await?))
 }

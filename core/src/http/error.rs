@@ -14,6 +14,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     id: Option<String>,
+    details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -24,7 +25,13 @@ impl ApiError {
             code,
             message: message.into(),
             id: None,
+            details: None,
         }
+    }
+    /// Attaches machine-readable details (e.g. every violation).
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -52,6 +59,7 @@ impl ApiError {
             code: "internal",
             message,
             id: Some(id),
+            details: None,
         }
     }
     /// Attaches a fresh error id (and logs it).
@@ -89,6 +97,9 @@ impl ResponseError for ApiError {
         if let Some(id) = &self.id {
             error["id"] = json!(id);
         }
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
         HttpResponse::build(self.status).json(json!({ "error": error }))
     }
 }
@@ -123,6 +134,15 @@ impl From<RuntimeError> for ApiError {
                 "bad_routes",
                 e.to_string(),
             ),
+            RuntimeError::InvalidConfig { ref violations, .. } => {
+                let details = json!({ "violations": violations });
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_config",
+                    e.to_string(),
+                )
+                .with_details(details)
+            }
             RuntimeError::Db(_) | RuntimeError::DataDir { .. } => ApiError::internal(e.to_string()),
         }
     }

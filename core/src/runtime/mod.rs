@@ -6,6 +6,7 @@
 //!       ─▶ on_load each ─▶ re-enable those persisted Active ─▶ system.startup
 //! ```
 
+mod configure;
 mod discovery;
 mod dispatch;
 mod ops;
@@ -20,6 +21,7 @@ use dashmap::DashMap;
 use plugboard_plugin_api::{PluginObject, PluginResult};
 use serde::Serialize;
 
+pub use configure::ConfigView;
 pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusal};
 
 use crate::{
@@ -112,6 +114,14 @@ pub enum RuntimeError {
         slug: String,
         /// The problem.
         error: RouteError,
+    },
+    /// A configuration does not satisfy the plugin's schema.
+    #[error("invalid configuration for plugin {slug:?}: {}", violations.iter().map(|v| format!("{}: {}", if v.path.is_empty() { "/" } else { &v.path }, v.message)).collect::<Vec<_>>().join("; "))]
+    InvalidConfig {
+        /// The plugin.
+        slug: String,
+        /// Every violation.
+        violations: Vec<crate::config::Violation>,
     },
     /// The database could not be opened.
     #[error(transparent)]

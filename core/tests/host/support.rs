@@ -615,3 +615,52 @@ pub mod jobs {
         }
     }
 }
+
+/// Has a config schema; records what `on_config_changed` received and
+/// serves what `ctx.config()` reads at `GET /config`.
+pub mod configurable {
+    use plugboard_plugin_api::prelude::*;
+
+    pub struct Configurable;
+
+    impl Configurable {
+        fn current(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+            let config: serde_json::Value = ctx.config()?;
+            let applied: Option<serde_json::Value> = ctx.kv().get("applied")?;
+            Ok(Response::json(
+                &serde_json::json!({ "config": config, "applied": applied }),
+            ))
+        }
+    }
+
+    impl Plugin for Configurable {
+        fn slug(&self) -> &str {
+            "configurable"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn config_schema(&self) -> Option<serde_json::Value> {
+            Some(serde_json::json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["targets"],
+                "properties": {
+                    "api_key": {"type": "string", "format": "password"},
+                    "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3},
+                    "mode": {"type": "string", "enum": ["fast", "safe"], "default": "safe"},
+                    "targets": {"type": "array", "items": {
+                        "type": "object", "required": ["url"], "additionalProperties": false,
+                        "properties": {"url": {"type": "string", "pattern": "^https?://"}, "events": {"type": "array", "items": {"type": "string"}}}
+                    }}
+                }
+            }))
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![Route::get("/config", Self::current)]
+        }
+        fn on_config_changed(&self, ctx: &Context, config: &serde_json::Value) -> PluginResult {
+            ctx.kv().set("applied", config)
+        }
+    }
+}
