@@ -14,6 +14,10 @@
 //! | [`hooks`] | hook ordering |
 //! | [`routes`] | the plugin route table |
 //! | [`kv`], `scope` | KV storage and the per-plugin host services |
+//! | [`sql`] | namespaced SQL: the isolation check, execution, plugin migrations |
+//! | [`events`] | the event bus |
+//! | [`scheduler`] | plugin cron jobs |
+//! | [`config`] | plugin configuration: schema validation, defaults, masking |
 //! | [`metrics`], [`fault`] | per-plugin metrics and the fault policy |
 //! | [`users`] | the user accounts the user hooks fire on |
 //! | [`http`] | the actix-web server: admin API and plugin routes |

@@ -9,7 +9,7 @@
 //! * the plugin provides [`PluginVTable`] (hooks) and the host reads it;
 //! * the host provides [`HostVTable`] (context services) and the plugin reads it.
 //!
-//! A host on plugin-api 1.1 must load a plugin built against 1.0, whose
+//! A host on plugin-api 1.2 must load a plugin built against 1.0, whose
 //! `HostVTable` has fewer fields than the host's. Were the vtables part of the
 //! root module's type, abi_stable would refuse that plugin. So:
 //!
