@@ -10,6 +10,7 @@
 
 use std::{future::Future, path::Path, sync::mpsc, time::Duration};
 
+use crate::background::Background;
 use plugboard_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
@@ -34,17 +35,7 @@ pub enum DbError {
 pub struct Db {
     conn: DatabaseConnection,
     bridge: tokio::runtime::Handle,
-    _bridge_owner: std::sync::Arc<BridgeRuntime>,
-}
-
-struct BridgeRuntime(Option<tokio::runtime::Runtime>);
-
-impl Drop for BridgeRuntime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
+    _bridge_owner: std::sync::Arc<Background>,
 }
 
 /// The SQLite URL for a database file, created if missing.
@@ -59,12 +50,11 @@ impl Db {
             url: redact(url),
             source,
         };
-        let bridge_rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("plugboard-db")
-            .enable_all()
-            .build()?;
-        let bridge = bridge_rt.handle().clone();
+        let bridge_rt = Background::new("plugboard-db", 2)?;
+        let bridge = bridge_rt
+            .handle()
+            .cloned()
+            .ok_or_else(|| std::io::Error::other("database runtime missing"))?;
         let url_owned = url.to_string();
         let conn = bridge
             .spawn(async move {
@@ -87,7 +77,7 @@ impl Db {
         Ok(Db {
             conn,
             bridge,
-            _bridge_owner: std::sync::Arc::new(BridgeRuntime(Some(bridge_rt))),
+            _bridge_owner: std::sync::Arc::new(bridge_rt),
         })
     }
 

@@ -26,6 +26,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::{
+    background::Background,
     fault::FaultPolicy,
     registry::{CallError, PluginEntry},
 };
@@ -137,17 +138,9 @@ type Tripper = Box<dyn Fn(&Arc<PluginEntry>, String) + Send + Sync>;
 /// The bus. Owned by the runtime.
 pub struct EventBus {
     subscribers: ArcSwap<Vec<Arc<Subscriber>>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Background,
     policy: FaultPolicy,
     tripper: Arc<OnceLock<Tripper>>,
-}
-
-impl Drop for EventBus {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
 }
 
 impl EventBus {
@@ -156,14 +149,9 @@ impl EventBus {
 
     /// A bus with its own delivery threads.
     pub fn new(policy: FaultPolicy) -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("plugboard-events")
-            .enable_all()
-            .build()?;
         Ok(Self {
             subscribers: ArcSwap::from_pointee(Vec::new()),
-            runtime: Some(runtime),
+            runtime: Background::new("plugboard-events", 2)?,
             policy,
             tripper: Arc::new(OnceLock::new()),
         })
@@ -194,13 +182,11 @@ impl EventBus {
             stats: Arc::clone(&stats),
         });
         let (entry, policy, tripper) = (Arc::clone(entry), self.policy, Arc::clone(&self.tripper));
-        if let Some(rt) = &self.runtime {
-            rt.spawn(async move {
-                while let Some(ev) = rx.recv().await {
-                    deliver(&entry, policy, &tripper, &stats, &ev);
-                }
-            });
-        }
+        self.runtime.spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                deliver(&entry, policy, &tripper, &stats, &ev);
+            }
+        });
         self.subscribers.rcu(|subs| {
             let mut v: Vec<_> = subs.iter().cloned().collect();
             v.push(Arc::clone(&sub));

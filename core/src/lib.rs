@@ -23,6 +23,7 @@
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
+mod background;
 pub mod config;
 pub mod db;
 mod entity;

@@ -25,6 +25,7 @@ use serde::Serialize;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::{
+    background::Background,
     db::Db,
     entity::plugin_job_run,
     fault::FaultPolicy,
@@ -139,53 +140,32 @@ pub struct JobRun {
 pub struct Scheduler {
     sched: JobScheduler,
     jobs: DashMap<String, Vec<Scheduled>>,
-    rt: Option<tokio::runtime::Runtime>,
+    rt: Background,
     db: Db,
     policy: FaultPolicy,
-}
-
-impl Drop for Scheduler {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
 }
 
 impl Scheduler {
     /// Starts a scheduler.
     pub async fn start(db: Db, policy: FaultPolicy) -> std::io::Result<Scheduler> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("plugboard-cron")
-            .enable_all()
-            .build()?;
+        let rt = Background::new("plugboard-cron", 1)?;
         let sched = rt
             .spawn(async {
                 let s = JobScheduler::new().await?;
                 s.start().await?;
                 Ok::<_, tokio_cron_scheduler::JobSchedulerError>(s)
             })
+            .ok_or_else(|| std::io::Error::other("cron runtime missing"))?
             .await
             .map_err(std::io::Error::other)?
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Scheduler {
             sched,
             jobs: DashMap::new(),
-            rt: Some(rt),
+            rt,
             db,
             policy,
         })
-    }
-
-    fn spawn<F: std::future::Future + Send + 'static>(
-        &self,
-        f: F,
-    ) -> Option<tokio::task::JoinHandle<F::Output>>
-    where
-        F::Output: Send + 'static,
-    {
-        self.rt.as_ref().map(|rt| rt.spawn(f))
     }
 
     /// Schedules every job of `entry` (replacing earlier ones).
@@ -213,6 +193,7 @@ impl Scheduler {
             .map_err(|e| format!("job {name}: {e}"))?;
             let sched = self.sched.clone();
             let id = self
+                .rt
                 .spawn(async move { sched.add(job).await })
                 .ok_or("the scheduler is shut down")?
                 .await
@@ -233,7 +214,7 @@ impl Scheduler {
     pub fn unschedule(&self, slug: &str) {
         if let Some((_, jobs)) = self.jobs.remove(slug) {
             let sched = self.sched.clone();
-            self.spawn(async move {
+            self.rt.spawn(async move {
                 for j in jobs {
                     let _ = sched.remove(&j.id).await;
                 }
@@ -262,11 +243,13 @@ impl Scheduler {
         let mut out = Vec::new();
         for (name, schedule, id, running) in jobs {
             let sched = self.sched.clone();
-            let next_run =
-                match self.spawn(async move { sched.clone().next_tick_for_job(id).await }) {
-                    Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
-                    None => None,
-                };
+            let next_run = match self
+                .rt
+                .spawn(async move { sched.clone().next_tick_for_job(id).await })
+            {
+                Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
+                None => None,
+            };
             let runs = plugin_job_run::Entity::find()
                 .filter(plugin_job_run::Column::Plugin.eq(slug))
                 .filter(plugin_job_run::Column::Job.eq(name.as_str()))

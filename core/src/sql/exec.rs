@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 use super::namespace::{namespace, Backend};
 
 /// The backend the namespace check parses for.
-pub fn backend_of(conn: &DatabaseConnection) -> Backend {
+pub fn backend_of<C: ConnectionTrait>(conn: &C) -> Backend {
     match conn.get_database_backend() {
         DbBackend::Postgres => Backend::Postgres,
         _ => Backend::Sqlite,
@@ -86,11 +86,7 @@ fn statement<C: ConnectionTrait>(
     sql: &str,
     params: &[Json],
 ) -> Result<Statement, DbErr> {
-    let backend = match db.get_database_backend() {
-        DbBackend::Postgres => Backend::Postgres,
-        _ => Backend::Sqlite,
-    };
-    let sql = namespace(sql, slug, backend).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let sql = namespace(sql, slug, backend_of(db)).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(Statement::from_sql_and_values(
         db.get_database_backend(),
         sql,
