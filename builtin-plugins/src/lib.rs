@@ -1,19 +1,44 @@
 //! Plugins compiled into the `plugboard` binary.
 //!
-//! The registry is the constant [`ALL`]: one factory per plugin, one plugin
-//! per module. There is no global mutable state; the host builds its runtime
-//! from this list.
+//! The registry is the constant [`ALL`]: for each plugin its manifest
+//! (`manifests/{slug}.json`, the same format as a dynamic plugin's
+//! `plugin.json`, without `library`) and its constructor, one plugin per
+//! module. There is no global mutable state; the host builds its runtime from
+//! this list.
 
-use plugboard_plugin_api::{builtin, PluginObject, PluginResult};
+use plugboard_plugin_api::{builtin, BuiltinPlugin};
 
 pub mod activity;
 pub mod username_policy;
-
-/// Creates a built-in plugin instance.
-pub type Factory = fn() -> PluginResult<Box<dyn PluginObject>>;
+pub mod webhooks;
 
 /// Every built-in plugin.
-pub const ALL: &[Factory] = &[
-    || builtin(activity::Activity),
-    || builtin(username_policy::UsernamePolicy),
+pub const ALL: &[BuiltinPlugin] = &[
+    BuiltinPlugin {
+        manifest: include_str!("../manifests/activity.json"),
+        make: || builtin(activity::Activity),
+    },
+    BuiltinPlugin {
+        manifest: include_str!("../manifests/username-policy.json"),
+        make: || builtin(username_policy::UsernamePolicy),
+    },
+    BuiltinPlugin {
+        manifest: include_str!("../manifests/webhooks.json"),
+        make: || builtin(webhooks::Webhooks),
+    },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_manifest_names_its_plugin_and_version() {
+        for plugin in ALL {
+            let manifest: serde_json::Value = serde_json::from_str(plugin.manifest).unwrap();
+            let object = (plugin.make)().unwrap();
+            assert_eq!(manifest["slug"], object.slug());
+            assert_eq!(manifest["version"], object.version());
+        }
+    }
+}

@@ -11,7 +11,7 @@ mod common;
 use std::time::Instant;
 
 use plugboard_core::{Runtime, RuntimeConfig};
-use plugboard_plugin_api::{builtin, HookCall, User};
+use plugboard_plugin_api::{builtin, BuiltinPlugin, HookCall, User};
 
 const CALLS: u32 = 2_000_000;
 
@@ -39,7 +39,10 @@ fn main() {
     let (as_builtin, as_dynamic) = rt.block_on(async {
         let b = Runtime::start(
             RuntimeConfig::new(builtin_dir.path()),
-            &[|| builtin(fixture_noop::Noop)],
+            &[BuiltinPlugin {
+                manifest: include_str!("../../dynamic-plugins/fixtures/noop/plugin.json"),
+                make: || builtin(fixture_noop::Noop),
+            }],
         )
         .await
         .unwrap();

@@ -9,7 +9,7 @@
 //! | [`runtime`] | the [`Runtime`] value: start-up, lifecycle operations, dispatch |
 //! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
 //! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
-//! | [`manifest`] | `plugin.json` |
+//! | [`manifest`], [`capabilities`] | `plugin.json` and what it grants |
 //! | [`registry`] | a loaded plugin and the guarded call into it |
 //! | [`hooks`] | hook ordering |
 //! | [`routes`] | the plugin route table |
@@ -18,12 +18,14 @@
 //! | [`events`] | the event bus |
 //! | [`scheduler`] | plugin cron jobs |
 //! | [`config`] | plugin configuration: schema validation, defaults, masking |
+//! | [`outbound`] | outbound HTTP made for plugins |
 //! | [`metrics`], [`fault`] | per-plugin metrics and the fault policy |
 //! | [`users`] | the user accounts the user hooks fire on |
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
 mod background;
+pub mod capabilities;
 pub mod config;
 pub mod db;
 mod entity;
@@ -36,6 +38,7 @@ pub mod lifecycle;
 pub mod loader;
 pub mod manifest;
 pub mod metrics;
+pub mod outbound;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
@@ -44,4 +47,5 @@ mod scope;
 pub mod sql;
 pub mod users;
 
-pub use runtime::{BuiltinFactory, LoadProblem, Runtime, RuntimeConfig, RuntimeError};
+pub use plugboard_plugin_api::BuiltinPlugin;
+pub use runtime::{LoadProblem, Runtime, RuntimeConfig, RuntimeError};

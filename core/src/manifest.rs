@@ -1,4 +1,5 @@
-//! The manifest of a dynamic plugin: `plugin.json` in the plugin's folder.
+//! The manifest of a plugin: `plugin.json` in a dynamic plugin's folder, or
+//! the same JSON compiled into a built-in plugin.
 //!
 //! ```json
 //! {
@@ -6,17 +7,26 @@
 //!   "version": "0.1.0",
 //!   "name": "Guestbook",
 //!   "description": "Visitors leave messages.",
-//!   "library": "guestbook"
+//!   "library": "guestbook",
+//!   "capabilities": { "sql": true, "routes": true, "cron": true,
+//!                     "events": { "emit": ["plugin.guestbook.*"] } },
+//!   "config_schema": { "type": "object", "properties": {} }
 //! }
 //! ```
 //!
-//! `library` is the library's base name; the host looks for the file this
-//! platform uses (`libguestbook.so`, `guestbook.dll`, `libguestbook.dylib`)
-//! next to the manifest, so one folder may carry several platforms' builds.
+//! `library` (dynamic plugins only) is the library's base name; the host
+//! looks for the file this platform uses (`libguestbook.so`, `guestbook.dll`,
+//! `libguestbook.dylib`) next to the manifest, so one folder may carry
+//! several platforms' builds. `capabilities` is everything the plugin may use
+//! (see [`crate::capabilities`]); nothing is granted that is not listed.
+//! `config_schema` is the JSON Schema of its configuration; when absent, the
+//! plugin's code may provide one.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::capabilities::Capabilities;
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "plugin.json";
@@ -35,8 +45,16 @@ pub struct Manifest {
     /// One-line description.
     #[serde(default)]
     pub description: Option<String>,
-    /// The library's base name (no `lib` prefix, no extension).
-    pub library: String,
+    /// The library's base name (no `lib` prefix, no extension); dynamic
+    /// plugins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// What the plugin may use.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// The JSON Schema of its configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_schema: Option<serde_json::Value>,
 }
 
 /// Why a manifest was refused.
@@ -93,14 +111,29 @@ impl Manifest {
             path: path.clone(),
             source,
         })?;
+        let manifest = Self::parse(&text, &path)?;
+        if manifest.library.is_none() {
+            return Err(ManifestError::Invalid {
+                path,
+                message: "a dynamic plugin's manifest needs `library`".into(),
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// Parses and validates manifest text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Manifest, ManifestError> {
         let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|source| ManifestError::Parse {
-                path: path.clone(),
+            serde_json::from_str(text).map_err(|source| ManifestError::Parse {
+                path: origin.to_path_buf(),
                 source,
             })?;
         manifest
             .validate()
-            .map_err(|message| ManifestError::Invalid { path, message })?;
+            .map_err(|message| ManifestError::Invalid {
+                path: origin.to_path_buf(),
+                message,
+            })?;
         Ok(manifest)
     }
 
@@ -114,26 +147,33 @@ impl Manifest {
         }
         semver::Version::parse(&self.version)
             .map_err(|e| format!("version {:?} is not semver: {e}", self.version))?;
-        if self.library.is_empty()
-            || self.library.contains(['/', '\\', '.'])
-            || self.library.starts_with('-')
-        {
-            return Err(format!(
-                "library {:?} must be a base name without path or extension",
-                self.library
-            ));
+        if let Some(library) = &self.library {
+            if library.is_empty() || library.contains(['/', '\\', '.']) || library.starts_with('-')
+            {
+                return Err(format!(
+                    "library {library:?} must be a base name without path or extension"
+                ));
+            }
+        }
+        self.capabilities.validate(&self.slug)?;
+        if let Some(schema) = &self.config_schema {
+            jsonschema::validator_for(schema)
+                .map_err(|e| format!("config_schema is not a valid JSON Schema: {e}"))?;
         }
         Ok(())
     }
 
-    /// The library file for this platform inside `dir`.
-    pub fn library_path(&self, dir: &Path) -> PathBuf {
-        dir.join(format!(
-            "{}{}{}",
-            std::env::consts::DLL_PREFIX,
-            self.library,
-            std::env::consts::DLL_SUFFIX
-        ))
+    /// The library file for this platform inside `dir` (`None` for a
+    /// built-in plugin's manifest).
+    pub fn library_path(&self, dir: &Path) -> Option<PathBuf> {
+        self.library.as_ref().map(|library| {
+            dir.join(format!(
+                "{}{}{}",
+                std::env::consts::DLL_PREFIX,
+                library,
+                std::env::consts::DLL_SUFFIX
+            ))
+        })
     }
 }
 
@@ -157,8 +197,36 @@ mod tests {
             version: "1.0.0".into(),
             name: None,
             description: None,
-            library: "../evil".into(),
+            library: Some("../evil".into()),
+            capabilities: Capabilities::default(),
+            config_schema: None,
         };
         assert!(m.validate().unwrap_err().contains("base name"));
+    }
+
+    #[test]
+    fn capabilities_and_schema_are_checked() {
+        let origin = Path::new("plugin.json");
+        let err = Manifest::parse(
+            r#"{"slug":"a","version":"1.0.0","capabilities":{"events":{"emit":["user.created"]}}}"#,
+            origin,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("outside the plugin's namespace"),
+            "{err}"
+        );
+        let err = Manifest::parse(
+            r#"{"slug":"a","version":"1.0.0","config_schema":{"type":"nonsense"}}"#,
+            origin,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("config_schema"), "{err}");
+        let ok = Manifest::parse(
+            r#"{"slug":"a","version":"1.0.0","capabilities":{"kv":true},"config_schema":{"type":"object"}}"#,
+            origin,
+        )
+        .unwrap();
+        assert!(ok.capabilities.kv && !ok.capabilities.sql);
     }
 }

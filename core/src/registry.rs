@@ -4,7 +4,7 @@ use std::{
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Mutex,
+        Arc, Mutex,
     },
     time::Instant,
 };
@@ -17,7 +17,9 @@ use plugboard_plugin_api::{
 use serde::Serialize;
 
 use crate::{
+    capabilities::Capabilities,
     fault::{FaultPolicy, PanicWindow},
+    manifest::Manifest,
     metrics::{Metrics, Outcome},
     scope::PluginScope,
 };
@@ -66,6 +68,7 @@ pub struct PluginEntry {
     kind: PluginKind,
     source: Option<PathBuf>,
     api_version: String,
+    manifest: Arc<Manifest>,
     object: Box<dyn PluginObject>,
     scope: PluginScope,
     metrics: Metrics,
@@ -82,6 +85,7 @@ impl PluginEntry {
         kind: PluginKind,
         source: Option<PathBuf>,
         api_version: String,
+        manifest: Arc<Manifest>,
         object: Box<dyn PluginObject>,
         scope: PluginScope,
     ) -> Self {
@@ -90,6 +94,7 @@ impl PluginEntry {
             kind,
             source,
             api_version,
+            manifest,
             object,
             scope,
             metrics: Metrics::default(),
@@ -120,6 +125,14 @@ impl PluginEntry {
     /// The plugin-api version it was built against.
     pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+    /// Its manifest (for a built-in, the one compiled in).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    /// What its manifest grants.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.manifest.capabilities
     }
     /// Its call metrics.
     pub fn metrics(&self) -> &Metrics {

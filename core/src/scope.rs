@@ -4,27 +4,61 @@ use std::sync::{Arc, Weak};
 
 use plugboard_plugin_api::{
     host::{HostServices, LogLevel},
-    PluginError, PluginResult,
+    ErrorKind, OutboundRequest, OutboundResponse, PluginError, PluginResult,
 };
 use sea_orm::DbErr;
 
-use crate::{db::Db, events::EventBus, kv, sql};
+use crate::{
+    capabilities::{Capability, CapabilityDenied},
+    db::Db,
+    events::EventBus,
+    kv,
+    manifest::Manifest,
+    outbound, sql,
+};
 
-/// The services of one plugin, scoped by its slug.
+/// The services of one plugin, scoped by its slug and held to the
+/// capabilities its manifest declares.
 pub(crate) struct PluginScope {
     slug: Arc<str>,
+    manifest: Arc<Manifest>,
     db: Db,
     bus: Weak<EventBus>,
+    http: Arc<outbound::Client>,
 }
 
 impl PluginScope {
-    /// The scope of `slug`.
-    pub(crate) fn new(slug: &str, db: Db, bus: Weak<EventBus>) -> Self {
+    /// The scope of the plugin `manifest` describes.
+    pub(crate) fn new(
+        manifest: &Arc<Manifest>,
+        db: Db,
+        bus: Weak<EventBus>,
+        http: Arc<outbound::Client>,
+    ) -> Self {
         Self {
-            slug: slug.into(),
+            slug: manifest.slug.as_str().into(),
+            manifest: Arc::clone(manifest),
             db,
             bus,
+            http,
         }
+    }
+
+    /// `Ok` when `granted`, else the refusal naming `capability`.
+    fn require(&self, granted: bool, capability: Capability) -> PluginResult<()> {
+        if granted {
+            Ok(())
+        } else {
+            Err(denied(&self.slug, capability))
+        }
+    }
+
+    fn require_kv(&self) -> PluginResult<()> {
+        self.require(self.manifest.capabilities.kv, Capability::Kv)
+    }
+
+    fn require_sql(&self) -> PluginResult<()> {
+        self.require(self.manifest.capabilities.sql, Capability::Sql)
     }
 
     fn run<T, F>(
@@ -58,30 +92,35 @@ impl HostServices for PluginScope {
         }
     }
     fn kv_get(&self, key: &str) -> PluginResult<Option<String>> {
+        self.require_kv()?;
         let key = key.to_string();
         self.run("kv.get", |db, slug| async move {
             kv::get(&db, &slug, &key).await
         })
     }
     fn kv_set(&self, key: &str, value_json: &str) -> PluginResult<()> {
+        self.require_kv()?;
         let (key, value) = (key.to_string(), value_json.to_string());
         self.run("kv.set", |db, slug| async move {
             kv::set(&db, &slug, &key, &value).await
         })
     }
     fn kv_delete(&self, key: &str) -> PluginResult<bool> {
+        self.require_kv()?;
         let key = key.to_string();
         self.run("kv.delete", |db, slug| async move {
             kv::delete(&db, &slug, &key).await
         })
     }
     fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>> {
+        self.require_kv()?;
         let prefix = prefix.to_string();
         self.run("kv.keys", |db, slug| async move {
             kv::keys(&db, &slug, &prefix).await
         })
     }
     fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64> {
+        self.require_sql()?;
         let (sql, params) = (sql.to_string(), params.to_vec());
         self.run("sql.exec", |db, slug| async move {
             sql::exec::exec(&db, &slug, &sql, &params).await
@@ -92,12 +131,14 @@ impl HostServices for PluginScope {
         sql: &str,
         params: &[serde_json::Value],
     ) -> PluginResult<Vec<serde_json::Value>> {
+        self.require_sql()?;
         let (sql, params) = (sql.to_string(), params.to_vec());
         self.run("sql.query", |db, slug| async move {
             sql::exec::query(&db, &slug, &sql, &params).await
         })
     }
     fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> {
+        self.require_sql()?;
         let statements = statements.to_vec();
         self.run("sql.batch", |db, slug| async move {
             sql::exec::batch(&db, &slug, &statements).await
@@ -112,14 +153,18 @@ impl HostServices for PluginScope {
         let own = format!("plugin.{}.", self.slug);
         let rest = name.strip_prefix(own.as_str()).unwrap_or_default();
         if rest.is_empty() || !crate::events::is_valid_name(name) {
-            return Err(plugboard_plugin_api::PluginError::new(
-                plugboard_plugin_api::ErrorKind::Refused,
+            return Err(PluginError::new(
+                ErrorKind::Refused,
                 format!(
                     "plugin {} may emit only events named {own}<name>, not {name:?}",
                     self.slug
                 ),
             ));
         }
+        self.require(
+            self.manifest.capabilities.allows_emit(name),
+            Capability::Emit(name.to_string()),
+        )?;
         serde_json::from_str::<serde::de::IgnoredAny>(payload_json)
             .map_err(|e| PluginError::invalid(format!("event payloads must be JSON: {e}")))?;
         let bus = self
@@ -139,10 +184,35 @@ impl HostServices for PluginScope {
         })?;
         Ok(stored.unwrap_or_else(|| serde_json::json!({})).to_string())
     }
+    fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
+        let host =
+            outbound::host_of(&request.url).map_err(|e| PluginError::invalid(e.to_string()))?;
+        self.require(
+            self.manifest.capabilities.allows_host(&host),
+            Capability::Network(host),
+        )?;
+        self.http.send(request).map_err(|e| match e {
+            outbound::OutboundError::Transport { .. } => PluginError::failed(e.to_string()),
+            _ => PluginError::invalid(e.to_string()),
+        })
+    }
     fn kv_clear(&self) -> PluginResult<u64> {
+        self.require_kv()?;
         self.run(
             "kv.clear",
             |db, slug| async move { kv::clear(&db, &slug).await },
         )
     }
+}
+
+/// The error a plugin receives for a use its manifest does not declare.
+pub(crate) fn denied(slug: &str, capability: Capability) -> PluginError {
+    PluginError::new(
+        ErrorKind::Refused,
+        CapabilityDenied {
+            slug: slug.to_string(),
+            capability,
+        }
+        .to_string(),
+    )
 }

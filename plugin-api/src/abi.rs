@@ -357,4 +357,9 @@ pub struct HostVTable {
     ) -> RResult<RString, PluginError>,
     /// Since 1.2: the plugin's configuration as JSON text (`{}` when none).
     pub config_get: extern "C" fn(data: *const c_void) -> RResult<RString, PluginError>,
+    /// Since 1.3: makes an HTTP request for the plugin; `request` and the
+    /// answer are JSON ([`OutboundRequest`](crate::OutboundRequest),
+    /// [`OutboundResponse`](crate::OutboundResponse)).
+    pub http_send:
+        extern "C" fn(data: *const c_void, request: RStr<'_>) -> RResult<RString, PluginError>,
 }

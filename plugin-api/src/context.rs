@@ -87,6 +87,11 @@ impl Context<'_> {
             .map_err(|e| PluginError::failed(format!("the configuration does not fit: {e}")))
     }
 
+    /// Outbound HTTP to the hosts the plugin declared (since 1.3).
+    pub fn http(&self) -> crate::outbound::Http<'_> {
+        crate::outbound::Http { ctx: self }
+    }
+
     /// The plugin's SQL tables (since 1.2).
     pub fn sql(&self) -> Sql<'_> {
         Sql { ctx: self }
@@ -98,14 +103,14 @@ impl Context<'_> {
     }
 }
 
-fn unsupported(what: &str, since: &str) -> PluginError {
+pub(crate) fn unsupported(what: &str, since: &str) -> PluginError {
     PluginError::new(
         ErrorKind::Unsupported,
         format!("this host does not provide {what} (added in plugin-api {since})"),
     )
 }
 
-fn into_result<T>(r: RResult<T, PluginError>) -> Result<T, PluginError> {
+pub(crate) fn into_result<T>(r: RResult<T, PluginError>) -> Result<T, PluginError> {
     r.into_result()
 }
 

@@ -46,6 +46,28 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Whether event `name` matches `pattern`: `*` (every event), `prefix.*`
+/// (names below `prefix.`), or an exact name — the rules the host uses for
+/// subscriptions.
+///
+/// ```
+/// use plugboard_plugin_api::event_matches;
+/// assert!(event_matches("user.*", "user.created"));
+/// assert!(!event_matches("user.*", "users.created"));
+/// assert!(event_matches("*", "plugin.guestbook.signed"));
+/// assert!(event_matches("user.login", "user.login"));
+/// ```
+pub fn event_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) if prefix.ends_with('.') => {
+            name.starts_with(prefix) && name.len() > prefix.len()
+        }
+        Some(_) => false,
+        None => pattern == name,
+    }
+}
+
 /// A subscriber's failure reported by a synchronous emit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct EventFailure {

@@ -206,6 +206,32 @@ pub fn builtin<P: Plugin>(plugin: P) -> PluginResult<Box<dyn PluginObject>> {
     Ok(Box::new(Adapter::new(plugin)?))
 }
 
+/// A built-in plugin as the host's registry lists it: its manifest (the same
+/// JSON as a dynamic plugin's `plugin.json`, without `library`) and how to
+/// make it.
+///
+/// ```
+/// use plugboard_plugin_api::{prelude::*, BuiltinPlugin};
+///
+/// struct Noop;
+/// impl Plugin for Noop {
+///     fn slug(&self) -> &str { "noop" }
+///     fn version(&self) -> &str { "1.0.0" }
+/// }
+/// const NOOP: BuiltinPlugin = BuiltinPlugin {
+///     manifest: r#"{"slug": "noop", "version": "1.0.0", "capabilities": {}}"#,
+///     make: || plugboard_plugin_api::builtin(Noop),
+/// };
+/// assert_eq!((NOOP.make)().unwrap().slug(), "noop");
+/// ```
+#[derive(Clone, Copy)]
+pub struct BuiltinPlugin {
+    /// The manifest as JSON text.
+    pub manifest: &'static str,
+    /// Creates the instance.
+    pub make: fn() -> PluginResult<Box<dyn PluginObject>>,
+}
+
 // ---- the dynamic side: extern "C" entry points over an `Adapter<P>` ----
 //
 // Invariant for every function below: `state` is the pointer produced by

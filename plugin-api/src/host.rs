@@ -14,6 +14,7 @@ use crate::{
     context::Context,
     error::{PluginError, PluginResult},
     guest::guard,
+    outbound::{OutboundRequest, OutboundResponse},
 };
 
 /// Log levels a plugin can use.
@@ -67,6 +68,13 @@ pub trait HostServices: Send + Sync + 'static {
     ) -> PluginResult<Vec<(String, String)>>;
     /// The plugin's configuration as JSON text (`{}` when none).
     fn config_get(&self) -> PluginResult<String>;
+    /// Makes an HTTP request for the plugin (since 1.3). The default refuses.
+    fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
+        Err(PluginError::new(
+            crate::ErrorKind::Unsupported,
+            format!("outbound http to {} is not available here", request.url),
+        ))
+    }
 }
 
 /// A context for a call into a plugin, over `services`.
@@ -237,6 +245,21 @@ extern "C" fn config_get<S: HostServices>(data: *const c_void) -> RResult<RStrin
     guard(|| services::<S>(data).config_get().map(RString::from)).into()
 }
 
+extern "C" fn http_send<S: HostServices>(
+    data: *const c_void,
+    request: RStr<'_>,
+) -> RResult<RString, PluginError> {
+    guard(|| {
+        let request: OutboundRequest = serde_json::from_str(request.as_str())
+            .map_err(|e| PluginError::invalid(format!("bad outbound request: {e}")))?;
+        let response = services::<S>(data).http_send(&request)?;
+        serde_json::to_string(&response)
+            .map(RString::from)
+            .map_err(|e| PluginError::failed(format!("cannot encode the response: {e}")))
+    })
+    .into()
+}
+
 struct HostVTableFor<S>(PhantomData<S>);
 
 impl<S: HostServices> HostVTableFor<S> {
@@ -252,6 +275,7 @@ impl<S: HostServices> HostVTableFor<S> {
         sql_batch: sql_batch::<S>,
         emit: emit::<S>,
         config_get: config_get::<S>,
+        http_send: http_send::<S>,
     });
     const REF: HostVTable_Ref = HostVTable_Ref(Self::WM.static_as_prefix());
 }

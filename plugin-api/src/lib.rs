@@ -4,7 +4,8 @@
 //! Plugboard host and its plugins and nothing else:
 //!
 //! * [`Plugin`]: the one trait every plugin implements, built-in or dynamic;
-//! * [`Context`]: the host services a plugin gets on every call (KV, logs);
+//! * [`Context`]: the host services a plugin gets on every call (KV, SQL,
+//!   events, config, outbound HTTP, logs);
 //! * [`Request`] / [`Response`]: what a plugin route receives and returns;
 //! * [`Hook`] / [`HookSpec`]: platform hooks and their ordering;
 //! * [`export_plugin!`]: turns a `cdylib` into a loadable plugin;
@@ -43,17 +44,19 @@ mod hooks;
 pub mod host;
 mod http;
 mod object;
+mod outbound;
 mod plugin;
 pub mod testing;
 
 pub use abi::Migration;
 pub use context::{Context, Kv, Logger, Sql};
 pub use error::{ErrorKind, PluginError, PluginResult};
-pub use events::{Event, EventFailure, Events};
-pub use guest::builtin;
+pub use events::{event_matches, Event, EventFailure, Events};
+pub use guest::{builtin, BuiltinPlugin};
 pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
 pub use http::{Method, Request, Response};
 pub use object::PluginObject;
+pub use outbound::{Http, OutboundRequest, OutboundResponse};
 pub use plugin::{Handler, Job, JobHandler, Plugin, Route};
 
 /// Everything a plugin author needs, in one import.

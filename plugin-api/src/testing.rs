@@ -35,6 +35,7 @@ use crate::{
     context::Context,
     error::PluginResult,
     host::{context_for, HostServices, LogLevel},
+    outbound::{OutboundRequest, OutboundResponse},
 };
 
 fn no_sql() -> crate::PluginError {
@@ -44,12 +45,15 @@ fn no_sql() -> crate::PluginError {
     )
 }
 
-/// In-memory host services for tests (KV and logs; no SQL).
+/// In-memory host services for tests (KV, logs, events, config, recorded
+/// outbound HTTP; no SQL).
 pub struct MemoryHost {
     kv: Mutex<BTreeMap<String, String>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
     events: Mutex<Vec<(String, String)>>,
     config: Mutex<serde_json::Value>,
+    outbound: Mutex<Vec<OutboundRequest>>,
+    http_status: Mutex<u16>,
 }
 
 impl Default for MemoryHost {
@@ -59,6 +63,8 @@ impl Default for MemoryHost {
             logs: Mutex::default(),
             events: Mutex::default(),
             config: Mutex::new(serde_json::json!({})),
+            outbound: Mutex::default(),
+            http_status: Mutex::new(200),
         }
     }
 }
@@ -90,6 +96,17 @@ impl MemoryHost {
     /// Sets the configuration the plugin reads with `ctx.config()`.
     pub fn set_config(&self, config: serde_json::Value) {
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+    /// Every outbound HTTP request so far (none leaves the process).
+    pub fn outbound_requests(&self) -> Vec<OutboundRequest> {
+        self.outbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    /// The status every outbound request is answered with (default 200).
+    pub fn set_http_status(&self, status: u16) {
+        *self.http_status.lock().unwrap_or_else(|p| p.into_inner()) = status;
     }
     /// Every log line so far.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
@@ -166,6 +183,17 @@ impl HostServices for MemoryHost {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .to_string())
+    }
+    fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
+        self.outbound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
+        Ok(OutboundResponse {
+            status: *self.http_status.lock().unwrap_or_else(|p| p.into_inner()),
+            headers: Vec::new(),
+            body: String::new(),
+        })
     }
     fn kv_clear(&self) -> PluginResult<u64> {
         let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());

@@ -29,7 +29,11 @@ pub struct PluginView {
     slug: String,
     version: String,
     kind: String,
+    name: Option<String>,
+    description: Option<String>,
     state: String,
+    /// What its manifest grants (`null` when its code is not loaded).
+    capabilities: Option<crate::capabilities::Capabilities>,
     last_error: Option<String>,
     error_at: Option<chrono::DateTime<chrono::Utc>>,
     loaded: bool,
@@ -67,6 +71,11 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             })
             .unwrap_or_default(),
         loaded: entry.is_some(),
+        name: entry.as_ref().and_then(|e| e.manifest().name.clone()),
+        description: entry
+            .as_ref()
+            .and_then(|e| e.manifest().description.clone()),
+        capabilities: entry.as_ref().map(|e| e.capabilities().clone()),
         api_version: entry.as_ref().map(|e| e.api_version().to_string()),
         source: entry
             .as_ref()

@@ -15,11 +15,15 @@ pub struct ConfigView {
 }
 
 impl Runtime {
+    /// The schema from the plugin's manifest, else from its code.
     fn config_schema(&self, slug: &str) -> Result<Option<Value>, RuntimeError> {
         let entry = self.plugin(slug).ok_or_else(|| RuntimeError::NotLoaded {
             slug: slug.to_string(),
             reason: "its code is not loaded, so its config schema is unknown".into(),
         })?;
+        if let Some(schema) = &entry.manifest().config_schema {
+            return Ok(Some(schema.clone()));
+        }
         entry
             .object()
             .config_schema()

@@ -3,46 +3,21 @@
 
 use std::{path::Path, sync::Arc};
 
-use plugboard_plugin_api::{abi::API_VERSION, Phase};
+use plugboard_plugin_api::{abi::API_VERSION, BuiltinPlugin, Phase};
 
-use super::{BuiltinFactory, LoadProblem, Runtime, RuntimeError};
+use super::{LoadProblem, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginState, Transition},
     loader::{self, LoadError},
-    manifest::{is_valid_slug, Manifest},
+    manifest::Manifest,
     registry::{PluginEntry, PluginKind},
-    scope::PluginScope,
 };
 
 impl Runtime {
-    pub(super) async fn load_all(&self, builtins: &[BuiltinFactory]) -> Result<(), RuntimeError> {
-        for make in builtins {
-            match make() {
-                Ok(object) => {
-                    let slug = object.slug().to_string();
-                    if !is_valid_slug(&slug) {
-                        self.add_problem(LoadProblem {
-                            slug: Some(slug.clone()),
-                            path: None,
-                            error: format!("built-in plugin has an invalid slug {slug:?}"),
-                        });
-                        continue;
-                    }
-                    let scope = PluginScope::new(&slug, self.db().clone(), self.bus_handle());
-                    let entry = PluginEntry::new(
-                        PluginKind::Builtin,
-                        None,
-                        API_VERSION.into(),
-                        object,
-                        scope,
-                    );
-                    self.register(entry, "built-in").await?;
-                }
-                Err(e) => self.add_problem(LoadProblem {
-                    slug: None,
-                    path: None,
-                    error: format!("a built-in plugin failed to start: {e}"),
-                }),
+    pub(super) async fn load_all(&self, builtins: &[BuiltinPlugin]) -> Result<(), RuntimeError> {
+        for builtin in builtins {
+            if let Err(error) = self.load_builtin(builtin).await? {
+                self.add_problem(error);
             }
         }
         let dir = self.config().plugins_dir();
@@ -66,6 +41,55 @@ impl Runtime {
             self.load_dynamic(&folder).await?;
         }
         Ok(())
+    }
+
+    /// Loads one built-in plugin; `Ok(Err(problem))` when it is refused.
+    async fn load_builtin(
+        &self,
+        builtin: &BuiltinPlugin,
+    ) -> Result<Result<(), LoadProblem>, RuntimeError> {
+        let problem = |slug: Option<String>, error: String| LoadProblem {
+            slug,
+            path: None,
+            error,
+        };
+        let manifest = match Manifest::parse(builtin.manifest, Path::new("<built-in manifest>")) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(problem(None, e.to_string()))),
+        };
+        let object = match (builtin.make)() {
+            Ok(object) => object,
+            Err(e) => {
+                return Ok(Err(problem(
+                    Some(manifest.slug.clone()),
+                    format!("built-in plugin {:?} failed to start: {e}", manifest.slug),
+                )))
+            }
+        };
+        if object.slug() != manifest.slug || object.version() != manifest.version {
+            return Ok(Err(problem(
+                Some(manifest.slug.clone()),
+                format!(
+                    "built-in manifest says {} {} but the code is {} {}",
+                    manifest.slug,
+                    manifest.version,
+                    object.slug(),
+                    object.version()
+                ),
+            )));
+        }
+        let manifest = Arc::new(manifest);
+        let scope = self.scope_for(&manifest);
+        let entry = PluginEntry::new(
+            PluginKind::Builtin,
+            None,
+            API_VERSION.into(),
+            manifest,
+            object,
+            scope,
+        );
+        self.register(entry, "built-in").await?;
+        Ok(Ok(()))
     }
 
     async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
@@ -96,7 +120,10 @@ impl Runtime {
             return Ok(());
         }
         let scratch = self.config().data_dir.join(".loaded");
-        let loaded = loader::load_library(&manifest.library_path(folder), &scratch).and_then(|p| {
+        let library = manifest
+            .library_path(folder)
+            .unwrap_or_else(|| folder.join("<no library>"));
+        let loaded = loader::load_library(&library, &scratch).and_then(|p| {
             use plugboard_plugin_api::PluginObject;
             if p.slug() != manifest.slug || p.version() != manifest.version {
                 Err(LoadError::Instantiate(
@@ -115,11 +142,13 @@ impl Runtime {
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
-                let scope = PluginScope::new(&manifest.slug, self.db().clone(), self.bus_handle());
+                let manifest = Arc::new(manifest);
+                let scope = self.scope_for(&manifest);
                 let entry = PluginEntry::new(
                     PluginKind::Dynamic,
                     Some(folder.to_path_buf()),
                     api,
+                    manifest,
                     Box::new(plugin),
                     scope,
                 );

@@ -18,7 +18,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
-use plugboard_plugin_api::{PluginObject, PluginResult};
+use plugboard_plugin_api::BuiltinPlugin;
 use serde::Serialize;
 
 pub use configure::ConfigView;
@@ -34,9 +34,6 @@ use crate::{
     routes::{RouteError, RouteTable},
     scheduler::Scheduler,
 };
-
-/// Creates a built-in plugin instance.
-pub type BuiltinFactory = fn() -> PluginResult<Box<dyn PluginObject>>;
 
 /// How to run the host.
 #[derive(Debug, Clone)]
@@ -146,6 +143,7 @@ struct Inner {
     routes: RouteTable,
     bus: Arc<EventBus>,
     scheduler: Scheduler,
+    http: Arc<crate::outbound::Client>,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -162,7 +160,7 @@ impl Runtime {
     /// back (active plugins are enabled again), then fires `system.startup`.
     pub async fn start(
         config: RuntimeConfig,
-        builtins: &[BuiltinFactory],
+        builtins: &[BuiltinPlugin],
     ) -> Result<Runtime, RuntimeError> {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(config.plugins_dir()).map_err(|source| RuntimeError::DataDir {
@@ -190,6 +188,7 @@ impl Runtime {
             inner: Arc::new(Inner {
                 bus,
                 scheduler,
+                http: Arc::default(),
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -269,6 +268,19 @@ impl Runtime {
     pub fn emit_sync(&self, name: &str, payload: &serde_json::Value) -> Vec<(String, String)> {
         self.inner.bus.emit_sync(name, &payload.to_string())
     }
+    /// The host services for the plugin `manifest` describes.
+    pub(crate) fn scope_for(
+        &self,
+        manifest: &Arc<crate::manifest::Manifest>,
+    ) -> crate::scope::PluginScope {
+        crate::scope::PluginScope::new(
+            manifest,
+            self.db().clone(),
+            self.bus_handle(),
+            Arc::clone(&self.inner.http),
+        )
+    }
+
     pub(crate) fn bus_handle(&self) -> std::sync::Weak<EventBus> {
         Arc::downgrade(&self.inner.bus)
     }

@@ -6,6 +6,7 @@ use plugboard_plugin_api::{Hook, HookCall, Phase, PluginEvent};
 
 use super::{Runtime, RuntimeError};
 use crate::{
+    capabilities::Declared,
     lifecycle::{LifecycleError, PluginRecord, Transition},
     registry::PluginEntry,
     routes,
@@ -66,14 +67,18 @@ impl Runtime {
                 }
             }
         }
-        let compiled = match object
-            .routes()
-            .map_err(|e| e.to_string())
-            .and_then(|specs| routes::compile(&specs).map_err(|e| e.to_string()))
-        {
-            Ok(c) => c,
-            Err(message) => return Err(self.fail(&slug, "routes()", actor, &message).await),
-        };
+        let (route_count, compiled) =
+            match object
+                .routes()
+                .map_err(|e| e.to_string())
+                .and_then(|specs| {
+                    routes::compile(&specs)
+                        .map(|c| (specs.len(), c))
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(c) => c,
+                Err(message) => return Err(self.fail(&slug, "routes()", actor, &message).await),
+            };
         // Refuse (without failing the plugin) if its hooks would make an order impossible.
         self.check_hook_order_with(entry, &hooks)
             .map_err(|cycle| RuntimeError::HookCycle {
@@ -113,6 +118,17 @@ impl Runtime {
                     .await)
             }
         };
+        let declared = Declared {
+            routes: route_count,
+            jobs: jobs.len(),
+            migrations: migrations.len(),
+            subscriptions: &subscriptions,
+        };
+        if let Err(denied) = entry.capabilities().check_declared(&slug, &declared) {
+            return Err(self
+                .fail(&slug, "capabilities", actor, &denied.to_string())
+                .await);
+        }
         match crate::sql::migrate::apply(self.db().conn(), &slug, &migrations).await {
             Ok(applied) if !applied.is_empty() => {
                 tracing::info!(plugin = %slug, ?applied, "plugin migrations applied")

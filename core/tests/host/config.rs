@@ -11,7 +11,10 @@ fn host() -> (tempfile::TempDir, Host) {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| builtin(Configurable), || builtin(KvProbe("no-config"))],
+            builtins: crate::support::probes(&[
+                || builtin(Configurable),
+                || builtin(KvProbe("no-config")),
+            ]),
             ..Options::default()
         },
     );

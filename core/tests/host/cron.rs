@@ -37,9 +37,11 @@ fn host() -> (tempfile::TempDir, Host) {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| builtin(Ticker), || builtin(Boom), || {
-                builtin(BadSchedule)
-            }],
+            builtins: crate::support::probes(&[
+                || builtin(Ticker),
+                || builtin(Boom),
+                || builtin(BadSchedule),
+            ]),
             ..Options::default()
         },
     );

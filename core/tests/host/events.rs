@@ -32,7 +32,7 @@ fn subscribers_get_platform_events_other_plugins_events_and_app_events_in_order(
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![
+            builtins: crate::support::probes(&[
                 || {
                     builtin(EventProbe {
                         slug: "listener",
@@ -57,7 +57,7 @@ fn subscribers_get_platform_events_other_plugins_events_and_app_events_in_order(
                         misbehave: None,
                     })
                 },
-            ],
+            ]),
             ..Options::default()
         },
     );
@@ -124,14 +124,14 @@ fn emits_outside_the_plugins_namespace_are_refused() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| {
+            builtins: crate::support::probes(&[|| {
                 builtin(EventProbe {
                     slug: "emitter",
                     patterns: &[],
                     delay_ms: 0,
                     misbehave: None,
                 })
-            }],
+            }]),
             ..Options::default()
         },
     );
@@ -164,7 +164,7 @@ fn sync_emit_returns_subscriber_failures_and_isolates_them() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![
+            builtins: crate::support::probes(&[
                 || {
                     builtin(EventProbe {
                         slug: "emitter",
@@ -197,7 +197,7 @@ fn sync_emit_returns_subscriber_failures_and_isolates_them() {
                         misbehave: None,
                     })
                 },
-            ],
+            ]),
             ..Options::default()
         },
     );
@@ -241,7 +241,7 @@ fn a_full_queue_drops_new_events_for_that_subscriber_only_and_counts_them() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![
+            builtins: crate::support::probes(&[
                 || {
                     builtin(EventProbe {
                         slug: "slow",
@@ -258,7 +258,7 @@ fn a_full_queue_drops_new_events_for_that_subscriber_only_and_counts_them() {
                         misbehave: None,
                     })
                 },
-            ],
+            ]),
             ..Options::default()
         },
     );
@@ -323,14 +323,14 @@ fn disabling_a_plugin_ends_its_subscriptions_and_enabling_restores_them() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| {
+            builtins: crate::support::probes(&[|| {
                 builtin(EventProbe {
                     slug: "listener",
                     patterns: &["app.*"],
                     delay_ms: 0,
                     misbehave: None,
                 })
-            }],
+            }]),
             ..Options::default()
         },
     );

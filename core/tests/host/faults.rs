@@ -42,7 +42,7 @@ fn a_panicking_builtin_route_is_caught_on_the_host_side() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| builtin(KvProbe("probe"))],
+            builtins: crate::support::probes(&[|| builtin(KvProbe("probe"))]),
             ..Options::default()
         },
     );

@@ -127,7 +127,7 @@ fn hook_order_is_resolved_explained_and_cycles_are_refused() {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![
+            builtins: crate::support::probes(&[
                 || {
                     builtin(Ordered {
                         slug: "cycle-a",
@@ -146,7 +146,7 @@ fn hook_order_is_resolved_explained_and_cycles_are_refused() {
                         before: "guestbook",
                     })
                 },
-            ],
+            ]),
             ..Options::default()
         },
     );
@@ -193,7 +193,7 @@ fn system_startup_and_shutdown_hooks_fire() {
     use crate::support::system_probe::SystemProbe;
     let dir = tempdir();
     let options = || Options {
-        builtins: vec![|| builtin(SystemProbe)],
+        builtins: crate::support::probes(&[|| builtin(SystemProbe)]),
         ..Options::default()
     };
     let host = Host::start_with(dir.path(), options());

@@ -63,6 +63,12 @@ fn each_bad_plugin_gets_a_clear_error_and_the_rest_keep_working() {
     // A manifest that is not JSON.
     std::fs::create_dir_all(plugins.join("broken-json")).unwrap();
     std::fs::write(plugins.join("broken-json/plugin.json"), "{ slug: oops").unwrap();
+    std::fs::create_dir_all(plugins.join("bad-capability")).unwrap();
+    std::fs::write(
+        plugins.join("bad-capability/plugin.json"),
+        r#"{"slug":"bad-capability","version":"1.0.0","library":"x","capabilities":{"filesystem":true}}"#,
+    )
+    .unwrap();
     // A manifest with an invalid slug.
     std::fs::create_dir_all(plugins.join("bad-slug")).unwrap();
     std::fs::write(
@@ -79,7 +85,8 @@ fn each_bad_plugin_gets_a_clear_error_and_the_rest_keep_working() {
     let text = std::fs::read_to_string(&m)
         .unwrap()
         .replace("0.1.0", "9.9.9")
-        .replace("\"guestbook\",", "\"gb-wrong\",");
+        .replace("\"slug\": \"guestbook\"", "\"slug\": \"gb-wrong\"")
+        .replace("plugin.guestbook.", "plugin.gb-wrong.");
     std::fs::write(&m, text).unwrap();
     // A second folder with the slug of an existing plugin.
     copy_dir(&staged().join("guestbook"), &plugins.join("zz-duplicate"));
@@ -95,6 +102,11 @@ fn each_bad_plugin_gets_a_clear_error_and_the_rest_keep_working() {
     );
     let e = problem_for(&problems, "broken-json");
     assert!(e.contains("not a valid manifest"), "{e}");
+    let e = problem_for(&problems, "bad-capability");
+    assert!(
+        e.contains("unknown field `filesystem`"),
+        "unknown capabilities are refused: {e}"
+    );
     let e = problem_for(&problems, "bad-slug");
     assert!(e.contains("slug \"Bad Slug\" is not valid"), "{e}");
     let e = problem_for(&problems, "not-a-plugin");

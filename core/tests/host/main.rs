@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod capabilities;
 mod config;
 mod cron;
 mod events;

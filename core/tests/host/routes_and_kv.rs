@@ -101,7 +101,10 @@ fn kv_namespaced(database_url: Option<String>) {
     let host = Host::start_with(
         dir.path(),
         Options {
-            builtins: vec![|| builtin(KvProbe("kv-a")), || builtin(KvProbe("kv-b"))],
+            builtins: crate::support::probes(&[
+                || builtin(KvProbe("kv-a")),
+                || builtin(KvProbe("kv-b")),
+            ]),
             database_url,
             ..Options::default()
         },

@@ -77,11 +77,11 @@ mod through_plugins {
 
     fn options(database_url: Option<String>) -> Options {
         Options {
-            builtins: vec![
+            builtins: crate::support::probes(&[
                 || builtin(SqlProbe("sql-a")),
                 || builtin(SqlProbe("sql-b")),
                 || builtin(BadMigration),
-            ],
+            ]),
             database_url,
             ..Options::default()
         }

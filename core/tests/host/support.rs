@@ -11,7 +11,7 @@ use std::{
 use plugboard_core::{
     fault::FaultPolicy,
     http::{self, AdminToken},
-    BuiltinFactory, Runtime, RuntimeConfig,
+    BuiltinPlugin, Runtime, RuntimeConfig,
 };
 use serde_json::Value;
 
@@ -54,7 +54,7 @@ pub struct Host {
 }
 
 pub struct Options {
-    pub builtins: Vec<BuiltinFactory>,
+    pub builtins: Vec<BuiltinPlugin>,
     pub fault_policy: FaultPolicy,
     /// `None`: the SQLite file in the data folder.
     pub database_url: Option<String>,
@@ -67,6 +67,43 @@ impl Default for Options {
             fault_policy: FaultPolicy::default(),
             database_url: None,
         }
+    }
+}
+
+/// Makes a test plugin.
+pub type Factory =
+    fn() -> plugboard_plugin_api::PluginResult<Box<dyn plugboard_plugin_api::PluginObject>>;
+
+/// Test plugins as built-ins whose manifests grant every capability but
+/// outbound network (capability checks have their own tests).
+pub fn probes(makers: &[Factory]) -> Vec<BuiltinPlugin> {
+    makers
+        .iter()
+        .map(|make| {
+            let object = make().expect("test plugin starts");
+            let slug = object.slug();
+            granted(
+                *make,
+                serde_json::json!({
+                    "kv": true, "sql": true, "routes": true, "cron": true, "ui": true,
+                    "events": {"emit": [format!("plugin.{slug}.*")], "subscribe": ["*"]}
+                }),
+            )
+        })
+        .collect()
+}
+
+/// A test plugin as a built-in whose manifest grants `capabilities`.
+pub fn granted(make: Factory, capabilities: Value) -> BuiltinPlugin {
+    let object = make().expect("test plugin starts");
+    let manifest = serde_json::json!({
+        "slug": object.slug(),
+        "version": object.version(),
+        "capabilities": capabilities,
+    });
+    BuiltinPlugin {
+        manifest: Box::leak(manifest.to_string().into_boxed_str()),
+        make,
     }
 }
 
@@ -661,6 +698,120 @@ pub mod configurable {
         }
         fn on_config_changed(&self, ctx: &Context, config: &serde_json::Value) -> PluginResult {
             ctx.kv().set("applied", config)
+        }
+    }
+}
+
+/// `fetcher`: `POST /fetch {"url"}` makes an outbound GET through the host.
+pub mod fetcher {
+    use plugboard_plugin_api::{prelude::*, OutboundRequest};
+
+    pub struct Fetcher;
+
+    impl Fetcher {
+        fn fetch(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
+            let body: serde_json::Value = req.json()?;
+            let url = body["url"].as_str().unwrap_or_default();
+            let res = ctx
+                .http()
+                .send(&OutboundRequest::new("GET", url).timeout_ms(5_000))?;
+            Ok(Response::json(
+                &serde_json::json!({"status": res.status, "body": res.body}),
+            ))
+        }
+    }
+
+    impl Plugin for Fetcher {
+        fn slug(&self) -> &str {
+            "fetcher"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn routes(&self) -> Vec<Route<Self>> {
+            vec![Route::post("/fetch", Self::fetch)]
+        }
+    }
+}
+
+/// A real HTTP server on loopback that answers with scripted statuses and
+/// records every request it gets.
+pub mod receiver {
+    use std::{
+        io::{BufRead, BufReader, Read, Write},
+        net::TcpListener,
+        sync::{Arc, Mutex},
+    };
+
+    /// One request the receiver got.
+    #[derive(Debug, Clone)]
+    pub struct Received {
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    pub struct Receiver {
+        pub url: String,
+        received: Arc<Mutex<Vec<Received>>>,
+    }
+
+    impl Receiver {
+        /// Answers the n-th request with `statuses[n]`, then 200 for the rest.
+        pub fn start(statuses: &[u16]) -> Receiver {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}/hook", listener.local_addr().unwrap());
+            let received = Arc::new(Mutex::new(Vec::new()));
+            let (log, statuses) = (Arc::clone(&received), statuses.to_vec());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() {
+                        continue;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = h.trim_end().split_once(':') {
+                            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                        }
+                    }
+                    let len: usize = headers
+                        .iter()
+                        .find(|(k, _)| k == "content-length")
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0; len];
+                    let _ = reader.read_exact(&mut body);
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        log.push(Received {
+                            path,
+                            headers,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        });
+                        log.len() - 1
+                    };
+                    let status = statuses.get(n).copied().unwrap_or(200);
+                    let reply = format!("received {n}");
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                }
+            });
+            Receiver { url, received }
+        }
+
+        pub fn received(&self) -> Vec<Received> {
+            self.received.lock().unwrap().clone()
         }
     }
 }
