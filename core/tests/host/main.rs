@@ -15,3 +15,4 @@ mod lifecycle;
 mod loading;
 mod routes_and_kv;
 mod sql;
+mod webhooks;
