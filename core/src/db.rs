@@ -4,9 +4,15 @@
 //! Plugin code is synchronous (a dynamic plugin cannot use the host's tokio),
 //! and it runs on actix worker threads, which are single-threaded tokio
 //! runtimes where `block_on` is forbidden. [`Db::block_on`] therefore spawns
-//! the query onto a small runtime of its own and waits on a plain channel;
-//! that runtime only ever runs database futures, so it cannot deadlock on the
-//! thread that waits for it.
+//! the query onto a small runtime of its own and waits on a plain channel.
+//!
+//! Those queries use a **pool of their own**, created and only ever used on
+//! the bridge runtime. A pooled PostgreSQL connection's socket belongs to the
+//! reactor of the runtime that opened it; were the bridge to borrow a
+//! connection that an actix thread opened while that very thread is blocked
+//! waiting for the bridge, nobody would drive its socket and both would wait
+//! for ever (seen in the uninstall tests before the pools were split). Async
+//! host code uses the other pool ([`Db::conn`]).
 
 use std::{future::Future, path::Path, sync::mpsc, time::Duration};
 
@@ -34,6 +40,8 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// Only used inside tasks on `bridge`.
+    bridge_conn: DatabaseConnection,
     bridge: tokio::runtime::Handle,
     _bridge_owner: std::sync::Arc<Background>,
 }
@@ -56,26 +64,34 @@ impl Db {
             .cloned()
             .ok_or_else(|| std::io::Error::other("database runtime missing"))?;
         let url_owned = url.to_string();
-        let conn = bridge
+        let (conn, bridge_conn) = bridge
             .spawn(async move {
-                let mut opts = ConnectOptions::new(url_owned);
-                opts.max_connections(8)
-                    .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .sqlx_logging(false);
-                let conn = Database::connect(opts).await?;
-                if conn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-                    conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;")
+                let connect = || async {
+                    let mut opts = ConnectOptions::new(url_owned.clone());
+                    opts.max_connections(8)
+                        .min_connections(1)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .sqlx_logging(false);
+                    let conn = Database::connect(opts).await?;
+                    if conn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+                        conn.execute_unprepared(
+                            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000;",
+                        )
                         .await?;
-                }
+                    }
+                    Ok::<_, DbErr>(conn)
+                };
+                let conn = connect().await?;
                 Migrator::up(&conn, None).await?;
-                Ok::<_, DbErr>(conn)
+                let bridge_conn = connect().await?;
+                Ok::<_, DbErr>((conn, bridge_conn))
             })
             .await
             .map_err(|e| open_err(DbErr::Custom(format!("connect task failed: {e}"))))?
             .map_err(open_err)?;
         Ok(Db {
             conn,
+            bridge_conn,
             bridge,
             _bridge_owner: std::sync::Arc::new(bridge_rt),
         })
@@ -96,12 +112,15 @@ impl Db {
 
     /// Runs a database future to completion from synchronous code (plugin
     /// callbacks), on any thread, including inside another tokio runtime.
-    pub fn block_on<T, F>(&self, fut: F) -> Result<T, DbErr>
+    ///
+    /// `f` gets the bridge's own connection pool (see the module docs).
+    pub fn block_on<T, F>(&self, f: impl FnOnce(DatabaseConnection) -> F) -> Result<T, DbErr>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, DbErr>> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
+        let fut = f(self.bridge_conn.clone());
         self.bridge.spawn(async move {
             let _ = tx.send(fut.await);
         });

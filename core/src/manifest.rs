@@ -86,7 +86,10 @@ pub enum ManifestError {
     },
 }
 
-/// Whether `slug` is a valid plugin slug.
+/// Whether `slug` is a valid plugin slug: lower-case letters, digits and
+/// single `-` between them, starting with a letter, at most 40 characters.
+/// (`--` and a trailing `-` are refused so that SQL table prefixes,
+/// `plugin_{slug with _}__`, are unambiguous.)
 ///
 /// ```
 /// use plugboard_core::manifest::is_valid_slug;
@@ -95,12 +98,16 @@ pub enum ManifestError {
 /// assert!(!is_valid_slug("Guestbook"));
 /// assert!(!is_valid_slug("../etc"));
 /// assert!(!is_valid_slug(""));
+/// assert!(!is_valid_slug("a--b"));
+/// assert!(!is_valid_slug("a-"));
 /// ```
 pub fn is_valid_slug(slug: &str) -> bool {
     let mut chars = slug.chars();
     matches!(chars.next(), Some('a'..='z'))
-        && slug.len() <= 63
+        && slug.len() <= 40
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+        && !slug.contains("--")
+        && !slug.ends_with('-')
 }
 
 impl Manifest {
@@ -141,7 +148,7 @@ impl Manifest {
     pub fn validate(&self) -> Result<(), String> {
         if !is_valid_slug(&self.slug) {
             return Err(format!(
-                "slug {:?} is not valid (lower-case letters, digits and '-', starting with a letter)",
+                "slug {:?} is not valid (lower-case letters, digits and single '-', starting with a letter, at most 40)",
                 self.slug
             ));
         }

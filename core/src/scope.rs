@@ -70,8 +70,8 @@ impl PluginScope {
         T: Send + 'static,
         F: std::future::Future<Output = Result<T, DbErr>> + Send + 'static,
     {
-        let fut = f(self.db.conn().clone(), Arc::clone(&self.slug));
-        self.db.block_on(fut).map_err(|e| {
+        let slug = Arc::clone(&self.slug);
+        self.db.block_on(|conn| f(conn, slug)).map_err(|e| {
             let message = match e {
                 DbErr::Custom(m) => m,
                 other => other.to_string(),

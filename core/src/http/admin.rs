@@ -1,17 +1,22 @@
-//! Admin API for plugins: list, inspect, enable / disable / reset, audit, hook order.
+//! Admin API for plugins: list, inspect, enable / disable / reset, uninstall,
+//! audit, hook order.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{auth::Admin, error::ApiError};
 use crate::{
-    lifecycle::PluginRecord, metrics::MetricsSnapshot, routes::RouteInfo, runtime::Runtime,
+    lifecycle::PluginRecord,
+    metrics::MetricsSnapshot,
+    routes::RouteInfo,
+    runtime::{DataPolicy, Runtime},
 };
 
 /// Registers the plugin admin routes (inside `/api/admin`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/plugins", web::get().to(list))
         .route("/plugins/{slug}", web::get().to(show))
+        .route("/plugins/{slug}", web::delete().to(uninstall))
         .route("/plugins/{slug}/enable", web::post().to(enable))
         .route("/plugins/{slug}/disable", web::post().to(disable))
         .route("/plugins/{slug}/reset", web::post().to(reset))
@@ -133,6 +138,35 @@ async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.reset(&slug, "admin").await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UninstallQuery {
+    /// `keep` (default) or `remove`.
+    #[serde(default)]
+    data: Option<String>,
+}
+
+async fn uninstall(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+    query: web::Query<UninstallQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let data = match query.data.as_deref() {
+        None | Some("keep") => DataPolicy::Keep,
+        Some("remove") => DataPolicy::Remove,
+        Some(other) => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("data must be keep or remove, not {other:?}"),
+            ))
+        }
+    };
+    let done = rt.uninstall(&slug, data, "admin").await?;
+    Ok(HttpResponse::Ok().json(done))
 }
 
 #[derive(Deserialize)]

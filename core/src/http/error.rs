@@ -124,6 +124,7 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Lifecycle(l) => l.into(),
             RuntimeError::NotLoaded { .. } => ApiError::conflict("not_loaded", e.to_string()),
             RuntimeError::HookCycle { .. } => ApiError::conflict("hook_cycle", e.to_string()),
+            RuntimeError::BuiltIn { .. } => ApiError::conflict("built_in", e.to_string()),
             RuntimeError::PluginFailed { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin_failed",

@@ -254,6 +254,43 @@ impl LifecycleStore {
         self.get(slug).await
     }
 
+    /// Forgets a plugin that is `PendingUninstall`: its row goes, and the
+    /// audit trail records `uninstalled` (with `note`, e.g. what data was
+    /// removed). The audit trail itself is kept.
+    pub async fn remove(
+        &self,
+        slug: &str,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<(), LifecycleError> {
+        let txn = self.conn.begin().await?;
+        let result = plugin::Entity::delete_many()
+            .filter(plugin::Column::Slug.eq(slug))
+            .filter(plugin::Column::State.eq(PluginState::PendingUninstall.as_str()))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            txn.rollback().await?;
+            let from = self.get(slug).await?.state;
+            return Err(LifecycleError::InvalidTransition {
+                slug: slug.to_string(),
+                from,
+                transition: Transition::Uninstall,
+            });
+        }
+        let mut row = audit_row(
+            slug,
+            Some(PluginState::PendingUninstall),
+            PluginState::PendingUninstall,
+            actor,
+            note,
+        );
+        row.to_state = Set("uninstalled".to_string());
+        row.insert(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// The audit trail, newest first, optionally for one plugin.
     pub async fn audit(
         &self,

@@ -201,6 +201,17 @@ impl Runtime {
         let _guard = self.inner.ops.lock().await;
         for entry in self.entries() {
             let record = self.store().get(entry.slug()).await?;
+            if record.state == PluginState::PendingUninstall {
+                // An uninstall was interrupted: finish it (data kept).
+                let slug = entry.slug().to_string();
+                if let Err(e) = self
+                    .finish_uninstall(&slug, super::DataPolicy::Keep, "system")
+                    .await
+                {
+                    tracing::error!(plugin = %slug, "could not finish the uninstall: {e}");
+                }
+                continue;
+            }
             if record.state == PluginState::Errored {
                 continue; // stays out of service until an operator resets it
             }

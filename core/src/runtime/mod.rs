@@ -10,6 +10,7 @@ mod configure;
 mod discovery;
 mod dispatch;
 mod ops;
+mod uninstall;
 
 use std::{
     path::PathBuf,
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 pub use configure::ConfigView;
 pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusal};
+pub use uninstall::{DataPolicy, Uninstalled};
 
 use crate::{
     db::{Db, DbError},
@@ -119,6 +121,12 @@ pub enum RuntimeError {
         slug: String,
         /// Every violation.
         violations: Vec<crate::config::Violation>,
+    },
+    /// Built-in plugins are part of the binary: disable them instead.
+    #[error("plugin {slug:?} is built in and cannot be uninstalled (disable it instead)")]
+    BuiltIn {
+        /// The plugin.
+        slug: String,
     },
     /// The database could not be opened.
     #[error(transparent)]

@@ -176,6 +176,15 @@ impl Runtime {
     /// Disables a plugin: its routes and hooks vanish, then `on_disable`.
     pub async fn disable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
         let _guard = self.inner.ops.lock().await;
+        self.disable_locked(slug, actor).await
+    }
+
+    /// The disable steps, with the ops lock held.
+    pub(super) async fn disable_locked(
+        &self,
+        slug: &str,
+        actor: &str,
+    ) -> Result<PluginRecord, RuntimeError> {
         let record = self.store().get(slug).await?;
         if record.state.apply(Transition::Disable).is_none() {
             return Err(LifecycleError::InvalidTransition {
@@ -278,7 +287,7 @@ impl Runtime {
         });
     }
 
-    fn notify_lifecycle(&self, kind: &str, slug: &str) {
+    pub(super) fn notify_lifecycle(&self, kind: &str, slug: &str) {
         let event = PluginEvent {
             kind: kind.into(),
             slug: slug.into(),

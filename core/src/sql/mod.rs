@@ -2,7 +2,7 @@
 //!
 //! [`namespace`] is the isolation check: it parses one statement and renames
 //! every table, index and CTE name it contains into the plugin's namespace
-//! (`entries` → `plugin_guestbook_entries`), refusing anything that could name
+//! (`entries` → `plugin_guestbook__entries`), refusing anything that could name
 //! something outside it. The renaming is a bijection on names, so a query means
 //! within the namespace exactly what it meant as written, and no name a plugin
 //! can write reaches another plugin's or the host's tables.
@@ -10,5 +10,6 @@
 pub mod exec;
 pub mod migrate;
 mod namespace;
+pub mod purge;
 
-pub use namespace::{namespace, table_name, Backend, SqlRefusal};
+pub use namespace::{namespace, table_name, table_prefix, Backend, SqlRefusal};

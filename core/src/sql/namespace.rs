@@ -29,14 +29,34 @@ fn refuse<T>(why: impl Into<String>) -> Result<T, SqlRefusal> {
     Err(SqlRefusal(why.into()))
 }
 
-/// The physical name of a plugin's table.
+/// The physical name of a plugin's table: `plugin_{slug}__{short}`, with
+/// the slug's `-` as `_`.
+///
+/// The mapping is one-to-one: slugs have no `--` and no trailing `-`, and
+/// short names start with a letter and have no `__`, so the first `__` after
+/// `plugin_` always separates the two.
 ///
 /// ```
-/// assert_eq!(plugboard_core::sql::table_name("guestbook", "entries"), "plugin_guestbook_entries");
+/// use plugboard_core::sql::table_name;
+/// assert_eq!(table_name("guestbook", "entries"), "plugin_guestbook__entries");
+/// assert_ne!(table_name("a", "b_x"), table_name("a-b", "x"));
 /// ```
 pub fn table_name(slug: &str, short: &str) -> String {
-    format!("plugin_{}_{}", slug.replace('-', "_"), short)
+    format!("{}{short}", table_prefix(slug))
 }
+
+/// The prefix of every table of `slug`.
+///
+/// ```
+/// assert_eq!(plugboard_core::sql::table_prefix("username-policy"), "plugin_username_policy__");
+/// ```
+pub fn table_prefix(slug: &str) -> String {
+    format!("plugin_{}__", slug.replace('-', "_"))
+}
+
+/// The longest identifier PostgreSQL keeps (longer ones are truncated, which
+/// could make two names one).
+const MAX_IDENTIFIER: usize = 63;
 
 /// Names no plugin may use: system catalogs and other namespaces.
 fn reserved(name: &str) -> Option<&'static str> {
@@ -83,15 +103,12 @@ fn short_name(ident: &Ident) -> Result<String, SqlRefusal> {
         return refuse(format!("quoted name {ident} (use plain names)"));
     }
     let v = &ident.value;
-    let ok = v
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = v.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && v.len() <= 48;
+        && !v.contains("__");
     if !ok {
         return refuse(format!(
-            "name {v:?} must be letters, digits and _ (at most 48)"
+            "name {v:?} must start with a letter and have only letters, digits and single _"
         ));
     }
     if let Some(what) = reserved(v) {
@@ -116,14 +133,23 @@ struct Renamer<'a> {
 }
 
 impl Renamer<'_> {
+    fn physical(&self, short: &str) -> Result<Ident, SqlRefusal> {
+        let name = table_name(self.slug, short);
+        if name.len() > MAX_IDENTIFIER {
+            return refuse(format!(
+                "name {short:?} is too long: {name} exceeds {MAX_IDENTIFIER} characters"
+            ));
+        }
+        Ok(Ident::new(name))
+    }
     fn rename(&self, name: &mut ObjectName) -> Result<(), SqlRefusal> {
         let short = object_short_name(name)?;
-        *name = ObjectName::from(vec![Ident::new(table_name(self.slug, &short))]);
+        *name = ObjectName::from(vec![self.physical(&short)?]);
         Ok(())
     }
     fn rename_ident(&self, ident: &mut Ident) -> Result<(), SqlRefusal> {
         let short = short_name(ident)?;
-        *ident = Ident::new(table_name(self.slug, &short));
+        *ident = self.physical(&short)?;
         Ok(())
     }
     fn stop(&mut self, r: Result<(), SqlRefusal>) -> ControlFlow<()> {
@@ -312,7 +338,7 @@ fn number_placeholders(sql: &str) -> Result<String, SqlRefusal> {
 /// ```
 /// use plugboard_core::sql::{namespace, Backend};
 /// let sql = namespace("SELECT id FROM entries WHERE id = ?", "guestbook", Backend::Sqlite).unwrap();
-/// assert_eq!(sql, "SELECT id FROM plugin_guestbook_entries AS entries WHERE id = ?");
+/// assert_eq!(sql, "SELECT id FROM plugin_guestbook__entries AS entries WHERE id = ?");
 /// assert!(namespace("SELECT * FROM main.users", "guestbook", Backend::Sqlite).is_err());
 /// ```
 pub fn namespace(sql: &str, slug: &str, backend: Backend) -> Result<String, SqlRefusal> {
@@ -360,35 +386,35 @@ mod tests {
     fn names_are_moved_into_the_namespace() {
         assert_eq!(
             ok("CREATE TABLE entries (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors(id))"),
-            "CREATE TABLE plugin_gb_entries (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES plugin_gb_authors (id))"
+            "CREATE TABLE plugin_gb__entries (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES plugin_gb__authors (id))"
         );
         assert_eq!(
             ok("INSERT INTO entries (id) VALUES (?)"),
-            "INSERT INTO plugin_gb_entries (id) VALUES (?)"
+            "INSERT INTO plugin_gb__entries (id) VALUES (?)"
         );
         assert_eq!(
             ok("SELECT entries.id, a.name FROM entries JOIN authors a ON a.id = entries.author_id"),
-            "SELECT entries.id, a.name FROM plugin_gb_entries AS entries JOIN plugin_gb_authors AS a ON a.id = entries.author_id"
+            "SELECT entries.id, a.name FROM plugin_gb__entries AS entries JOIN plugin_gb__authors AS a ON a.id = entries.author_id"
         );
         assert_eq!(
             ok("WITH recent AS (SELECT * FROM entries) SELECT * FROM recent"),
-            "WITH plugin_gb_recent AS (SELECT * FROM plugin_gb_entries AS entries) SELECT * FROM plugin_gb_recent AS recent"
+            "WITH plugin_gb__recent AS (SELECT * FROM plugin_gb__entries AS entries) SELECT * FROM plugin_gb__recent AS recent"
         );
         assert_eq!(
             ok("DELETE FROM entries WHERE id IN (SELECT id FROM old)"),
-            "DELETE FROM plugin_gb_entries AS entries WHERE id IN (SELECT id FROM plugin_gb_old AS old)"
+            "DELETE FROM plugin_gb__entries AS entries WHERE id IN (SELECT id FROM plugin_gb__old AS old)"
         );
         assert_eq!(
             ok("CREATE INDEX by_author ON entries (author_id)"),
-            "CREATE INDEX plugin_gb_by_author ON plugin_gb_entries(author_id)"
+            "CREATE INDEX plugin_gb__by_author ON plugin_gb__entries(author_id)"
         );
-        assert_eq!(ok("DROP TABLE entries"), "DROP TABLE plugin_gb_entries");
+        assert_eq!(ok("DROP TABLE entries"), "DROP TABLE plugin_gb__entries");
         assert_eq!(
             ok("ALTER TABLE entries ADD COLUMN body TEXT"),
-            "ALTER TABLE plugin_gb_entries ADD COLUMN body TEXT"
+            "ALTER TABLE plugin_gb__entries ADD COLUMN body TEXT"
         );
         assert!(ok("UPDATE entries SET body = 'x' WHERE id = 1")
-            .starts_with("UPDATE plugin_gb_entries"));
+            .starts_with("UPDATE plugin_gb__entries"));
     }
 
     #[test]
@@ -416,7 +442,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             sql,
-            "UPDATE plugin_gb_notes AS notes SET body = $1 WHERE id = $2 AND rank > $3"
+            "UPDATE plugin_gb__notes AS notes SET body = $1 WHERE id = $2 AND rank > $3"
         );
     }
 
@@ -425,7 +451,7 @@ mod tests {
         // Inside the CTE, `users` is the plugin's own users table, not the host's.
         assert_eq!(
             ok("WITH users AS (SELECT * FROM users) SELECT * FROM users"),
-            "WITH plugin_gb_users AS (SELECT * FROM plugin_gb_users AS users) SELECT * FROM plugin_gb_users AS users"
+            "WITH plugin_gb__users AS (SELECT * FROM plugin_gb__users AS users) SELECT * FROM plugin_gb__users AS users"
         );
     }
 
@@ -482,6 +508,13 @@ mod tests {
                 "reserved",
             ),
             ("SELECT * FROM entries WHERE", "cannot parse"),
+            // Names that could reach a plugin whose slug extends this one's.
+            ("SELECT * FROM x__entries", "single _"),
+            ("SELECT * FROM _entries", "start with a letter"),
+            (
+                "CREATE TABLE a_very_long_table_name_that_goes_on_and_on_and_on_for_ever (id INT)",
+                "too long",
+            ),
         ];
         for (sql, needle) in cases {
             let why = refused(sql);

@@ -15,4 +15,5 @@ mod lifecycle;
 mod loading;
 mod routes_and_kv;
 mod sql;
+mod uninstall;
 mod webhooks;

@@ -51,16 +51,16 @@ fn rewritten_statements_run_and_cannot_reach_host_tables() {
         let tables = conn
             .query_all_raw(Statement::from_string(
                 conn.get_database_backend(),
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'plugin_gb_%' ORDER BY name",
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'plugin_gb__%' ORDER BY name",
             ))
             .await
             .unwrap();
         let names: Vec<String> = tables.iter().map(|r| r.try_get("", "name").unwrap()).collect();
-        assert_eq!(names, ["plugin_gb_authors", "plugin_gb_entries"]);
+        assert_eq!(names, ["plugin_gb__authors", "plugin_gb__entries"]);
 
         // `users` means the plugin's own (absent) table, never the host's.
         let err = run("SELECT * FROM users").await.unwrap_err();
-        assert!(err.to_string().contains("no such table: plugin_gb_users"), "{err}");
+        assert!(err.to_string().contains("no such table: plugin_gb__users"), "{err}");
         run("DROP TABLE entries").await.unwrap();
     });
 }
@@ -225,7 +225,7 @@ mod through_plugins {
                 .await
                 .unwrap();
             let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").unwrap()).collect();
-            assert_eq!(names, ["plugin_bad_migration_t"]);
+            assert_eq!(names, ["plugin_bad_migration__t"]);
             let applied = plugboard_core::sql::migrate::applied(&conn, "bad-migration").await.unwrap();
             assert_eq!(applied.into_iter().collect::<Vec<_>>(), ["0001_ok"]);
         });

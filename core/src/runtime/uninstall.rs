@@ -1,0 +1,156 @@
+//! Uninstalling a dynamic plugin, keeping or removing its data.
+//!
+//! ```text
+//! Active ─disable─▶ Inactive/Installed/Errored ─CAS─▶ PendingUninstall
+//!   ─▶ withdrawn, on_unload ─▶ [data=remove: tables dropped, KV/config/
+//!   migration records/job runs deleted] ─▶ folder moved out ─▶ row removed
+//! ```
+//!
+//! `PendingUninstall` is persisted first, so a process killed midway finishes
+//! the uninstall at the next start (keeping the data: the choice to remove it
+//! is not replayed).
+
+use std::path::PathBuf;
+
+use plugboard_plugin_api::Phase;
+use serde::Serialize;
+
+use super::{Runtime, RuntimeError};
+use crate::{
+    lifecycle::{PluginState, Transition},
+    manifest::Manifest,
+    registry::PluginKind,
+    sql::purge::{self, Purged},
+};
+
+/// What happens to a plugin's data when it is uninstalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPolicy {
+    /// Tables, KV and configuration stay, for a later reinstall.
+    Keep,
+    /// Tables are dropped and every row of the plugin deleted.
+    Remove,
+}
+
+/// The outcome of an uninstall.
+#[derive(Debug, Clone, Serialize)]
+pub struct Uninstalled {
+    /// The plugin.
+    pub slug: String,
+    /// What was asked for its data.
+    pub data: DataPolicy,
+    /// What was removed (`data=remove`).
+    pub removed: Option<Purged>,
+    /// The folder its files were removed from.
+    pub folder: Option<PathBuf>,
+}
+
+impl Runtime {
+    /// Uninstalls a dynamic plugin (disabling it first if it is active).
+    pub async fn uninstall(
+        &self,
+        slug: &str,
+        data: DataPolicy,
+        actor: &str,
+    ) -> Result<Uninstalled, RuntimeError> {
+        let _guard = self.inner.ops.lock().await;
+        let record = self.store().get(slug).await?;
+        if record.kind == PluginKind::Builtin.as_str() {
+            return Err(RuntimeError::BuiltIn {
+                slug: slug.to_string(),
+            });
+        }
+        if record.state == PluginState::Active {
+            self.disable_locked(slug, actor).await?;
+        }
+        if record.state != PluginState::PendingUninstall {
+            self.store()
+                .transition(slug, Transition::Uninstall, actor, None)
+                .await?;
+        }
+        self.finish_uninstall(slug, data, actor).await
+    }
+
+    /// The steps after `PendingUninstall` is recorded.
+    pub(super) async fn finish_uninstall(
+        &self,
+        slug: &str,
+        data: DataPolicy,
+        actor: &str,
+    ) -> Result<Uninstalled, RuntimeError> {
+        let folder = self.folder_of(slug);
+        if let Some((_, entry)) = self.inner.plugins.remove(slug) {
+            self.take_offline(&entry);
+            if entry.is_loaded() {
+                if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
+                    p.lifecycle(ctx, Phase::Unload)
+                }) {
+                    tracing::warn!(plugin = slug, "on_unload failed: {e}");
+                }
+            }
+        }
+        let removed = match data {
+            DataPolicy::Keep => None,
+            DataPolicy::Remove => Some(
+                purge::purge(self.db().conn(), slug)
+                    .await
+                    .map_err(crate::lifecycle::LifecycleError::Db)?,
+            ),
+        };
+        if let Some(folder) = &folder {
+            self.remove_folder(slug, folder)?;
+        }
+        let note = match &removed {
+            Some(p) => format!(
+                "data removed: {} table(s), {} KV entries",
+                p.tables.len(),
+                p.kv_entries
+            ),
+            None => "data kept".to_string(),
+        };
+        self.store().remove(slug, actor, Some(&note)).await?;
+        tracing::info!(plugin = slug, actor, "plugin uninstalled ({note})");
+        self.notify_lifecycle("uninstalled", slug);
+        Ok(Uninstalled {
+            slug: slug.to_string(),
+            data,
+            removed,
+            folder,
+        })
+    }
+
+    /// The plugin's folder: where it was loaded from, or the folder whose
+    /// manifest names it (a plugin whose library failed to load).
+    fn folder_of(&self, slug: &str) -> Option<PathBuf> {
+        if let Some(folder) = self.plugin(slug).and_then(|e| e.source().cloned()) {
+            return Some(folder);
+        }
+        std::fs::read_dir(self.config().plugins_dir())
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| Manifest::read(p).is_ok_and(|m| m.slug == slug))
+    }
+
+    /// Moves the folder out of `plugins/` in one rename (so a crash never
+    /// leaves half a plugin there), then deletes it.
+    fn remove_folder(&self, slug: &str, folder: &PathBuf) -> Result<(), RuntimeError> {
+        let trash = self.config().data_dir.join(".trash");
+        let io = |source| RuntimeError::DataDir {
+            path: folder.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&trash).map_err(io)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let target = trash.join(format!("{slug}-{stamp}"));
+        std::fs::rename(folder, &target).map_err(io)?;
+        if let Err(e) = std::fs::remove_dir_all(&target) {
+            tracing::warn!(plugin = slug, "could not delete {}: {e}", target.display());
+        }
+        Ok(())
+    }
+}
