@@ -24,3 +24,24 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
+
+/// The `p`-th percentile (0–100) of `v` (sorted in place).
+pub fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i]
+}
+
+/// A built-in plugin with an explicit manifest (leaked: benches run once).
+pub fn builtin_with(
+    slug: &str,
+    capabilities: serde_json::Value,
+    make: fn() -> plugboard_plugin_api::PluginResult<Box<dyn plugboard_plugin_api::PluginObject>>,
+) -> plugboard_plugin_api::BuiltinPlugin {
+    let manifest =
+        serde_json::json!({"slug": slug, "version": "1.0.0", "capabilities": capabilities});
+    plugboard_plugin_api::BuiltinPlugin {
+        manifest: Box::leak(manifest.to_string().into_boxed_str()),
+        make,
+    }
+}

@@ -2,8 +2,10 @@
 //!
 //! Schedules: 5-field cron (`*/5 * * * *`), `@hourly` / `@daily` / `@weekly` /
 //! `@monthly`, or `every <n>s|m|h`. tokio-cron-scheduler works in whole
-//! seconds and checks its jobs every 500 ms, so intervals are at least 1 s
-//! and a run may start up to ~0.5 s after its due time (see BENCHMARKS.md). A job still running when its next tick
+//! seconds, so intervals are at least 1 s; its ticker is patched
+//! (`vendor/README.md`) to wake just after each second instead of every
+//! 500 ms, so runs start a few milliseconds after their due time (see
+//! BENCHMARKS.md). A job still running when its next tick
 //! comes is not started again (that tick is recorded as `skipped`). Every run
 //! is recorded in `plugin_job_runs` (start, duration, outcome, error). A
 //! plugin's jobs exist only while it is enabled.

@@ -195,6 +195,8 @@ async fn events(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({
         "queue_capacity": crate::events::EventBus::QUEUE_CAPACITY,
         "full_queue_policy": "drop the new event for that subscriber and count it",
+        "intake_capacity": crate::events::EventBus::INTAKE_CAPACITY,
+        "intake": rt.events().intake(),
         "subscribers": rt.events().subscribers(),
     }))
 }
