@@ -45,3 +45,29 @@ pub fn builtin_with(
         make,
     }
 }
+
+/// A new, empty database on the PostgreSQL server at `base` (a URL).
+pub fn fresh_postgres_database(base: &str) -> String {
+    let name = format!(
+        "plugboard_bench_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let conn = sea_orm::Database::connect(base.to_string()).await.unwrap();
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let i = base.rfind('/').expect("a database URL");
+    format!("{}/{name}", &base[..i])
+}

@@ -43,7 +43,7 @@ impl Plugin for Punctual {
     }
     fn jobs(&self) -> Vec<Job<Self>> {
         (0..JOBS)
-            .map(|i| Job::new(&format!("job-{i}"), "every 1s", Self::run))
+            .map(|i| Job::new(format!("job-{i}"), "every 1s", Self::run))
             .collect()
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! Plugin code is synchronous (a dynamic plugin cannot use the host's tokio),
 //! and it runs on actix worker threads, which are single-threaded tokio
-//! runtimes where `block_on` is forbidden. [`Db::block_on`] therefore spawns
-//! the query onto a small runtime of its own and waits on a plain channel.
+//! runtimes where tokio's `block_on` is forbidden. [`Db::block_on`] polls
+//! the query on the calling thread (`futures_executor::block_on`) inside the
+//! context of a small runtime of its own (the bridge), whose threads drive
+//! the sockets and timers.
 //!
 //! Those queries use a **pool of their own**, created and only ever used on
 //! the bridge runtime. A pooled PostgreSQL connection's socket belongs to the
@@ -14,7 +16,7 @@
 //! for ever (seen in the uninstall tests before the pools were split). Async
 //! host code uses the other pool ([`Db::conn`]).
 
-use std::{future::Future, path::Path, sync::mpsc, time::Duration};
+use std::{future::Future, path::Path, time::Duration};
 
 use crate::background::Background;
 use plugboard_migrations::{Migrator, MigratorTrait};
@@ -119,13 +121,18 @@ impl Db {
         T: Send + 'static,
         F: Future<Output = Result<T, DbErr>> + Send + 'static,
     {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let fut = f(self.bridge_conn.clone());
-        self.bridge.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
-            .map_err(|_| DbErr::Custom("the database task was dropped".into()))?
+        // Poll the future on this thread, inside the bridge runtime's
+        // context: its sockets and timers belong to the bridge's drivers,
+        // which the bridge's own threads keep turning, so nothing here waits
+        // on the (blocked) caller's runtime, and there is no hop to another
+        // thread and back per query.
+        //
+        // `unconstrained`: when the caller is a tokio worker (actix, event
+        // delivery) its task's cooperative budget would run out inside this
+        // loop, and tokio resources would then answer `Pending` for ever,
+        // waiting for a yield to the scheduler that never comes.
+        let _bridge = self.bridge.enter();
+        futures_executor::block_on(tokio::task::unconstrained(f(self.bridge_conn.clone())))
     }
 }
 
