@@ -10,6 +10,7 @@
 //! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
 //! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
 //! | [`manifest`], [`capabilities`] | `plugin.json` and what it grants |
+//! | [`marketplace`] | bundles, signatures, catalogs, install |
 //! | [`registry`] | a loaded plugin and the guarded call into it |
 //! | [`hooks`] | hook ordering |
 //! | [`routes`] | the plugin route table |
@@ -37,6 +38,7 @@ pub mod kv;
 pub mod lifecycle;
 pub mod loader;
 pub mod manifest;
+pub mod marketplace;
 pub mod metrics;
 pub mod outbound;
 pub mod registry;

@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use plugboard_core::{
     fault::FaultPolicy,
     http::{self, auth::TokenSource, AdminToken},
+    marketplace::{
+        author,
+        catalog::{Catalog, Dependency},
+        install::TrustPolicy,
+        signing::{KeyPair, PublicKey},
+    },
     Runtime, RuntimeConfig,
 };
 use tracing_subscriber::EnvFilter;
@@ -45,6 +51,101 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         panic_window_secs: u64,
     },
+    /// Publisher keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Packing, signing and installing plugin bundles.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Editing a catalog file.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Generates an ed25519 signing key; prints its id and public key.
+    New {
+        /// Where to write the key file (JSON, mode 0600). Keep it private.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Builds the plugin crate (release) and writes its bundle; prints the sha256.
+    Pack {
+        /// The plugin crate (with Cargo.toml and plugin.json).
+        crate_dir: PathBuf,
+        /// Use this already-built library instead of running cargo.
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+    },
+    /// Signs a bundle; writes <bundle>.sig.
+    Sign {
+        /// The key file from `plugboard keys new`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The bundle.
+        bundle: PathBuf,
+    },
+    /// Installs a plugin from a catalog into a data folder (server stopped).
+    Install {
+        /// The data folder.
+        #[arg(long, env = "PLUGBOARD_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+        /// Database URL (default: SQLite file in the data folder).
+        #[arg(long, env = "PLUGBOARD_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The catalog file.
+        #[arg(long)]
+        catalog: PathBuf,
+        /// A trusted publisher public key (hex); repeatable.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
+        /// Accept unsigned bundles from this catalog.
+        #[arg(long)]
+        allow_unsigned: bool,
+        /// Enable it once installed.
+        #[arg(long)]
+        enable: bool,
+        /// The plugin.
+        slug: String,
+        /// A version (default: the newest).
+        #[arg(long)]
+        version: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Writes or updates the entry for a bundle (and its .sig) in a catalog file.
+    Add {
+        /// The catalog file (created if missing).
+        #[arg(long)]
+        catalog: PathBuf,
+        /// The bundle.
+        bundle: PathBuf,
+        /// Download URL (default: the bundle's file name, next to the catalog).
+        #[arg(long)]
+        url: Option<String>,
+        /// Author.
+        #[arg(long, default_value = "")]
+        author: String,
+        /// Category.
+        #[arg(long, default_value = "")]
+        category: String,
+        /// Tag; repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Dependency as slug@requirement (e.g. activity@>=0.1); repeatable.
+        #[arg(long = "depends")]
+        depends: Vec<String>,
+    },
 }
 
 #[actix_web::main]
@@ -55,6 +156,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Keys(cmd) => keys(cmd),
+        Command::Plugin(cmd) => plugin(cmd).await,
+        Command::Catalog(cmd) => catalog(cmd),
         Command::Serve {
             data_dir,
             bind,
@@ -111,4 +215,133 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    let KeysCommand::New { out } = cmd;
+    if out.exists() {
+        anyhow::bail!("{} exists; not overwriting a key", out.display());
+    }
+    let key = KeyPair::generate()?;
+    write_private(&out, &(serde_json::to_string_pretty(&key)? + "\n"))?;
+    println!("key id     {}", key.key_id);
+    println!("public key {}", key.public_key);
+    println!("written to {} (keep it private)", out.display());
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
+    match cmd {
+        PluginCommand::Pack {
+            crate_dir,
+            library,
+            out,
+        } => {
+            let packed = author::pack(&crate_dir, library.as_deref(), &out)?;
+            println!("{}", packed.path.display());
+            println!("sha256 {}", packed.sha256);
+            Ok(())
+        }
+        PluginCommand::Sign { key, bundle } => {
+            let sig = author::sign(&bundle, &key)?;
+            println!("signed {} with key {}", bundle.display(), sig.key_id);
+            println!("sha256 {}", sig.sha256);
+            Ok(())
+        }
+        PluginCommand::Install {
+            data_dir,
+            database_url,
+            catalog,
+            trusted_keys,
+            allow_unsigned,
+            enable,
+            slug,
+            version,
+        } => {
+            let cat = Catalog::read(&catalog)?;
+            let entry = cat
+                .find(&slug, version.as_deref())
+                .with_context(|| format!("{} offers no {slug}", catalog.display()))?;
+            let trust = TrustPolicy {
+                keys: trusted_keys
+                    .iter()
+                    .map(|k| PublicKey::parse(k))
+                    .collect::<Result<_, _>>()?,
+                allow_unsigned,
+            };
+            let mut config = RuntimeConfig::new(&data_dir);
+            config.database_url = database_url;
+            let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL).await?;
+            let result = runtime
+                .install(entry, &catalog.display().to_string(), &trust, enable, "cli")
+                .await;
+            runtime.shutdown().await;
+            let done = result?;
+            println!(
+                "installed {} {} ({}) into {}",
+                entry.slug,
+                entry.version,
+                done.plugin.state.as_str(),
+                done.folder.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
+    let CatalogCommand::Add {
+        catalog,
+        bundle,
+        url,
+        author: who,
+        category,
+        tags,
+        depends,
+    } = cmd;
+    let dependencies = depends
+        .iter()
+        .map(|d| {
+            d.split_once('@')
+                .map(|(slug, version)| Dependency {
+                    slug: slug.to_string(),
+                    version: version.to_string(),
+                })
+                .with_context(|| format!("--depends {d:?}: expected slug@requirement"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let entry = author::catalog_add(
+        &catalog,
+        &bundle,
+        author::Listing {
+            download_url: url,
+            author: who,
+            category,
+            tags,
+            icon_url: None,
+            dependencies,
+        },
+    )?;
+    println!(
+        "{} {} {} in {}",
+        entry.slug,
+        entry.version,
+        if entry.signature.is_some() {
+            "(signed)"
+        } else {
+            "(unsigned)"
+        },
+        catalog.display()
+    );
+    Ok(())
 }

@@ -92,7 +92,7 @@ impl Runtime {
         Ok(Ok(()))
     }
 
-    async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
+    pub(crate) async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
         let manifest = match Manifest::read(folder) {
             Ok(m) => m,
             Err(e) => {

@@ -175,6 +175,13 @@ impl Runtime {
             path: data_dir.clone(),
             source,
         })?;
+        // What an interrupted install left behind (never inside plugins/).
+        let staging = data_dir.join(".staging");
+        if staging.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&staging) {
+                tracing::warn!("cannot clean {}: {e}", staging.display());
+            }
+        }
         let url = config
             .database_url
             .clone()
@@ -276,6 +283,11 @@ impl Runtime {
     pub fn emit_sync(&self, name: &str, payload: &serde_json::Value) -> Vec<(String, String)> {
         self.inner.bus.emit_sync(name, &payload.to_string())
     }
+    /// Serialises lifecycle operations within this process.
+    pub(crate) async fn ops_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.ops.lock().await
+    }
+
     /// The host services for the plugin `manifest` describes.
     pub(crate) fn scope_for(
         &self,

@@ -29,6 +29,15 @@ impl Runtime {
     /// Enables a plugin: `on_enable`, then its routes and hooks go live.
     pub async fn enable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
         let _guard = self.inner.ops.lock().await;
+        self.enable_installed(slug, actor).await
+    }
+
+    /// [`Runtime::enable`] with the ops lock already held.
+    pub(crate) async fn enable_installed(
+        &self,
+        slug: &str,
+        actor: &str,
+    ) -> Result<PluginRecord, RuntimeError> {
         let record = self.store().get(slug).await?;
         if record.state.apply(Transition::Enable).is_none() {
             return Err(LifecycleError::InvalidTransition {

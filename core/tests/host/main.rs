@@ -13,6 +13,7 @@ mod faults;
 mod hooks_and_users;
 mod lifecycle;
 mod loading;
+mod marketplace;
 mod routes_and_kv;
 mod sql;
 mod uninstall;

@@ -1,0 +1,169 @@
+//! The catalog: a JSON document listing installable plugin versions.
+//!
+//! ```json
+//! { "entries": [ {
+//!     "slug": "guestbook", "version": "0.1.0", "name": "Guestbook",
+//!     "description": "…", "author": "Plugboard", "category": "community",
+//!     "tags": ["example"], "icon_url": null,
+//!     "download_url": "guestbook-0.1.0-linux-x86_64.tar.gz",
+//!     "sha256": "<64 hex>", "signature": "<128 hex>", "key_id": "<16 hex>",
+//!     "requires": { "host": ">=0.1.0", "plugin_api": "^1.0" },
+//!     "platform": "linux-x86_64",
+//!     "capabilities": { … }, "config_schema": null,
+//!     "dependencies": [ { "slug": "activity", "version": ">=0.1" } ]
+//! } ] }
+//! ```
+//!
+//! `download_url` is absolute (`http(s)://…`, `file://…`) or relative to
+//! the catalog's own location.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capabilities::Capabilities;
+
+/// The catalog document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    /// Every plugin version offered.
+    #[serde(default)]
+    pub entries: Vec<CatalogEntry>,
+}
+
+/// One plugin version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    /// The plugin's slug.
+    pub slug: String,
+    /// Its version (semver).
+    pub version: String,
+    /// Display name.
+    pub name: String,
+    /// What it does.
+    #[serde(default)]
+    pub description: String,
+    /// Who publishes it.
+    #[serde(default)]
+    pub author: String,
+    /// A category for browsing.
+    #[serde(default)]
+    pub category: String,
+    /// Free tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// An icon.
+    #[serde(default)]
+    pub icon_url: Option<String>,
+    /// Where the bundle is.
+    pub download_url: String,
+    /// The bundle's SHA-256 (hex).
+    pub sha256: String,
+    /// ed25519 signature of the SHA-256 (hex); absent when unsigned.
+    #[serde(default)]
+    pub signature: Option<String>,
+    /// The publisher key that signed it.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Version ranges it needs.
+    #[serde(default)]
+    pub requires: Requirements,
+    /// `{os}-{arch}` the library is built for (e.g. `linux-x86_64`).
+    pub platform: String,
+    /// What its manifest declares.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// Its configuration schema.
+    #[serde(default)]
+    pub config_schema: Option<serde_json::Value>,
+    /// Plugins it needs.
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// Version ranges (semver requirements) an entry needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// The host (`plugboard-core`) version.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The plugin-api version the host provides.
+    #[serde(default)]
+    pub plugin_api: Option<String>,
+}
+
+/// A plugin another one needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    /// Its slug.
+    pub slug: String,
+    /// A semver requirement on its version.
+    pub version: String,
+}
+
+/// This machine's platform string.
+///
+/// ```
+/// assert!(plugboard_core::marketplace::catalog::current_platform().contains('-'));
+/// ```
+pub fn current_platform() -> String {
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+impl Catalog {
+    /// Reads a catalog file (an absent file is an empty catalog).
+    pub fn read(path: &Path) -> anyhow::Result<Catalog> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not a valid catalog: {e}", path.display()))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::default()),
+            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Writes it (pretty JSON), replacing the file atomically.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)? + "\n")?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Adds `entry`, replacing the one with the same slug and version.
+    pub fn upsert(&mut self, entry: CatalogEntry) {
+        self.entries
+            .retain(|e| !(e.slug == entry.slug && e.version == entry.version));
+        self.entries.push(entry);
+        self.entries.sort_by(|a, b| {
+            a.slug.cmp(&b.slug).then_with(|| {
+                match (
+                    semver::Version::parse(&a.version),
+                    semver::Version::parse(&b.version),
+                ) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => a.version.cmp(&b.version),
+                }
+            })
+        });
+    }
+
+    /// The entry for `slug`: `version` if given, else the newest.
+    pub fn find(&self, slug: &str, version: Option<&str>) -> Option<&CatalogEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.slug == slug && version.is_none_or(|v| e.version == v))
+            .max_by(|a, b| {
+                match (
+                    semver::Version::parse(&a.version),
+                    semver::Version::parse(&b.version),
+                ) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => std::cmp::Ordering::Equal,
+                }
+            })
+    }
+}

@@ -1,0 +1,371 @@
+//! Installing a plugin from a catalog entry: one pipeline, nothing
+//! half-installed.
+//!
+//! ```text
+//! fetch (size limit, timeout) → sha256 → signature (trusted keys, or the
+//! source allows unsigned) → platform, host and plugin-api ranges,
+//! dependencies → extract into <data>/.staging/<slug>-<n> (no traversal,
+//! absolute paths or links; size limits) → manifest = catalog entry → load
+//! check → rename into <data>/plugins/<slug> → recorded Installed → enable
+//! if asked
+//! ```
+//!
+//! Every failure removes the staging folder and changes nothing else. The
+//! move into `plugins/` is one `rename` on the same file system, so a crash
+//! leaves either no plugin or a whole one; a start removes what a crash left
+//! in `.staging`.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Serialize;
+
+use super::{
+    bundle::{self, BundleError, Limits},
+    catalog::{current_platform, CatalogEntry},
+    signing::{self, PublicKey, SignatureError},
+};
+use crate::{
+    lifecycle::PluginRecord,
+    loader,
+    manifest::Manifest,
+    runtime::{Runtime, RuntimeError},
+};
+
+/// The largest bundle downloaded.
+pub const MAX_BUNDLE: u64 = 64 << 20;
+/// How long a download may take.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which signatures are accepted.
+#[derive(Debug, Clone, Default)]
+pub struct TrustPolicy {
+    /// Trusted publisher keys.
+    pub keys: Vec<PublicKey>,
+    /// Whether unsigned bundles (no signature or key id) are accepted from
+    /// this source. A signed bundle is always verified.
+    pub allow_unsigned: bool,
+}
+
+/// Why an install was refused. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The plugin (or a folder with its slug) is already there.
+    #[error("plugin {0:?} is already installed")]
+    AlreadyInstalled(String),
+    /// The bundle could not be fetched.
+    #[error("cannot fetch {url}: {why}")]
+    Fetch {
+        /// Where from.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The bundle's digest differs from the catalog's.
+    #[error("sha256 mismatch: the catalog says {expected}, the bundle is {actual}")]
+    Digest {
+        /// The catalog's.
+        expected: String,
+        /// The bundle's.
+        actual: String,
+    },
+    /// No signature, and the source does not allow unsigned bundles.
+    #[error("bundle of {0:?} is unsigned and this source does not allow unsigned bundles")]
+    Unsigned(String),
+    /// Signed with a key that is not trusted.
+    #[error("bundle is signed with key {0:?}, which is not a trusted publisher key")]
+    UnknownKey(String),
+    /// The signature does not verify.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The bundle is malformed or unsafe.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The entry or the bundle's manifest is not installable here.
+    #[error("{0}")]
+    Incompatible(String),
+    /// A dependency is missing or at the wrong version.
+    #[error("dependency not satisfied: {0}")]
+    Dependency(String),
+    /// The library did not pass the load check.
+    #[error("load check failed: {0}")]
+    Load(String),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Recording or enabling failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// The outcome of an install.
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    /// The plugin as recorded.
+    pub plugin: PluginRecord,
+    /// Its folder.
+    pub folder: PathBuf,
+    /// The bundle's SHA-256.
+    pub sha256: String,
+    /// The key that signed it, if any.
+    pub key_id: Option<String>,
+}
+
+/// Resolves `url` against the catalog's location `base` (a folder path or
+/// an `http(s)` URL ending in the catalog file name).
+fn resolve(base: &str, url: &str) -> String {
+    if url.contains("://") {
+        return url.to_string();
+    }
+    if base.starts_with("http://") || base.starts_with("https://") {
+        match base.rfind('/') {
+            Some(i) => format!("{}/{url}", &base[..i]),
+            None => url.to_string(),
+        }
+    } else {
+        let base = Path::new(base);
+        let dir = if base.is_dir() {
+            base
+        } else {
+            base.parent().unwrap_or(Path::new("."))
+        };
+        dir.join(url).display().to_string()
+    }
+}
+
+/// Reads the bundle at `url` (http(s), `file://` or a path), refusing more
+/// than [`MAX_BUNDLE`] bytes.
+pub fn fetch(url: &str) -> Result<Vec<u8>, InstallError> {
+    let fail = |why: String| InstallError::Fetch {
+        url: url.to_string(),
+        why,
+    };
+    let too_big = || fail(format!("larger than {MAX_BUNDLE} bytes"));
+    if url.starts_with("http://") || url.starts_with("https://") {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .build()
+            .into();
+        let mut res = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+        let mut out = Vec::new();
+        res.body_mut()
+            .as_reader()
+            .take(MAX_BUNDLE + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| fail(e.to_string()))?;
+        if out.len() as u64 > MAX_BUNDLE {
+            return Err(too_big());
+        }
+        Ok(out)
+    } else {
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+        if meta.len() > MAX_BUNDLE {
+            return Err(too_big());
+        }
+        std::fs::read(path).map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// Checks digest and signature of `bytes` against `entry` and `trust`.
+pub fn verify(
+    bytes: &[u8],
+    entry: &CatalogEntry,
+    trust: &TrustPolicy,
+) -> Result<String, InstallError> {
+    let actual = signing::sha256_hex(bytes);
+    if !actual.eq_ignore_ascii_case(&entry.sha256) {
+        return Err(InstallError::Digest {
+            expected: entry.sha256.clone(),
+            actual,
+        });
+    }
+    match (&entry.signature, &entry.key_id) {
+        (Some(sig), Some(key_id)) => {
+            let key = trust
+                .keys
+                .iter()
+                .find(|k| &k.key_id == key_id)
+                .ok_or_else(|| InstallError::UnknownKey(key_id.clone()))?;
+            signing::verify(key, &actual, sig)?;
+        }
+        _ if trust.allow_unsigned => {}
+        _ => return Err(InstallError::Unsigned(entry.slug.clone())),
+    }
+    Ok(actual)
+}
+
+fn check_requirements(entry: &CatalogEntry) -> Result<(), InstallError> {
+    let platform = current_platform();
+    if entry.platform != platform {
+        return Err(InstallError::Incompatible(format!(
+            "bundle is built for {}, this host is {platform}",
+            entry.platform
+        )));
+    }
+    let check = |what: &str, req: &Option<String>, have: &str| -> Result<(), InstallError> {
+        let Some(req) = req else { return Ok(()) };
+        let parsed = semver::VersionReq::parse(req).map_err(|e| {
+            InstallError::Incompatible(format!("bad {what} requirement {req:?}: {e}"))
+        })?;
+        let have_v = semver::Version::parse(have)
+            .map_err(|e| InstallError::Incompatible(format!("bad {what} version {have}: {e}")))?;
+        if parsed.matches(&have_v) {
+            Ok(())
+        } else {
+            Err(InstallError::Incompatible(format!(
+                "needs {what} {req}, this host has {have}"
+            )))
+        }
+    };
+    check("host", &entry.requires.host, env!("CARGO_PKG_VERSION"))?;
+    check(
+        "plugin-api",
+        &entry.requires.plugin_api,
+        plugboard_plugin_api::abi::API_VERSION,
+    )
+}
+
+impl Runtime {
+    /// Installs `entry` from the catalog at `catalog_location`; enables it
+    /// when `enable`. See the module docs for the steps.
+    pub async fn install(
+        &self,
+        entry: &CatalogEntry,
+        catalog_location: &str,
+        trust: &TrustPolicy,
+        enable: bool,
+        actor: &str,
+    ) -> Result<Installed, InstallError> {
+        let _guard = self.ops_lock().await;
+        let plugins = self.config().plugins_dir();
+        let folder = plugins.join(&entry.slug);
+        if self.plugin(&entry.slug).is_some()
+            || folder.exists()
+            || self.store().get(&entry.slug).await.is_ok()
+        {
+            return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
+        }
+        check_requirements(entry)?;
+        for dep in &entry.dependencies {
+            let req = semver::VersionReq::parse(&dep.version).map_err(|e| {
+                InstallError::Dependency(format!(
+                    "bad requirement {:?} on {}: {e}",
+                    dep.version, dep.slug
+                ))
+            })?;
+            let have = self.plugin(&dep.slug).ok_or_else(|| {
+                InstallError::Dependency(format!("{} {} is not installed", dep.slug, dep.version))
+            })?;
+            let ok = semver::Version::parse(have.version()).is_ok_and(|v| req.matches(&v));
+            if !ok {
+                return Err(InstallError::Dependency(format!(
+                    "{} {} is needed, {} is installed",
+                    dep.slug,
+                    dep.version,
+                    have.version()
+                )));
+            }
+        }
+        let url = resolve(catalog_location, &entry.download_url);
+        let bytes = tokio::task::spawn_blocking(move || fetch(&url))
+            .await
+            .map_err(|e| InstallError::Fetch {
+                url: entry.download_url.clone(),
+                why: e.to_string(),
+            })??;
+        let sha256 = verify(&bytes, entry, trust)?;
+
+        let staging_root = self.config().data_dir.join(".staging");
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let staging = staging_root.join(format!("{}-{stamp}", entry.slug));
+        std::fs::create_dir_all(&staging).map_err(|source| InstallError::Io {
+            path: staging.clone(),
+            source,
+        })?;
+        let result = self.stage_and_check(&bytes, entry, &staging);
+        let result = result.and_then(|()| {
+            std::fs::create_dir_all(&plugins)
+                .and_then(|()| std::fs::rename(&staging, &folder))
+                .map_err(|source| InstallError::Io {
+                    path: folder.clone(),
+                    source,
+                })
+        });
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        self.load_dynamic(&folder).await?;
+        if self.plugin(&entry.slug).is_none() {
+            return Err(InstallError::Load(
+                "the installed plugin did not load (see the plugin's problems)".into(),
+            ));
+        }
+        tracing::info!(plugin = %entry.slug, version = %entry.version, %sha256, actor, "plugin installed");
+        if enable {
+            self.enable_installed(&entry.slug, actor).await?;
+        }
+        Ok(Installed {
+            plugin: self
+                .store()
+                .get(&entry.slug)
+                .await
+                .map_err(RuntimeError::from)?,
+            folder,
+            sha256,
+            key_id: entry.key_id.clone(),
+        })
+    }
+
+    fn stage_and_check(
+        &self,
+        bytes: &[u8],
+        entry: &CatalogEntry,
+        staging: &Path,
+    ) -> Result<(), InstallError> {
+        bundle::extract(bytes, staging, Limits::default())?;
+        let manifest = Manifest::read(staging)
+            .map_err(|e| InstallError::Incompatible(format!("bundle manifest: {e}")))?;
+        if manifest.slug != entry.slug || manifest.version != entry.version {
+            return Err(InstallError::Incompatible(format!(
+                "the catalog offers {} {} but the bundle holds {} {}",
+                entry.slug, entry.version, manifest.slug, manifest.version
+            )));
+        }
+        if manifest.capabilities != entry.capabilities {
+            return Err(InstallError::Incompatible(format!(
+                "the bundle's manifest declares other capabilities than the catalog shows: {}",
+                serde_json::to_string(&manifest.capabilities).unwrap_or_default()
+            )));
+        }
+        let library = manifest
+            .library_path(staging)
+            .ok_or_else(|| InstallError::Incompatible("manifest has no library".into()))?;
+        let scratch = self.config().data_dir.join(".loaded");
+        let plugin = loader::load_library(&library, &scratch)
+            .map_err(|e| InstallError::Load(e.to_string()))?;
+        use plugboard_plugin_api::PluginObject;
+        if plugin.slug() != manifest.slug || plugin.version() != manifest.version {
+            return Err(InstallError::Load(format!(
+                "manifest says {} {} but the library is {} {}",
+                manifest.slug,
+                manifest.version,
+                plugin.slug(),
+                plugin.version()
+            )));
+        }
+        Ok(())
+    }
+}

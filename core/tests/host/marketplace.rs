@@ -1,0 +1,432 @@
+//! Installing from a catalog: signed bundles go in whole; every crafted or
+//! mismatched bundle is refused with a clear error and leaves nothing behind.
+
+use std::{io::Write, path::Path};
+
+use plugboard_core::marketplace::{
+    author,
+    catalog::CatalogEntry,
+    install::{InstallError, TrustPolicy},
+    signing::{sha256_hex, KeyPair},
+};
+
+use crate::support::{staged, tempdir, Host};
+
+struct Shop {
+    dir: tempfile::TempDir,
+    key: KeyPair,
+    good: CatalogEntry,
+}
+
+impl Shop {
+    /// A catalog with the signed guestbook bundle.
+    fn new() -> Shop {
+        let dir = tempdir();
+        let key = KeyPair::generate().unwrap();
+        let key_file = dir.path().join("key.json");
+        std::fs::write(&key_file, serde_json::to_string(&key).unwrap()).unwrap();
+        let gb = staged().join("guestbook");
+        let packed = author::pack(&gb, Some(&gb.join("libguestbook.so")), dir.path()).unwrap();
+        author::sign(&packed.path, &key_file).unwrap();
+        let good = author::catalog_add(
+            &dir.path().join("catalog.json"),
+            &packed.path,
+            author::Listing::default(),
+        )
+        .unwrap();
+        Shop { dir, key, good }
+    }
+    fn catalog(&self) -> String {
+        self.dir.path().join("catalog.json").display().to_string()
+    }
+    fn trust(&self) -> TrustPolicy {
+        TrustPolicy {
+            keys: vec![self.key.public()],
+            allow_unsigned: false,
+        }
+    }
+    /// An entry for `bytes`, signed with the shop's key.
+    fn offer(&self, name: &str, bytes: &[u8]) -> CatalogEntry {
+        std::fs::write(self.dir.path().join(name), bytes).unwrap();
+        let sha = sha256_hex(bytes);
+        CatalogEntry {
+            download_url: name.into(),
+            signature: Some(self.key.sign(&sha).unwrap()),
+            sha256: sha,
+            ..self.good.clone()
+        }
+    }
+}
+
+/// A .tar.gz written by hand, so it can hold what `tar::Builder` refuses.
+fn raw_bundle(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    for (name, kind, data, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        {
+            let gnu = h.as_gnu_mut().unwrap();
+            gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+            if let Some(link) = link {
+                gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
+            }
+        }
+        h.set_entry_type(*kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.extend_from_slice(h.as_bytes());
+        tar.extend_from_slice(data);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn nothing_left(host: &Host, data: &Path, slug: &str) {
+    assert!(
+        !data.join("plugins").join(slug).exists(),
+        "no plugin folder"
+    );
+    let staging = data.join(".staging");
+    let leftovers = std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "staging is empty");
+    assert_eq!(
+        host.admin("GET", &format!("/api/admin/plugins/{slug}"), None)
+            .0,
+        404
+    );
+}
+
+fn install(
+    host: &Host,
+    shop: &Shop,
+    entry: &CatalogEntry,
+    trust: &TrustPolicy,
+) -> Result<String, InstallError> {
+    let rt = host.runtime.clone();
+    let (entry, catalog, trust) = (entry.clone(), shop.catalog(), trust.clone());
+    let handle = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move { rt.install(&entry, &catalog, &trust, true, "test").await })
+            .map(|i| i.plugin.state.as_str().to_string())
+    });
+    handle.join().unwrap()
+}
+
+#[test]
+fn a_signed_bundle_from_the_catalog_installs_and_enables() {
+    let shop = Shop::new();
+    let data = tempdir();
+    let host = Host::start(data.path());
+    assert_eq!(
+        install(&host, &shop, &shop.good, &shop.trust()).unwrap(),
+        "active"
+    );
+    let (status, v) = host.public(
+        "POST",
+        "/api/plugins/guestbook/entries",
+        Some(serde_json::json!({"author": "a", "message": "from the marketplace"})),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert!(data
+        .path()
+        .join("plugins/guestbook/libguestbook.so")
+        .is_file());
+    assert!(matches!(
+        install(&host, &shop, &shop.good, &shop.trust()),
+        Err(InstallError::AlreadyInstalled(_))
+    ));
+}
+
+#[test]
+fn every_bad_bundle_is_refused_and_leaves_nothing_behind() {
+    let shop = Shop::new();
+    let data = tempdir();
+    let host = Host::start(data.path());
+    let good_bytes = std::fs::read(shop.dir.path().join(&shop.good.download_url)).unwrap();
+    let manifest = std::fs::read(staged().join("guestbook/plugin.json")).unwrap();
+    let library = std::fs::read(staged().join("guestbook/libguestbook.so")).unwrap();
+    let untrusted = TrustPolicy::default();
+    let other_key = KeyPair::generate().unwrap();
+
+    let mut cases: Vec<(&str, CatalogEntry, TrustPolicy, &str)> = vec![
+        (
+            "digest",
+            CatalogEntry {
+                sha256: sha256_hex(b"something else"),
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "sha256 mismatch",
+        ),
+        (
+            "tampered signature",
+            CatalogEntry {
+                signature: Some(other_key.sign(&shop.good.sha256).unwrap()),
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "does not verify",
+        ),
+        (
+            "unknown key",
+            shop.good.clone(),
+            untrusted.clone(),
+            "not a trusted publisher key",
+        ),
+        (
+            "unsigned",
+            CatalogEntry {
+                signature: None,
+                key_id: None,
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "unsigned",
+        ),
+        (
+            "platform",
+            CatalogEntry {
+                platform: "plan9-mips".into(),
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "built for plan9-mips",
+        ),
+        (
+            "plugin-api range",
+            CatalogEntry {
+                requires: plugboard_core::marketplace::catalog::Requirements {
+                    host: None,
+                    plugin_api: Some(">=9".into()),
+                },
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "needs plugin-api >=9",
+        ),
+        (
+            "version mismatch",
+            CatalogEntry {
+                version: "0.2.0".into(),
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "the catalog offers guestbook 0.2.0 but the bundle holds guestbook 0.1.0",
+        ),
+        (
+            "capabilities mismatch",
+            CatalogEntry {
+                capabilities: Default::default(),
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "other capabilities than the catalog shows",
+        ),
+        (
+            "missing dependency",
+            CatalogEntry {
+                dependencies: vec![plugboard_core::marketplace::catalog::Dependency {
+                    slug: "nowhere".into(),
+                    version: "^1".into(),
+                }],
+                ..shop.good.clone()
+            },
+            shop.trust(),
+            "nowhere ^1 is not installed",
+        ),
+        (
+            "corrupt",
+            shop.offer("corrupt.tar.gz", &good_bytes[..good_bytes.len() / 2]),
+            shop.trust(),
+            "not a valid .tar.gz",
+        ),
+        (
+            "traversal",
+            shop.offer(
+                "traversal.tar.gz",
+                &raw_bundle(&[
+                    ("plugin.json", tar::EntryType::Regular, &manifest, None),
+                    ("../escaped.txt", tar::EntryType::Regular, b"x", None),
+                ]),
+            ),
+            shop.trust(),
+            "`..` in its path",
+        ),
+        (
+            "absolute path",
+            shop.offer(
+                "absolute.tar.gz",
+                &raw_bundle(&[(
+                    "/tmp/plugboard-absolute.txt",
+                    tar::EntryType::Regular,
+                    b"x",
+                    None,
+                )]),
+            ),
+            shop.trust(),
+            "absolute path",
+        ),
+        (
+            "symlink",
+            shop.offer(
+                "symlink.tar.gz",
+                &raw_bundle(&[
+                    ("plugin.json", tar::EntryType::Regular, &manifest, None),
+                    (
+                        "libguestbook.so",
+                        tar::EntryType::Symlink,
+                        b"",
+                        Some("/etc/passwd"),
+                    ),
+                ]),
+            ),
+            shop.trust(),
+            "links are not allowed",
+        ),
+        (
+            "no library",
+            shop.offer(
+                "nolib.tar.gz",
+                &raw_bundle(&[("plugin.json", tar::EntryType::Regular, &manifest, None)]),
+            ),
+            shop.trust(),
+            "is missing",
+        ),
+        (
+            "not a plugin",
+            shop.offer(
+                "notaplugin.tar.gz",
+                &raw_bundle(&[
+                    ("plugin.json", tar::EntryType::Regular, &manifest, None),
+                    (
+                        "libguestbook.so",
+                        tar::EntryType::Regular,
+                        &std::fs::read(staged().join("not-a-plugin/libfixture_not_a_plugin.so"))
+                            .unwrap(),
+                        None,
+                    ),
+                ]),
+            ),
+            shop.trust(),
+            "is not a Plugboard plugin",
+        ),
+    ];
+    // The unsigned bundle is accepted where the operator allows it.
+    let unsigned_ok = CatalogEntry {
+        signature: None,
+        key_id: None,
+        ..shop.good.clone()
+    };
+    for (what, entry, trust, needle) in cases.drain(..) {
+        let err = install(&host, &shop, &entry, &trust).expect_err(what);
+        assert!(err.to_string().contains(needle), "{what}: {err}");
+        nothing_left(&host, data.path(), "guestbook");
+    }
+    assert!(!data.path().join("escaped.txt").exists());
+    assert!(!Path::new("/tmp/plugboard-absolute.txt").exists());
+    let _ = library;
+    let allow = TrustPolicy {
+        keys: vec![],
+        allow_unsigned: true,
+    };
+    assert_eq!(
+        install(&host, &shop, &unsigned_ok, &allow).unwrap(),
+        "active"
+    );
+}
+
+#[test]
+fn a_start_removes_what_an_interrupted_install_left_in_staging() {
+    let data = tempdir();
+    let half = data.path().join(".staging/guestbook-123");
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::write(half.join("plugin.json"), "{}").unwrap();
+    let host = Host::start(data.path());
+    assert!(!data.path().join(".staging").exists());
+    assert_eq!(
+        host.admin("GET", "/api/admin/plugins/guestbook", None).0,
+        404
+    );
+}
+
+#[test]
+fn the_cli_packs_signs_lists_and_installs() {
+    let bin = env!("CARGO_BIN_EXE_plugboard");
+    let work = tempdir();
+    let w = work.path();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "plugboard {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let key = w.join("publisher.json");
+    let printed = run(&["keys", "new", "--out", key.to_str().unwrap()]);
+    let public = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("public key "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let gb = staged().join("guestbook");
+    let dist = w.join("dist");
+    let packed = run(&[
+        "plugin",
+        "pack",
+        gb.to_str().unwrap(),
+        "--library",
+        gb.join("libguestbook.so").to_str().unwrap(),
+        "--out",
+        dist.to_str().unwrap(),
+    ]);
+    let bundle = packed.lines().next().unwrap().to_string();
+    let sha = packed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .strip_prefix("sha256 ")
+        .unwrap();
+    assert_eq!(sha, sha256_hex(&std::fs::read(&bundle).unwrap()));
+    run(&["plugin", "sign", "--key", key.to_str().unwrap(), &bundle]);
+    let catalog = dist.join("catalog.json");
+    let listed = run(&[
+        "catalog",
+        "add",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--category",
+        "community",
+        "--tag",
+        "example",
+        &bundle,
+    ]);
+    assert!(listed.contains("guestbook 0.1.0 (signed)"), "{listed}");
+    let data = w.join("data");
+    let installed = run(&[
+        "plugin",
+        "install",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--trusted-key",
+        &public,
+        "guestbook",
+    ]);
+    assert!(
+        installed.contains("installed guestbook 0.1.0 (installed)"),
+        "{installed}"
+    );
+    let host = Host::start(&data);
+    assert_eq!(host.state("guestbook"), "installed");
+    assert_eq!(host.enable("guestbook").0, 200);
+}
