@@ -12,6 +12,7 @@ mod m20261122_000004_create_users;
 mod m20261122_000005_create_plugin_migrations;
 mod m20261122_000006_create_plugin_job_runs;
 mod m20261122_000007_create_plugin_config;
+mod m20261123_000008_create_marketplace;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_plugin_migrations::Migration),
             Box::new(m20261122_000006_create_plugin_job_runs::Migration),
             Box::new(m20261122_000007_create_plugin_config::Migration),
+            Box::new(m20261123_000008_create_marketplace::Migration),
         ]
     }
 }

@@ -4,12 +4,14 @@
 //! |---|---|
 //! | `GET /healthz` | here |
 //! | `/api/admin/plugins…`, `/api/admin/audit`, `/api/admin/hooks` | [`admin`] |
+//! | `/api/admin/catalog…`, `/api/admin/trusted-keys…`, `/api/admin/plugins/install`, `/api/admin/installs…` | [`marketplace`] |
 //! | `/api/admin/users…` | [`users`] |
 //! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
 
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod marketplace;
 pub mod plugin_routes;
 pub mod users;
 
@@ -54,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(healthz))
     .service(
         web::scope("/api/admin")
+            .configure(marketplace::configure)
             .configure(admin::configure)
             .configure(users::configure),
     )

@@ -26,6 +26,7 @@ use serde::Serialize;
 use super::{
     bundle::{self, BundleError, Limits},
     catalog::{current_platform, CatalogEntry},
+    jobs::{Progress, Stage},
     signing::{self, PublicKey, SignatureError},
 };
 use crate::{
@@ -144,6 +145,11 @@ fn resolve(base: &str, url: &str) -> String {
 /// Reads the bundle at `url` (http(s), `file://` or a path), refusing more
 /// than [`MAX_BUNDLE`] bytes.
 pub fn fetch(url: &str) -> Result<Vec<u8>, InstallError> {
+    fetch_with(url, &|_, _| {})
+}
+
+/// [`fetch`], reporting (bytes so far, total if known) as it reads.
+pub fn fetch_with(url: &str, report: &dyn Fn(u64, Option<u64>)) -> Result<Vec<u8>, InstallError> {
     let fail = |why: String| InstallError::Fetch {
         url: url.to_string(),
         why,
@@ -155,12 +161,21 @@ pub fn fetch(url: &str) -> Result<Vec<u8>, InstallError> {
             .build()
             .into();
         let mut res = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+        let total = res.body().content_length();
+        if total.is_some_and(|t| t > MAX_BUNDLE) {
+            return Err(too_big());
+        }
+        let mut reader = res.body_mut().as_reader().take(MAX_BUNDLE + 1);
         let mut out = Vec::new();
-        res.body_mut()
-            .as_reader()
-            .take(MAX_BUNDLE + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| fail(e.to_string()))?;
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            let n = reader.read(&mut chunk).map_err(|e| fail(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+            report(out.len() as u64, total);
+        }
         if out.len() as u64 > MAX_BUNDLE {
             return Err(too_big());
         }
@@ -171,7 +186,9 @@ pub fn fetch(url: &str) -> Result<Vec<u8>, InstallError> {
         if meta.len() > MAX_BUNDLE {
             return Err(too_big());
         }
-        std::fs::read(path).map_err(|e| fail(e.to_string()))
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        report(bytes.len() as u64, Some(meta.len()));
+        Ok(bytes)
     }
 }
 
@@ -245,6 +262,21 @@ impl Runtime {
         enable: bool,
         actor: &str,
     ) -> Result<Installed, InstallError> {
+        let quiet: Progress = std::sync::Arc::new(|_, _, _| {});
+        self.install_with_progress(entry, catalog_location, trust, enable, actor, quiet)
+            .await
+    }
+
+    /// [`Runtime::install`], reporting each stage to `progress`.
+    pub async fn install_with_progress(
+        &self,
+        entry: &CatalogEntry,
+        catalog_location: &str,
+        trust: &TrustPolicy,
+        enable: bool,
+        actor: &str,
+        progress: Progress,
+    ) -> Result<Installed, InstallError> {
         let _guard = self.ops_lock().await;
         let plugins = self.config().plugins_dir();
         let folder = plugins.join(&entry.slug);
@@ -276,12 +308,17 @@ impl Runtime {
             }
         }
         let url = resolve(catalog_location, &entry.download_url);
-        let bytes = tokio::task::spawn_blocking(move || fetch(&url))
-            .await
-            .map_err(|e| InstallError::Fetch {
-                url: entry.download_url.clone(),
-                why: e.to_string(),
-            })??;
+        progress(Stage::Downloading, 0, None);
+        let report = std::sync::Arc::clone(&progress);
+        let bytes = tokio::task::spawn_blocking(move || {
+            fetch_with(&url, &|n, total| report(Stage::Downloading, n, total))
+        })
+        .await
+        .map_err(|e| InstallError::Fetch {
+            url: entry.download_url.clone(),
+            why: e.to_string(),
+        })??;
+        progress(Stage::Verifying, 0, None);
         let sha256 = verify(&bytes, entry, trust)?;
 
         let staging_root = self.config().data_dir.join(".staging");
@@ -294,8 +331,9 @@ impl Runtime {
             path: staging.clone(),
             source,
         })?;
-        let result = self.stage_and_check(&bytes, entry, &staging);
+        let result = self.stage_and_check(&bytes, entry, &staging, &progress);
         let result = result.and_then(|()| {
+            progress(Stage::Installing, 0, None);
             std::fs::create_dir_all(&plugins)
                 .and_then(|()| std::fs::rename(&staging, &folder))
                 .map_err(|source| InstallError::Io {
@@ -315,6 +353,7 @@ impl Runtime {
         }
         tracing::info!(plugin = %entry.slug, version = %entry.version, %sha256, actor, "plugin installed");
         if enable {
+            progress(Stage::Enabling, 0, None);
             self.enable_installed(&entry.slug, actor).await?;
         }
         Ok(Installed {
@@ -334,8 +373,11 @@ impl Runtime {
         bytes: &[u8],
         entry: &CatalogEntry,
         staging: &Path,
+        progress: &Progress,
     ) -> Result<(), InstallError> {
+        progress(Stage::Extracting, 0, None);
         bundle::extract(bytes, staging, Limits::default())?;
+        progress(Stage::Checking, 0, None);
         let manifest = Manifest::read(staging)
             .map_err(|e| InstallError::Incompatible(format!("bundle manifest: {e}")))?;
         if manifest.slug != entry.slug || manifest.version != entry.version {

@@ -4,13 +4,19 @@
 //! | module | concern |
 //! |---|---|
 //! | [`author`] | pack, sign, catalog add (the CLI) |
+//! | [`browse`] | the admin's view: listings, search, install by slug |
 //! | [`bundle`] | the `.tar.gz` format: packing, safe extraction |
 //! | [`signing`] | publisher keys, ed25519 signatures over the bundle's SHA-256 |
 //! | [`catalog`] | the catalog document and its entries |
 //! | [`install`] | the install pipeline |
+//! | [`jobs`] | install jobs and their progress |
+//! | [`sources`] | catalog sources (synced, last good copy kept) and trusted keys |
 
 pub mod author;
+pub mod browse;
 pub mod bundle;
 pub mod catalog;
 pub mod install;
+pub mod jobs;
 pub mod signing;
+pub mod sources;

@@ -152,6 +152,8 @@ struct Inner {
     bus: Arc<EventBus>,
     scheduler: Scheduler,
     http: Arc<crate::outbound::Client>,
+    marketplace: crate::marketplace::sources::Sources,
+    installs: crate::marketplace::jobs::InstallJobs,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -204,6 +206,8 @@ impl Runtime {
                 bus,
                 scheduler,
                 http: Arc::default(),
+                marketplace: crate::marketplace::sources::Sources::new(db.conn().clone()),
+                installs: Default::default(),
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -283,6 +287,16 @@ impl Runtime {
     pub fn emit_sync(&self, name: &str, payload: &serde_json::Value) -> Vec<(String, String)> {
         self.inner.bus.emit_sync(name, &payload.to_string())
     }
+    /// Catalog sources and trusted keys.
+    pub fn marketplace(&self) -> &crate::marketplace::sources::Sources {
+        &self.inner.marketplace
+    }
+
+    /// Install jobs started over the API.
+    pub fn installs(&self) -> &crate::marketplace::jobs::InstallJobs {
+        &self.inner.installs
+    }
+
     /// Serialises lifecycle operations within this process.
     pub(crate) async fn ops_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.ops.lock().await

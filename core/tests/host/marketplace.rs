@@ -31,7 +31,11 @@ impl Shop {
         let good = author::catalog_add(
             &dir.path().join("catalog.json"),
             &packed.path,
-            author::Listing::default(),
+            author::Listing {
+                category: "community".into(),
+                tags: vec!["example".into()],
+                ..Default::default()
+            },
         )
         .unwrap();
         Shop { dir, key, good }
@@ -429,4 +433,146 @@ fn the_cli_packs_signs_lists_and_installs() {
     let host = Host::start(&data);
     assert_eq!(host.state("guestbook"), "installed");
     assert_eq!(host.enable("guestbook").0, 200);
+}
+
+fn wait_for_job(host: &Host, id: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
+        assert_eq!(status, 200, "{job}");
+        if job["stage"] == "done" || job["stage"] == "failed" {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "install {id} stuck: {job}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_admin_api_browses_syncs_and_installs_from_an_http_catalog_with_progress() {
+    use serde_json::json;
+    let shop = Shop::new();
+    let base = crate::support::file_server::serve(shop.dir.path().to_path_buf());
+    let data = tempdir();
+    let host = Host::start(data.path());
+
+    let (status, v) = host.admin(
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(json!({"location": format!("{base}/catalog.json")})),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["entries"], 1, "{v}");
+    let source_id = v["id"].as_i64().unwrap();
+
+    let (_, v) = host.admin("GET", "/api/admin/catalog?q=GUEST", None);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{v}");
+    assert_eq!(entries[0]["slug"], "guestbook");
+    assert!(entries[0]["installed_version"].is_null());
+    assert_eq!(entries[0]["capabilities"]["sql"], true);
+    for (query, n) in [
+        ("category=community", 1),
+        ("category=games", 0),
+        ("tag=example", 1),
+        ("tag=other", 0),
+        ("q=nothing-like-it", 0),
+    ] {
+        let (_, v) = host.admin("GET", &format!("/api/admin/catalog?{query}"), None);
+        assert_eq!(v["entries"].as_array().unwrap().len(), n, "{query}: {v}");
+    }
+
+    // Not trusted yet: the job fails and nothing is installed.
+    let (status, job) = host.admin(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "guestbook", "enable": true})),
+    );
+    assert_eq!(status, 202, "{job}");
+    let done = wait_for_job(&host, job["id"].as_u64().unwrap());
+    assert_eq!(done["stage"], "failed");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a trusted publisher key"),
+        "{done}"
+    );
+    nothing_left(&host, data.path(), "guestbook");
+
+    let (status, v) = host.admin(
+        "POST",
+        "/api/admin/trusted-keys",
+        Some(json!({"public_key": shop.key.public_key, "name": "test publisher"})),
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["key_id"], shop.key.key_id);
+    let (_, job) = host.admin(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "guestbook", "enable": true})),
+    );
+    let done = wait_for_job(&host, job["id"].as_u64().unwrap());
+    assert_eq!(done["stage"], "done", "{done}");
+    let size = std::fs::metadata(shop.dir.path().join(&shop.good.download_url))
+        .unwrap()
+        .len();
+    assert_eq!(done["downloaded"], size, "{done}");
+    assert_eq!(done["total"], size, "{done}");
+    assert_eq!(host.state("guestbook"), "active");
+    let (_, v) = host.admin("GET", "/api/admin/catalog", None);
+    assert_eq!(v["entries"][0]["installed_version"], "0.1.0");
+    assert_eq!(v["entries"][0]["state"], "active");
+    assert_eq!(v["entries"][0]["update_available"], false);
+    let (status, v) = host.admin(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "guestbook"})),
+    );
+    assert_eq!(status, 409, "{v}");
+    let (status, _) = host.admin(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "nope"})),
+    );
+    assert_eq!(status, 422);
+
+    // The catalog goes bad: the sync reports it and keeps the last good copy.
+    std::fs::write(shop.dir.path().join("catalog.json"), "{ not json").unwrap();
+    let (_, v) = host.admin("POST", "/api/admin/catalog/sync", None);
+    let source = &v["sources"][0];
+    assert!(
+        source["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid catalog"),
+        "{v}"
+    );
+    assert_eq!(source["entries"], 1, "{v}");
+    // And after a restart, offline, it is still there.
+    host.stop();
+    drop(shop);
+    let host = Host::start(data.path());
+    let (_, v) = host.admin("GET", "/api/admin/catalog", None);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        host.admin(
+            "DELETE",
+            &format!("/api/admin/catalog/sources/{source_id}"),
+            None
+        )
+        .0,
+        204
+    );
+    let (_, v) = host.admin("GET", "/api/admin/catalog", None);
+    assert!(v["entries"].as_array().unwrap().is_empty(), "{v}");
+    let (status, _) = host.admin(
+        "POST",
+        "/api/admin/trusted-keys",
+        Some(json!({"public_key": "abc"})),
+    );
+    assert_eq!(status, 422);
 }

@@ -815,3 +815,59 @@ pub mod receiver {
         }
     }
 }
+
+/// A static file server on loopback: `GET /<name>` answers the file
+/// `<dir>/<name>` (404 otherwise), counting requests.
+pub mod file_server {
+    use std::{
+        io::{BufRead, BufReader, Write},
+        net::TcpListener,
+        path::PathBuf,
+    };
+
+    /// Serves `dir`; returns the base URL (`http://127.0.0.1:port`).
+    pub fn serve(dir: PathBuf) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let name = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/')
+                    .to_string();
+                let file = (!name.contains("..")).then(|| dir.join(&name));
+                match file.and_then(|f| std::fs::read(f).ok()) {
+                    Some(bytes) => {
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            bytes.len()
+                        );
+                        let _ = stream.write_all(&bytes);
+                    }
+                    None => {
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        );
+                    }
+                }
+            }
+        });
+        base
+    }
+}

@@ -1,0 +1,308 @@
+//! Catalog sources and trusted keys, persisted in the database; syncing a
+//! source keeps its last good catalog, so the marketplace works offline and
+//! after a restart, and a source that is down or serves bad JSON is reported
+//! without losing what was known.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use serde::Serialize;
+
+use super::{
+    catalog::{Catalog, CatalogEntry},
+    install::TrustPolicy,
+    signing::PublicKey,
+};
+
+/// How long a synced catalog is fresh.
+pub const TTL: Duration = Duration::from_secs(600);
+/// The largest catalog document read.
+pub const MAX_CATALOG: u64 = 8 << 20;
+
+/// A configured catalog source.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// Its id.
+    pub id: i64,
+    /// A file path or an `http(s)` URL.
+    pub location: String,
+    /// Whether unsigned bundles from it are accepted.
+    pub allow_unsigned: bool,
+    /// When it was added.
+    pub added_at: DateTime<Utc>,
+    /// The last successful sync.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// The last sync's error (the last good catalog is kept).
+    pub last_error: Option<String>,
+    /// Entries in its last good catalog.
+    pub entries: usize,
+    #[serde(skip)]
+    catalog: Option<Catalog>,
+}
+
+/// A trusted publisher key.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustedKey {
+    /// Its id.
+    pub key_id: String,
+    /// The public key (hex).
+    pub public_key: String,
+    /// A label.
+    pub name: String,
+    /// When it was added.
+    pub added_at: DateTime<Utc>,
+}
+
+/// Marketplace state over the host's database.
+#[derive(Clone)]
+pub struct Sources {
+    conn: DatabaseConnection,
+}
+
+fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut n = 0;
+        sql.chars()
+            .map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        sql.to_string()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Reads a catalog document at `location` (file path, `file://` or http(s)).
+pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
+    let text = if location.starts_with("http://") || location.starts_with("https://") {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut res = agent.get(location).call().map_err(|e| e.to_string())?;
+        res.body_mut()
+            .with_config()
+            .limit(MAX_CATALOG)
+            .read_to_string()
+            .map_err(|e| e.to_string())?
+    } else {
+        let path = location.strip_prefix("file://").unwrap_or(location);
+        let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+        if meta.len() > MAX_CATALOG {
+            return Err(format!("larger than {MAX_CATALOG} bytes"));
+        }
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("not a valid catalog: {e}"))
+}
+
+impl Sources {
+    /// Over `conn`.
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Every source, oldest first.
+    pub async fn list(&self) -> Result<Vec<Source>, DbErr> {
+        let rows = self
+            .conn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT id, location, allow_unsigned, added_at, synced_at, last_error, catalog FROM catalog_sources ORDER BY id",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let text: Option<String> = r.try_get("", "catalog")?;
+                let catalog = text.and_then(|t| serde_json::from_str::<Catalog>(&t).ok());
+                Ok(Source {
+                    id: r.try_get("", "id")?,
+                    location: r.try_get("", "location")?,
+                    allow_unsigned: r.try_get("", "allow_unsigned")?,
+                    added_at: r.try_get("", "added_at")?,
+                    synced_at: r.try_get("", "synced_at")?,
+                    last_error: r.try_get("", "last_error")?,
+                    entries: catalog.as_ref().map_or(0, |c| c.entries.len()),
+                    catalog,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a source (idempotent on `location`); returns it.
+    pub async fn add(&self, location: &str, allow_unsigned: bool) -> Result<Source, DbErr> {
+        if !self.list().await?.iter().any(|s| s.location == location) {
+            self.conn
+                .execute_raw(stmt(
+                    self.backend(),
+                    "INSERT INTO catalog_sources (location, allow_unsigned, added_at) VALUES (?, ?, ?)",
+                    vec![location.into(), allow_unsigned.into(), Utc::now().into()],
+                ))
+                .await?;
+        }
+        self.list()
+            .await?
+            .into_iter()
+            .find(|s| s.location == location)
+            .ok_or_else(|| DbErr::RecordNotFound(location.to_string()))
+    }
+
+    /// Removes a source; whether it existed.
+    pub async fn remove(&self, id: i64) -> Result<bool, DbErr> {
+        let res = self
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                "DELETE FROM catalog_sources WHERE id = ?",
+                vec![id.into()],
+            ))
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Syncs the sources that are stale (all with `force`); a failure is
+    /// recorded on the source and its last good catalog kept.
+    pub async fn sync(&self, force: bool) -> Result<Vec<Source>, DbErr> {
+        for s in self.list().await? {
+            let fresh = s
+                .synced_at
+                .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() < TTL);
+            if fresh && !force && s.last_error.is_none() {
+                continue;
+            }
+            let location = s.location.clone();
+            let fetched = tokio::task::spawn_blocking(move || fetch_catalog(&location))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            let update = match fetched {
+                Ok(catalog) => stmt(
+                    self.backend(),
+                    "UPDATE catalog_sources SET catalog = ?, synced_at = ?, last_error = NULL WHERE id = ?",
+                    vec![
+                        serde_json::to_string(&catalog).unwrap_or_default().into(),
+                        Utc::now().into(),
+                        s.id.into(),
+                    ],
+                ),
+                Err(e) => {
+                    tracing::warn!(source = %s.location, "catalog sync failed: {e}");
+                    stmt(
+                        self.backend(),
+                        "UPDATE catalog_sources SET last_error = ? WHERE id = ?",
+                        vec![e.into(), s.id.into()],
+                    )
+                }
+            };
+            self.conn.execute_raw(update).await?;
+        }
+        self.list().await
+    }
+
+    /// The entries of one source's last good catalog.
+    pub fn entries_of(&self, source: &Source) -> Vec<(Source, CatalogEntry)> {
+        source
+            .catalog
+            .clone()
+            .map(|c| c.entries)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (source.clone(), e))
+            .collect()
+    }
+
+    /// Every entry of every source's last good catalog, with its source.
+    pub async fn entries(&self) -> Result<Vec<(Source, CatalogEntry)>, DbErr> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .flat_map(|s| {
+                let entries = s.catalog.clone().map(|c| c.entries).unwrap_or_default();
+                entries.into_iter().map(move |e| (s.clone(), e))
+            })
+            .collect())
+    }
+
+    /// The trusted keys.
+    pub async fn keys(&self) -> Result<Vec<TrustedKey>, DbErr> {
+        let rows = self
+            .conn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT key_id, public_key, name, added_at FROM trusted_keys ORDER BY added_at",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrustedKey {
+                    key_id: r.try_get("", "key_id")?,
+                    public_key: r.try_get("", "public_key")?,
+                    name: r.try_get("", "name")?,
+                    added_at: r.try_get("", "added_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Trusts a key (idempotent).
+    pub async fn trust(&self, key: &PublicKey, name: &str) -> Result<(), DbErr> {
+        if self.keys().await?.iter().any(|k| k.key_id == key.key_id) {
+            return Ok(());
+        }
+        self.conn
+            .execute_raw(stmt(
+                self.backend(),
+                "INSERT INTO trusted_keys (key_id, public_key, name, added_at) VALUES (?, ?, ?, ?)",
+                vec![
+                    key.key_id.clone().into(),
+                    key.public_key.clone().into(),
+                    name.into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Stops trusting a key; whether it was trusted.
+    pub async fn distrust(&self, key_id: &str) -> Result<bool, DbErr> {
+        let res = self
+            .conn
+            .execute_raw(stmt(
+                self.backend(),
+                "DELETE FROM trusted_keys WHERE key_id = ?",
+                vec![key_id.into()],
+            ))
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// The trust policy for installing from `source`.
+    pub async fn policy_for(&self, source: &Source) -> Result<TrustPolicy, DbErr> {
+        Ok(TrustPolicy {
+            keys: self
+                .keys()
+                .await?
+                .into_iter()
+                .map(|k| PublicKey {
+                    key_id: k.key_id,
+                    public_key: k.public_key,
+                })
+                .collect(),
+            allow_unsigned: source.allow_unsigned,
+        })
+    }
+}
