@@ -50,6 +50,12 @@ enum Command {
         /// … within this many seconds.
         #[arg(long, default_value_t = 60)]
         panic_window_secs: u64,
+        /// A catalog source to make sure is configured (file path or URL); repeatable.
+        #[arg(long = "catalog-source")]
+        catalog_sources: Vec<String>,
+        /// A publisher public key (hex) to make sure is trusted; repeatable.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
     },
     /// Publisher keys.
     #[command(subcommand)]
@@ -166,6 +172,8 @@ async fn main() -> anyhow::Result<()> {
             workers,
             max_panics,
             panic_window_secs,
+            catalog_sources,
+            trusted_keys,
         } => {
             let config = RuntimeConfig {
                 data_dir: data_dir.clone(),
@@ -180,6 +188,13 @@ async fn main() -> anyhow::Result<()> {
                 .context("starting the runtime")?;
             for p in runtime.problems() {
                 eprintln!("plugin not loaded: {}", p.error);
+            }
+            for key in &trusted_keys {
+                let key = PublicKey::parse(key).context("--trusted-key")?;
+                runtime.marketplace().trust(&key, "command line").await?;
+            }
+            for location in &catalog_sources {
+                runtime.marketplace().add(location, false).await?;
             }
             let (token, source) =
                 AdminToken::load_or_create(&data_dir, std::env::var("PLUGBOARD_ADMIN_TOKEN").ok())

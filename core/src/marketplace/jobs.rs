@@ -122,7 +122,7 @@ impl InstallJobs {
             .iter()
             .map(|j| j.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect();
-        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.sort_by_key(|j| std::cmp::Reverse(j.id));
         all
     }
 }

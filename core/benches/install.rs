@@ -1,0 +1,102 @@
+//! Install of a 5 MB bundle from a loopback HTTP source, through the whole
+//! pipeline: download, sha256, signature, extraction, manifest and platform
+//! checks, the load check, the move into place and the record. The bundle
+//! is the `noop` fixture plus 5 MB of incompressible assets.
+//!
+//! Run with `scripts/bench install`.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpListener,
+    time::Instant,
+};
+
+use plugboard_core::{
+    marketplace::{author, install::TrustPolicy, signing::KeyPair},
+    Runtime, RuntimeConfig,
+};
+
+const ROUNDS: usize = 5;
+
+fn serve(bytes: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/bundle.tar.gz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    url
+}
+
+fn main() {
+    let work = tempfile::tempdir().unwrap();
+    let crate_dir = work.path().join("noop");
+    common::stage_noop(work.path().join("src").as_path());
+    let staged = work.path().join("src/plugins/noop");
+    std::fs::create_dir_all(crate_dir.join("assets")).unwrap();
+    std::fs::copy(staged.join("plugin.json"), crate_dir.join("plugin.json")).unwrap();
+    let mut noise = vec![0u8; 5 << 20];
+    getrandom::fill(&mut noise).unwrap();
+    std::fs::write(crate_dir.join("assets/noise.bin"), &noise).unwrap();
+    let dist = work.path().join("dist");
+    let packed = author::pack(&crate_dir, Some(&staged.join("libfixture_noop.so")), &dist).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let key_file = work.path().join("key.json");
+    std::fs::write(&key_file, serde_json::to_string(&key).unwrap()).unwrap();
+    author::sign(&packed.path, &key_file).unwrap();
+    let size = std::fs::metadata(&packed.path).unwrap().len();
+    let mut entry = author::catalog_add(
+        &dist.join("catalog.json"),
+        &packed.path,
+        author::Listing::default(),
+    )
+    .unwrap();
+    entry.download_url = serve(std::fs::read(&packed.path).unwrap());
+    let trust = TrustPolicy {
+        keys: vec![key.public()],
+        allow_unsigned: false,
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut times_ms = Vec::new();
+    for _ in 0..ROUNDS {
+        let data = tempfile::tempdir().unwrap();
+        let runtime = rt.block_on(async {
+            Runtime::start(RuntimeConfig::new(data.path()), &[])
+                .await
+                .unwrap()
+        });
+        let t = Instant::now();
+        rt.block_on(runtime.install(&entry, "", &trust, false, "bench"))
+            .unwrap();
+        times_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        drop(runtime);
+    }
+    let median = common::median(times_ms.clone());
+    println!(
+        "install of a {:.1} MB signed bundle over loopback HTTP (download, verify, extract, load check, record): median {median:.0} ms over {ROUNDS} (all: {})",
+        size as f64 / 1e6,
+        times_ms.iter().map(|t| format!("{t:.0}")).collect::<Vec<_>>().join(", ")
+    );
+}
