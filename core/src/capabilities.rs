@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::Pattern;
 
 /// The capabilities a plugin declares.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Its key-value store.
@@ -48,7 +48,7 @@ pub struct Capabilities {
 }
 
 /// Event patterns (`name`, `prefix.*`, `*`) a plugin may emit and subscribe to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventCapabilities {
     /// Patterns of the events it emits; all inside `plugin.{slug}.`.

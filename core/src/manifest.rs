@@ -32,7 +32,7 @@ use crate::capabilities::Capabilities;
 pub const MANIFEST_FILE: &str = "plugin.json";
 
 /// A plugin manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Unique slug: lower-case letters, digits and `-`, starting with a letter.

@@ -66,6 +66,12 @@ enum Command {
     /// Editing a catalog file.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Prints the JSON Schema of `manifest` (plugin.json) or `catalog`.
+    Schema {
+        /// `manifest` or `catalog`.
+        #[arg(value_parser = ["manifest", "catalog"])]
+        what: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +171,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(cmd) => keys(cmd),
         Command::Plugin(cmd) => plugin(cmd).await,
         Command::Catalog(cmd) => catalog(cmd),
+        Command::Schema { what } => {
+            let schema = if what == "manifest" {
+                plugboard_core::marketplace::schema::manifest()
+            } else {
+                plugboard_core::marketplace::schema::catalog()
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(())
+        }
         Command::Serve {
             data_dir,
             bind,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::capabilities::Capabilities;
 
 /// The catalog document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     /// Every plugin version offered.
@@ -33,7 +33,7 @@ pub struct Catalog {
 }
 
 /// One plugin version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     /// The plugin's slug.
@@ -84,7 +84,7 @@ pub struct CatalogEntry {
 }
 
 /// Version ranges (semver requirements) an entry needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirements {
     /// The host (`plugboard-core`) version.
@@ -96,7 +96,7 @@ pub struct Requirements {
 }
 
 /// A plugin another one needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
     /// Its slug.

@@ -10,6 +10,7 @@
 //! | [`catalog`] | the catalog document and its entries |
 //! | [`install`] | the install pipeline |
 //! | [`jobs`] | install jobs and their progress |
+//! | [`schema`] | JSON Schemas of the manifest and the catalog |
 //! | [`sources`] | catalog sources (synced, last good copy kept) and trusted keys |
 
 pub mod author;
@@ -18,5 +19,6 @@ pub mod bundle;
 pub mod catalog;
 pub mod install;
 pub mod jobs;
+pub mod schema;
 pub mod signing;
 pub mod sources;
