@@ -84,7 +84,18 @@ impl Db {
                     Ok::<_, DbErr>(conn)
                 };
                 let conn = connect().await?;
-                Migrator::up(&conn, None).await?;
+                // sea-orm-migration wraps migrations in a transaction on
+                // PostgreSQL only; on SQLite (whose DDL is transactional) a
+                // process killed mid-migration left a table without its
+                // migration record (found by the kill-during-install test).
+                if conn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+                    use sea_orm::TransactionTrait;
+                    let txn = conn.begin().await?;
+                    Migrator::up(&txn, None).await?;
+                    txn.commit().await?;
+                } else {
+                    Migrator::up(&conn, None).await?;
+                }
                 let bridge_conn = connect().await?;
                 Ok::<_, DbErr>((conn, bridge_conn))
             })
