@@ -216,8 +216,8 @@ impl EventBus {
             .iter()
             .map(|p| Pattern::parse(p))
             .collect::<Result<Vec<_>, _>>()?;
-        self.unsubscribe(entry.slug());
         if parsed.is_empty() {
+            self.unsubscribe(entry.slug());
             return Ok(());
         }
         let (tx, mut rx) = mpsc::channel::<Arc<Event>>(Self::QUEUE_CAPACITY);
@@ -229,14 +229,22 @@ impl EventBus {
             queue: tx,
             stats: Arc::clone(&stats),
         });
-        let (entry, policy, tripper) = (Arc::clone(entry), self.policy, Arc::clone(&self.tripper));
+        let slug = entry.slug().to_string();
+        let (target, policy, tripper) = (Arc::clone(entry), self.policy, Arc::clone(&self.tripper));
         self.runtime.spawn(async move {
             while let Some(ev) = rx.recv().await {
-                deliver(&entry, policy, &tripper, &stats, &ev);
+                deliver(&target, policy, &tripper, &stats, &ev);
             }
         });
+        // One swap: the previous subscription (an older generation of the
+        // plugin, after an update) is replaced without a gap; events already
+        // on its queue are still delivered to it.
         self.subscribers.rcu(|subs| {
-            let mut v: Vec<_> = subs.iter().cloned().collect();
+            let mut v: Vec<_> = subs
+                .iter()
+                .filter(|s| s.entry.slug() != slug)
+                .cloned()
+                .collect();
             v.push(Arc::clone(&sub));
             v
         });

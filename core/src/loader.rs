@@ -178,6 +178,12 @@ impl PluginObject for DynamicPlugin {
             None => Ok(()),
         }
     }
+    fn on_upgrade(&self, ctx: &Context<'_>, from_version: &str) -> PluginResult {
+        match self.vtable.on_upgrade() {
+            Some(f) => f(self.state, raw(ctx), from_version.into()).into_result(),
+            None => Ok(()),
+        }
+    }
     fn lifecycle(&self, ctx: &Context<'_>, which: Phase) -> PluginResult {
         let code = match which {
             Phase::Load => phase::LOAD,

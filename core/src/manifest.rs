@@ -55,6 +55,37 @@ pub struct Manifest {
     /// The JSON Schema of its configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_schema: Option<serde_json::Value>,
+    /// Other plugins it needs, active, at matching versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A plugin another one needs: its slug and a semver requirement.
+///
+/// ```
+/// let d: plugboard_core::manifest::Dependency =
+///     serde_json::from_str(r#"{"slug": "notes", "version": "^2"}"#).unwrap();
+/// assert!(d.requirement().unwrap().matches(&semver::Version::new(2, 3, 0)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    /// Its slug.
+    pub slug: String,
+    /// A semver requirement on its version (`^2`, `>=1.2, <3`).
+    pub version: String,
+}
+
+impl Dependency {
+    /// The parsed requirement.
+    pub fn requirement(&self) -> Result<semver::VersionReq, String> {
+        semver::VersionReq::parse(&self.version).map_err(|e| {
+            format!(
+                "dependency {}: {:?} is not a semver requirement: {e}",
+                self.slug, self.version
+            )
+        })
+    }
 }
 
 /// Why a manifest was refused.
@@ -163,6 +194,15 @@ impl Manifest {
             }
         }
         self.capabilities.validate(&self.slug)?;
+        for d in &self.dependencies {
+            if !is_valid_slug(&d.slug) || d.slug == self.slug {
+                return Err(format!(
+                    "dependency {:?} is not another plugin's slug",
+                    d.slug
+                ));
+            }
+            d.requirement()?;
+        }
         if let Some(schema) = &self.config_schema {
             jsonschema::validator_for(schema)
                 .map_err(|e| format!("config_schema is not a valid JSON Schema: {e}"))?;
@@ -207,6 +247,7 @@ mod tests {
             library: Some("../evil".into()),
             capabilities: Capabilities::default(),
             config_schema: None,
+            dependencies: Vec::new(),
         };
         assert!(m.validate().unwrap_err().contains("base name"));
     }

@@ -3,7 +3,7 @@
 use std::{
     path::PathBuf,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::Instant,
@@ -65,6 +65,7 @@ pub enum CallError {
 /// A loaded plugin: its instance, its scope and its health.
 pub struct PluginEntry {
     slug: String,
+    generation: u64,
     kind: PluginKind,
     source: Option<PathBuf>,
     api_version: String,
@@ -89,8 +90,10 @@ impl PluginEntry {
         object: Box<dyn PluginObject>,
         scope: PluginScope,
     ) -> Self {
+        static GENERATIONS: AtomicU64 = AtomicU64::new(1);
         Self {
             slug: object.slug().to_string(),
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
             kind,
             source,
             api_version,
@@ -109,6 +112,11 @@ impl PluginEntry {
     /// The slug.
     pub fn slug(&self) -> &str {
         &self.slug
+    }
+    /// Which loaded instance this is: every load (start, install, update,
+    /// rollback) gets a new, larger number.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
     /// The version the code reports.
     pub fn version(&self) -> &str {
@@ -165,6 +173,15 @@ impl PluginEntry {
     }
     pub(crate) fn set_declared_hooks(&self, hooks: Vec<(Hook, HookSpec)>) {
         *self.hooks.lock().unwrap_or_else(|p| p.into_inner()) = hooks;
+    }
+
+    /// Runs a lifecycle phase (no live check).
+    pub(crate) fn run_phase(
+        &self,
+        policy: FaultPolicy,
+        phase: plugboard_plugin_api::Phase,
+    ) -> Result<(), CallError> {
+        self.call(policy, false, |p, ctx| p.lifecycle(ctx, phase))
     }
 
     /// Calls into the plugin with its context: timed, counted, and checked

@@ -195,14 +195,24 @@ pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
     Ok(out)
 }
 
-/// The live routes of every enabled plugin.
-#[derive(Default)]
-pub struct RouteTable {
-    by_plugin: DashMap<String, Arc<Vec<RouteEntry>>>,
+/// The live routes of every enabled plugin, each set published with the
+/// target that serves it (the runtime uses the plugin generation), so a
+/// lookup and the code it reaches always come from one publication: an
+/// update swaps both at once.
+pub struct RouteTable<T = ()> {
+    by_plugin: DashMap<String, Arc<(Vec<RouteEntry>, T)>>,
+}
+
+impl<T> Default for RouteTable<T> {
+    fn default() -> Self {
+        Self {
+            by_plugin: DashMap::new(),
+        }
+    }
 }
 
 /// The result of looking a request up.
-pub enum Lookup {
+pub enum Lookup<T = ()> {
     /// The plugin has no live routes (unknown or disabled).
     NoPlugin,
     /// The plugin is live but no route matches.
@@ -215,13 +225,17 @@ pub enum Lookup {
         index: u32,
         /// Captured parameters.
         params: Vec<(String, String)>,
+        /// What the routes were published with.
+        target: T,
     },
 }
 
-impl RouteTable {
-    /// Makes `routes` live for `slug`, replacing any previous set.
-    pub fn publish(&self, slug: &str, routes: Vec<RouteEntry>) {
-        self.by_plugin.insert(slug.to_string(), Arc::new(routes));
+impl<T: Clone> RouteTable<T> {
+    /// Makes `routes` live for `slug`, served by `target`, replacing any
+    /// previous set in one step.
+    pub fn publish(&self, slug: &str, routes: Vec<RouteEntry>, target: T) {
+        self.by_plugin
+            .insert(slug.to_string(), Arc::new((routes, target)));
     }
     /// Removes every route of `slug`.
     pub fn withdraw(&self, slug: &str) {
@@ -232,7 +246,7 @@ impl RouteTable {
         self.by_plugin
             .get(slug)
             .map(|r| {
-                r.iter()
+                r.0.iter()
                     .map(|e| RouteInfo {
                         method: e.method.as_str(),
                         path: format!("/api/plugins/{slug}{}", e.pattern.as_str()),
@@ -242,17 +256,18 @@ impl RouteTable {
             .unwrap_or_default()
     }
     /// Finds the route for a request to `slug`.
-    pub fn lookup(&self, slug: &str, method: &str, path: &str) -> Lookup {
-        let Some(routes) = self.by_plugin.get(slug).map(|r| Arc::clone(&r)) else {
+    pub fn lookup(&self, slug: &str, method: &str, path: &str) -> Lookup<T> {
+        let Some(published) = self.by_plugin.get(slug).map(|r| Arc::clone(&r)) else {
             return Lookup::NoPlugin;
         };
         let mut path_matched = false;
-        for r in routes.iter() {
+        for r in published.0.iter() {
             if let Some(params) = r.pattern.matches(path) {
                 if r.method.as_str() == method {
                     return Lookup::Found {
                         index: r.index,
                         params,
+                        target: published.1.clone(),
                     };
                 }
                 path_matched = true;
@@ -283,13 +298,14 @@ mod tests {
         t.publish(
             "g",
             compile(&[spec("GET", "/entries/{id}"), spec("GET", "/entries/latest")]).unwrap(),
+            (),
         );
         match t.lookup("g", "GET", "/entries/latest") {
-            Lookup::Found { index, params } => assert_eq!((index, params.len()), (1, 0)),
+            Lookup::Found { index, params, .. } => assert_eq!((index, params.len()), (1, 0)),
             _ => panic!("no match"),
         }
         match t.lookup("g", "GET", "/entries/9") {
-            Lookup::Found { index, params } => {
+            Lookup::Found { index, params, .. } => {
                 assert_eq!(index, 0);
                 assert_eq!(params, vec![("id".to_string(), "9".to_string())]);
             }

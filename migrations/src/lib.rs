@@ -13,6 +13,7 @@ mod m20261122_000005_create_plugin_migrations;
 mod m20261122_000006_create_plugin_job_runs;
 mod m20261122_000007_create_plugin_config;
 mod m20261123_000008_create_marketplace;
+mod m20261123_000009_create_plugin_updates;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_plugin_job_runs::Migration),
             Box::new(m20261122_000007_create_plugin_config::Migration),
             Box::new(m20261123_000008_create_marketplace::Migration),
+            Box::new(m20261123_000009_create_plugin_updates::Migration),
         ]
     }
 }

@@ -233,6 +233,13 @@ pub struct PluginVTable {
         ctx: HostHandle,
         config: RStr<'_>,
     ) -> RResult<(), PluginError>,
+    /// Since 1.4: the plugin replaced version `from_version` (called on the
+    /// new version after its migrations, before it goes live).
+    pub on_upgrade: extern "C" fn(
+        state: *const c_void,
+        ctx: HostHandle,
+        from_version: RStr<'_>,
+    ) -> RResult<(), PluginError>,
 }
 
 /// A scheduled job a plugin declares (since 1.2): a name unique within the

@@ -166,6 +166,9 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     fn on_config_changed(&self, ctx: &Context<'_>, config: &serde_json::Value) -> PluginResult {
         guard(|| self.plugin.on_config_changed(ctx, config))
     }
+    fn on_upgrade(&self, ctx: &Context<'_>, from_version: &str) -> PluginResult {
+        guard(|| self.plugin.on_upgrade(ctx, from_version))
+    }
     fn run_job(&self, ctx: &Context<'_>, index: u32) -> PluginResult {
         guard(|| self.job(ctx, index))
     }
@@ -435,6 +438,19 @@ extern "C" fn on_config_changed<P: Plugin>(
     .into()
 }
 
+extern "C" fn on_upgrade<P: Plugin>(
+    state: *const c_void,
+    ctx: HostHandle,
+    from_version: abi_stable::std_types::RStr<'_>,
+) -> RResult<(), PluginError> {
+    guard(|| {
+        adapter::<P>(state)
+            .plugin
+            .on_upgrade(&context(ctx), from_version.as_str())
+    })
+    .into()
+}
+
 struct VTableFor<P>(PhantomData<P>);
 
 impl<P: Plugin> VTableFor<P> {
@@ -455,6 +471,7 @@ impl<P: Plugin> VTableFor<P> {
         run_job: run_job::<P>,
         config_schema: config_schema::<P>,
         on_config_changed: on_config_changed::<P>,
+        on_upgrade: on_upgrade::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

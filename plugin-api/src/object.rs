@@ -38,6 +38,8 @@ pub trait PluginObject: Send + Sync {
     fn config_schema(&self) -> PluginResult<Option<serde_json::Value>>;
     /// The configuration changed.
     fn on_config_changed(&self, ctx: &Context<'_>, config: &serde_json::Value) -> PluginResult;
+    /// This version replaced `from_version` (after its migrations).
+    fn on_upgrade(&self, ctx: &Context<'_>, from_version: &str) -> PluginResult;
     /// A lifecycle phase.
     fn lifecycle(&self, ctx: &Context<'_>, phase: Phase) -> PluginResult;
     /// One hook call.

@@ -206,6 +206,27 @@ pub trait Plugin: Send + Sync + 'static {
     fn on_config_changed(&self, _ctx: &Context<'_>, _config: &serde_json::Value) -> PluginResult {
         Ok(())
     }
+    /// This version of the plugin replaced `from_version` (an update or a
+    /// rollback). Called once on the new version after its migrations ran
+    /// and before it receives requests; an error keeps the old version
+    /// active and reports the failure.
+    ///
+    /// ```
+    /// use plugboard_plugin_api::prelude::*;
+    ///
+    /// struct Notes;
+    /// impl Plugin for Notes {
+    ///     fn slug(&self) -> &str { "notes" }
+    ///     fn version(&self) -> &str { "2.0.0" }
+    ///     fn on_upgrade(&self, ctx: &Context, from_version: &str) -> PluginResult {
+    ///         ctx.kv().set("upgraded_from", from_version)?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    fn on_upgrade(&self, _ctx: &Context<'_>, _from_version: &str) -> PluginResult {
+        Ok(())
+    }
 
     /// Called once after the plugin is loaded.
     fn on_load(&self, _ctx: &Context<'_>) -> PluginResult {

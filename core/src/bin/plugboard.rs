@@ -9,7 +9,7 @@ use plugboard_core::{
     http::{self, auth::TokenSource, AdminToken},
     marketplace::{
         author,
-        catalog::{Catalog, Dependency},
+        catalog::Catalog,
         install::TrustPolicy,
         signing::{KeyPair, PublicKey},
     },
@@ -154,9 +154,6 @@ enum CatalogCommand {
         /// Tag; repeatable.
         #[arg(long = "tag")]
         tags: Vec<String>,
-        /// Dependency as slug@requirement (e.g. activity@>=0.1); repeatable.
-        #[arg(long = "depends")]
-        depends: Vec<String>,
     },
 }
 
@@ -337,19 +334,7 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
         author: who,
         category,
         tags,
-        depends,
     } = cmd;
-    let dependencies = depends
-        .iter()
-        .map(|d| {
-            d.split_once('@')
-                .map(|(slug, version)| Dependency {
-                    slug: slug.to_string(),
-                    version: version.to_string(),
-                })
-                .with_context(|| format!("--depends {d:?}: expected slug@requirement"))
-        })
-        .collect::<anyhow::Result<_>>()?;
     let entry = author::catalog_add(
         &catalog,
         &bundle,
@@ -359,7 +344,6 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
             category,
             tags,
             icon_url: None,
-            dependencies,
         },
     )?;
     println!(

@@ -47,6 +47,14 @@ pub struct PluginView {
     routes: Vec<RouteInfo>,
     hooks: Vec<HookView>,
     metrics: Option<MetricsSnapshot>,
+    /// The loaded instance (a new one after every load, update or rollback).
+    generation: Option<u64>,
+    /// The plugins it needs.
+    dependencies: Vec<crate::manifest::Dependency>,
+    /// The bundle it was installed from.
+    bundle: Option<crate::marketplace::install::BundleInfo>,
+    /// The version a rollback would go back to.
+    previous_version: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +94,18 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .as_ref()
             .and_then(|e| e.source().map(|p| p.display().to_string())),
         metrics: entry.as_ref().map(|e| e.metrics().snapshot()),
+        generation: entry.as_ref().map(|e| e.generation()),
+        dependencies: entry
+            .as_ref()
+            .map(|e| e.manifest().dependencies.clone())
+            .unwrap_or_default(),
+        bundle: entry
+            .as_ref()
+            .and_then(|e| e.source())
+            .and_then(|f| crate::marketplace::install::BundleInfo::read(f)),
+        previous_version: crate::manifest::Manifest::read(&rt.previous_dir(&record.slug))
+            .ok()
+            .map(|m| m.version),
         slug: record.slug,
         version: record.version,
         kind: record.kind,
@@ -122,12 +142,21 @@ async fn enable(
     Ok(HttpResponse::Ok().json(view(&rt, record)))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CascadeQuery {
+    /// Also disable the active plugins that depend on this one.
+    #[serde(default)]
+    cascade: bool,
+}
+
 async fn disable(
     _: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<String>,
+    query: web::Query<CascadeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = rt.disable(&slug, "admin").await?;
+    let record = rt.disable_cascading(&slug, query.cascade, "admin").await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
 }
 
@@ -146,6 +175,9 @@ struct UninstallQuery {
     /// `keep` (default) or `remove`.
     #[serde(default)]
     data: Option<String>,
+    /// Disable the active plugins that depend on this one first.
+    #[serde(default)]
+    cascade: bool,
 }
 
 async fn uninstall(
@@ -165,7 +197,9 @@ async fn uninstall(
             ))
         }
     };
-    let done = rt.uninstall(&slug, data, "admin").await?;
+    let done = rt
+        .uninstall_cascading(&slug, data, query.cascade, "admin")
+        .await?;
     Ok(HttpResponse::Ok().json(done))
 }
 

@@ -130,6 +130,21 @@ impl From<RuntimeError> for ApiError {
                 "plugin_failed",
                 e.to_string(),
             ),
+            RuntimeError::HasDependents { ref dependents, .. } => {
+                let details = json!({ "dependents": dependents });
+                ApiError::conflict("has_dependents", e.to_string()).with_details(details)
+            }
+            RuntimeError::DependencyInactive { .. } => {
+                ApiError::conflict("dependency_inactive", e.to_string())
+            }
+            RuntimeError::NoPrevious { .. } => {
+                ApiError::conflict("no_previous_version", e.to_string())
+            }
+            RuntimeError::UpgradeFailed { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "update_failed",
+                e.to_string(),
+            ),
             RuntimeError::Routes { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_routes",

@@ -6,7 +6,10 @@ use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
 use crate::{
-    marketplace::{browse::Query, install::InstallError, signing::PublicKey},
+    marketplace::{
+        browse::Query, install::InstallError, jobs::Progress, signing::PublicKey,
+        updates::UpdateError,
+    },
     runtime::Runtime,
 };
 
@@ -22,7 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/trusted-keys/{key_id}", web::delete().to(remove_key))
         .route("/plugins/install", web::post().to(install))
         .route("/installs", web::get().to(installs))
-        .route("/installs/{id}", web::get().to(install_status));
+        .route("/installs/{id}", web::get().to(install_status))
+        .route("/updates", web::get().to(updates))
+        .route("/updates/{id}/apply", web::post().to(apply_update))
+        .route("/updates/{id}/dismiss", web::post().to(dismiss_update))
+        .route("/plugins/{slug}/rollback", web::post().to(rollback));
 }
 
 fn db(e: sea_orm::DbErr) -> ApiError {
@@ -38,6 +45,15 @@ impl From<InstallError> for ApiError {
             InstallError::Fetch { .. } => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string())
             }
+            InstallError::Downgrade { .. } => {
+                ApiError::conflict("downgrade_refused", e.to_string())
+            }
+            InstallError::UpToDate { .. } => ApiError::conflict("up_to_date", e.to_string()),
+            InstallError::Unresolvable(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "dependencies_unresolvable",
+                e.to_string(),
+            ),
             InstallError::Runtime(r) => r.into(),
             other => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -60,6 +76,7 @@ async fn catalog(
 
 async fn sync(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
     let sources = rt.marketplace().sync(true).await.map_err(db)?;
+    rt.detect_updates(&sources).await.map_err(db)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sources": sources })))
 }
 
@@ -155,6 +172,9 @@ struct InstallRequest {
     version: Option<String>,
     #[serde(default)]
     enable: bool,
+    /// Allows replacing an installed plugin by an older version.
+    #[serde(default)]
+    downgrade: bool,
 }
 
 async fn install(
@@ -163,7 +183,13 @@ async fn install(
     body: web::Json<InstallRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = rt
-        .start_install(&body.slug, body.version.as_deref(), body.enable, "admin")
+        .start_install(
+            &body.slug,
+            body.version.as_deref(),
+            body.enable,
+            body.downgrade,
+            "admin",
+        )
         .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("location", format!("/api/admin/installs/{id}")))
@@ -183,4 +209,52 @@ async fn install_status(
         .get(*id)
         .map(|j| HttpResponse::Ok().json(j))
         .ok_or_else(|| ApiError::not_found(format!("no install {id}")))
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::NotFound(_) => ApiError::not_found(e.to_string()),
+            UpdateError::NotPending { .. } => ApiError::conflict("not_pending", e.to_string()),
+            UpdateError::Withdrawn { .. } => ApiError::conflict("withdrawn", e.to_string()),
+            UpdateError::Install(i) => i.into(),
+            UpdateError::Db(d) => db(d),
+        }
+    }
+}
+
+async fn updates(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
+    let updates = rt.updates().await.map_err(db)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "updates": updates,
+        "draining": rt.draining(),
+    })))
+}
+
+/// Applies an update: installs through the pipeline and hot-reloads; the
+/// answer comes after the cutover (the old generation drains afterwards).
+async fn apply_update(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let quiet: Progress = std::sync::Arc::new(|_, _, _| {});
+    let swapped = rt.apply_update(*id, "admin", quiet).await?;
+    Ok(HttpResponse::Ok().json(swapped))
+}
+
+async fn dismiss_update(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rt.dismiss_update(*id).await?))
+}
+
+async fn rollback(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rt.rollback(&slug, "admin").await?))
 }

@@ -38,8 +38,12 @@ async fn serve(
     };
     let method = req.method().as_str();
     let no_plugin = || ApiError::not_found(format!("no active plugin {slug:?}"));
-    let (index, params) = match rt.routes().lookup(slug, method, path) {
-        Lookup::Found { index, params } => (index, params),
+    let (index, params, entry) = match rt.routes().lookup(slug, method, path) {
+        Lookup::Found {
+            index,
+            params,
+            target,
+        } => (index, params, target),
         Lookup::NoPlugin => return Err(no_plugin()),
         Lookup::NoRoute => {
             return Err(ApiError::not_found(format!(
@@ -54,7 +58,6 @@ async fn serve(
             ))
         }
     };
-    let entry = rt.plugin(slug).ok_or_else(no_plugin)?;
     let headers: Vec<Tuple2<RStr<'_>, RStr<'_>>> = req
         .headers()
         .iter()

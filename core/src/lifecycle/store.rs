@@ -164,6 +164,34 @@ impl LifecycleStore {
         self.get(slug).await
     }
 
+    /// Records that `slug` now runs `version` (an update or a rollback),
+    /// with an audit row carrying `note`; the state does not change.
+    pub async fn record_version(
+        &self,
+        slug: &str,
+        version: &str,
+        actor: &str,
+        note: &str,
+    ) -> Result<PluginRecord, LifecycleError> {
+        let current = self.get(slug).await?;
+        let txn = self.conn.begin().await?;
+        plugin::Entity::update_many()
+            .col_expr(plugin::Column::Version, Expr::value(version))
+            .col_expr(
+                plugin::Column::RowVersion,
+                Expr::col(plugin::Column::RowVersion).add(1),
+            )
+            .col_expr(plugin::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(plugin::Column::Slug.eq(slug))
+            .exec(&txn)
+            .await?;
+        audit_row(slug, Some(current.state), current.state, actor, Some(note))
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        self.get(slug).await
+    }
+
     /// The record of `slug`.
     pub async fn get(&self, slug: &str) -> Result<PluginRecord, LifecycleError> {
         plugin::Entity::find_by_id(slug)

@@ -11,7 +11,7 @@ use anyhow::{bail, Context as _};
 
 use super::{
     bundle,
-    catalog::{current_platform, Catalog, CatalogEntry, Dependency, Requirements},
+    catalog::{current_platform, Catalog, CatalogEntry, Requirements},
     signing::{sha256_hex, KeyPair},
 };
 use crate::manifest::{Manifest, MANIFEST_FILE};
@@ -173,8 +173,6 @@ pub struct Listing {
     pub tags: Vec<String>,
     /// Icon.
     pub icon_url: Option<String>,
-    /// Dependencies.
-    pub dependencies: Vec<Dependency>,
 }
 
 /// Writes or updates the entry for `bundle` in the catalog file; uses
@@ -229,7 +227,7 @@ pub fn catalog_add(
         platform: current_platform(),
         capabilities: manifest.capabilities,
         config_schema: manifest.config_schema,
-        dependencies: listing.dependencies,
+        dependencies: manifest.dependencies,
     };
     let mut cat = Catalog::read(catalog)?;
     cat.upsert(entry.clone());

@@ -2,9 +2,15 @@
 //! marked installed / enabled / update available; search and filters; and
 //! installing an entry by slug as a followable job.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use super::{catalog::CatalogEntry, install::InstallError, sources::Source};
+use super::{
+    catalog::CatalogEntry,
+    install::{InstallError, TrustPolicy},
+    sources::Source,
+};
 use crate::runtime::Runtime;
 
 /// One catalog entry with what this installation has of it.
@@ -108,41 +114,144 @@ impl Runtime {
         Ok(best)
     }
 
-    /// Starts installing `slug` from the catalog in the background; the job
-    /// id to follow. Refuses at once what is known up front.
+    /// Starts installing `slug` from the catalog in the background, with
+    /// the missing plugins it depends on (dependencies first); the job id
+    /// to follow. Refuses at once what is known up front: already
+    /// installed, not offered, unresolvable dependencies. If one plugin of
+    /// the plan fails, the ones this job installed before it are removed.
+    ///
+    /// For an installed plugin, an explicit `version` replaces it by that
+    /// version (hot reload); an older one only with `allow_downgrade`.
     pub async fn start_install(
         &self,
         slug: &str,
         version: Option<&str>,
         enable: bool,
+        allow_downgrade: bool,
         actor: &str,
     ) -> Result<u64, InstallError> {
-        if self.plugin(slug).is_some() || self.store().get(slug).await.is_ok() {
+        let db = |e: sea_orm::DbErr| {
+            InstallError::Runtime(crate::lifecycle::LifecycleError::Db(e).into())
+        };
+        let installed = self.plugin(slug).is_some() || self.store().get(slug).await.is_ok();
+        if installed && version.is_none() {
             return Err(InstallError::AlreadyInstalled(slug.to_string()));
         }
         let (source, entry) = self
             .find_in_catalog(slug, version)
             .await
-            .map_err(|e| InstallError::Runtime(crate::lifecycle::LifecycleError::Db(e).into()))?
+            .map_err(db)?
             .ok_or_else(|| {
                 InstallError::Incompatible(format!(
                     "no catalog source offers {slug}{}",
                     version.map(|v| format!(" {v}")).unwrap_or_default()
                 ))
             })?;
-        let trust =
-            self.marketplace().policy_for(&source).await.map_err(|e| {
-                InstallError::Runtime(crate::lifecycle::LifecycleError::Db(e).into())
-            })?;
+        if let Some(current) = self.plugin(slug) {
+            let older = matches!(
+                (semver::Version::parse(&entry.version), semver::Version::parse(current.version())),
+                (Ok(o), Ok(i)) if o < i
+            );
+            if older && !allow_downgrade {
+                return Err(InstallError::Downgrade {
+                    slug: slug.to_string(),
+                    offered: entry.version.clone(),
+                    installed: current.version().to_string(),
+                });
+            }
+        }
+        let sources = self.marketplace().list().await.map_err(db)?;
+        let offers: Vec<(Source, CatalogEntry)> = sources
+            .iter()
+            .flat_map(|s| self.marketplace().entries_of(s))
+            .collect();
+        let versions: HashMap<String, semver::Version> = self
+            .entries()
+            .iter()
+            .filter(|e| e.slug() != slug)
+            .filter_map(|e| {
+                Some((
+                    e.slug().to_string(),
+                    semver::Version::parse(e.version()).ok()?,
+                ))
+            })
+            .collect();
+        let available: Vec<CatalogEntry> = offers.iter().map(|(_, e)| e.clone()).collect();
+        let deps = super::deps::plan(&entry, &available, &versions)?;
+        let mut steps = Vec::new();
+        for dep in deps {
+            let source = offers
+                .iter()
+                .find(|(_, e)| *e == dep)
+                .map(|(s, _)| s.clone())
+                .unwrap_or_else(|| source.clone());
+            steps.push((source, dep));
+        }
+        steps.push((source, entry.clone()));
+        let mut plan = Vec::new();
+        for (source, e) in &mut steps {
+            let trust = self.marketplace().policy_for(source).await.map_err(db)?;
+            plan.push((source.location.clone(), trust, e.clone()));
+        }
         let (id, progress) = self.installs().start(&entry.slug, &entry.version);
+        self.installs().set_plan(
+            id,
+            plan.iter()
+                .map(|(_, _, e)| format!("{} {}", e.slug, e.version))
+                .collect(),
+        );
         let (rt, actor) = (self.clone(), actor.to_string());
         actix_web::rt::spawn(async move {
-            let result = rt
-                .install_with_progress(&entry, &source.location, &trust, enable, &actor, progress)
-                .await;
+            let result = if installed {
+                let (location, trust, entry) = plan.pop().expect("the plan ends with the plugin");
+                rt.update_with_progress(
+                    &entry,
+                    &location,
+                    &trust,
+                    allow_downgrade,
+                    &actor,
+                    progress,
+                )
+                .await
+                .map(|_| ())
+            } else {
+                rt.install_plan(id, plan, enable, &actor, progress).await
+            };
             rt.installs()
                 .finish(id, result.err().map(|e| e.to_string()));
         });
         Ok(id)
+    }
+
+    /// Installs each entry in order (dependencies are enabled when the last
+    /// one is to be); on a failure, removes what this plan installed.
+    async fn install_plan(
+        &self,
+        id: u64,
+        plan: Vec<(String, TrustPolicy, CatalogEntry)>,
+        enable: bool,
+        actor: &str,
+        progress: super::jobs::Progress,
+    ) -> Result<(), InstallError> {
+        let mut done: Vec<String> = Vec::new();
+        for (location, trust, entry) in &plan {
+            self.installs().set_current(id, &entry.slug);
+            let result = self
+                .install_with_progress(entry, location, trust, enable, actor, progress.clone())
+                .await;
+            if let Err(e) = result {
+                for slug in done.iter().rev() {
+                    if let Err(undo) = self
+                        .uninstall(slug, crate::runtime::DataPolicy::Remove, actor)
+                        .await
+                    {
+                        tracing::error!(plugin = %slug, "could not remove after a failed install: {undo}");
+                    }
+                }
+                return Err(e);
+            }
+            done.push(entry.slug.clone());
+        }
+        Ok(())
     }
 }

@@ -33,7 +33,7 @@ pub struct Catalog {
 }
 
 /// One plugin version.
-#[derive(Debug, Clone, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     /// The plugin's slug.
@@ -95,15 +95,7 @@ pub struct Requirements {
     pub plugin_api: Option<String>,
 }
 
-/// A plugin another one needs.
-#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Dependency {
-    /// Its slug.
-    pub slug: String,
-    /// A semver requirement on its version.
-    pub version: String,
-}
+pub use crate::manifest::Dependency;
 
 /// This machine's platform string.
 ///

@@ -91,6 +91,29 @@ pub enum InstallError {
     /// A dependency is missing or at the wrong version.
     #[error("dependency not satisfied: {0}")]
     Dependency(String),
+    /// Dependencies that cannot be resolved (missing, conflict, cycle).
+    #[error(transparent)]
+    Unresolvable(#[from] super::deps::DependencyError),
+    /// The offered version is older than the installed one.
+    #[error(
+        "{slug} {offered} is older than the installed {installed}; ask for a downgrade explicitly"
+    )]
+    Downgrade {
+        /// The plugin.
+        slug: String,
+        /// The version offered.
+        offered: String,
+        /// The version installed.
+        installed: String,
+    },
+    /// The offered bundle is the installed one.
+    #[error("{slug} {version} with this digest is already installed")]
+    UpToDate {
+        /// The plugin.
+        slug: String,
+        /// Its version.
+        version: String,
+    },
     /// The library did not pass the load check.
     #[error("load check failed: {0}")]
     Load(String),
@@ -251,6 +274,36 @@ fn check_requirements(entry: &CatalogEntry) -> Result<(), InstallError> {
     )
 }
 
+/// What the install pipeline records next to a plugin's files
+/// (`<folder>/.bundle.json`): which bundle it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BundleInfo {
+    /// The plugin.
+    pub slug: String,
+    /// Its version.
+    pub version: String,
+    /// The bundle's SHA-256.
+    pub sha256: String,
+    /// The key that signed it.
+    pub key_id: Option<String>,
+}
+
+/// The file name of [`BundleInfo`] in a plugin's folder.
+pub const BUNDLE_INFO: &str = ".bundle.json";
+
+impl BundleInfo {
+    /// Reads the record in `folder` (absent for plugins copied by hand).
+    pub fn read(folder: &Path) -> Option<BundleInfo> {
+        serde_json::from_slice(&std::fs::read(folder.join(BUNDLE_INFO)).ok()?).ok()
+    }
+}
+
+/// A verified bundle extracted into a staging folder.
+pub(crate) struct Staged {
+    pub(crate) dir: PathBuf,
+    pub(crate) sha256: String,
+}
+
 impl Runtime {
     /// Installs `entry` from the catalog at `catalog_location`; enables it
     /// when `enable`. See the module docs for the steps.
@@ -286,14 +339,104 @@ impl Runtime {
         {
             return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
         }
-        check_requirements(entry)?;
+        self.check_dependencies_installed(entry)?;
+        let staged = self
+            .fetch_and_stage(entry, catalog_location, trust, &progress)
+            .await?;
+        progress(Stage::Installing, 0, None);
+        if let Err(source) =
+            std::fs::create_dir_all(&plugins).and_then(|()| std::fs::rename(&staged.dir, &folder))
+        {
+            let _ = std::fs::remove_dir_all(&staged.dir);
+            return Err(InstallError::Io {
+                path: folder,
+                source,
+            });
+        }
+        self.load_dynamic(&folder).await?;
+        if self.plugin(&entry.slug).is_none() {
+            return Err(InstallError::Load(
+                "the installed plugin did not load (see the plugin's problems)".into(),
+            ));
+        }
+        tracing::info!(plugin = %entry.slug, version = %entry.version, sha256 = %staged.sha256, actor, "plugin installed");
+        if enable {
+            progress(Stage::Enabling, 0, None);
+            self.enable_installed(&entry.slug, actor).await?;
+        }
+        Ok(Installed {
+            plugin: self
+                .store()
+                .get(&entry.slug)
+                .await
+                .map_err(RuntimeError::from)?,
+            folder,
+            sha256: staged.sha256,
+            key_id: entry.key_id.clone(),
+        })
+    }
+
+    /// Replaces the installed plugin by `entry` through the same pipeline,
+    /// then hot-reloads it ([`Runtime::swap_in`]). An older version is
+    /// refused unless `allow_downgrade`.
+    pub async fn update_with_progress(
+        &self,
+        entry: &CatalogEntry,
+        catalog_location: &str,
+        trust: &TrustPolicy,
+        allow_downgrade: bool,
+        actor: &str,
+        progress: Progress,
+    ) -> Result<crate::runtime::Swapped, InstallError> {
+        let _guard = self.ops_lock().await;
+        let record = self
+            .store()
+            .get(&entry.slug)
+            .await
+            .map_err(RuntimeError::from)?;
+        let installed = semver::Version::parse(&record.version).ok();
+        let offered = semver::Version::parse(&entry.version)
+            .map_err(|e| InstallError::Incompatible(format!("version {}: {e}", entry.version)))?;
+        if installed.as_ref().is_some_and(|i| offered < *i) && !allow_downgrade {
+            return Err(InstallError::Downgrade {
+                slug: entry.slug.clone(),
+                offered: entry.version.clone(),
+                installed: record.version,
+            });
+        }
+        let folder = self.config().plugins_dir().join(&entry.slug);
+        if BundleInfo::read(&folder).is_some_and(|b| {
+            b.version == entry.version && b.sha256.eq_ignore_ascii_case(&entry.sha256)
+        }) {
+            return Err(InstallError::UpToDate {
+                slug: entry.slug.clone(),
+                version: entry.version.clone(),
+            });
+        }
+        self.check_dependencies_installed(entry)?;
+        self.check_dependents_accept(&entry.slug, &offered)?;
+        let staged = self
+            .fetch_and_stage(entry, catalog_location, trust, &progress)
+            .await?;
+        progress(Stage::Installing, 0, None);
+        let verb = if installed.is_some_and(|i| offered < i) {
+            "downgraded"
+        } else {
+            "updated"
+        };
+        match self.swap_in(&staged.dir, actor, verb).await {
+            Ok(swapped) => Ok(swapped),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staged.dir);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Every dependency of `entry` is installed at a matching version.
+    fn check_dependencies_installed(&self, entry: &CatalogEntry) -> Result<(), InstallError> {
         for dep in &entry.dependencies {
-            let req = semver::VersionReq::parse(&dep.version).map_err(|e| {
-                InstallError::Dependency(format!(
-                    "bad requirement {:?} on {}: {e}",
-                    dep.version, dep.slug
-                ))
-            })?;
+            let req = dep.requirement().map_err(InstallError::Dependency)?;
             let have = self.plugin(&dep.slug).ok_or_else(|| {
                 InstallError::Dependency(format!("{} {} is not installed", dep.slug, dep.version))
             })?;
@@ -307,9 +450,48 @@ impl Runtime {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Every installed plugin that depends on `slug` accepts `version`.
+    fn check_dependents_accept(
+        &self,
+        slug: &str,
+        version: &semver::Version,
+    ) -> Result<(), InstallError> {
+        for other in self.entries() {
+            for dep in other
+                .manifest()
+                .dependencies
+                .iter()
+                .filter(|d| d.slug == slug)
+            {
+                if !dep.requirement().is_ok_and(|r| r.matches(version)) {
+                    return Err(InstallError::Dependency(format!(
+                        "{} needs {slug} {}, which {version} does not satisfy",
+                        other.slug(),
+                        dep.version
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Requirements → fetch → sha256 → signature → extract into a fresh
+    /// staging folder → manifest = entry → load check → [`BundleInfo`]
+    /// written. On failure the staging folder is gone.
+    async fn fetch_and_stage(
+        &self,
+        entry: &CatalogEntry,
+        catalog_location: &str,
+        trust: &TrustPolicy,
+        progress: &Progress,
+    ) -> Result<Staged, InstallError> {
+        check_requirements(entry)?;
         let url = resolve(catalog_location, &entry.download_url);
         progress(Stage::Downloading, 0, None);
-        let report = std::sync::Arc::clone(&progress);
+        let report = std::sync::Arc::clone(progress);
         let bytes = tokio::task::spawn_blocking(move || {
             fetch_with(&url, &|n, total| report(Stage::Downloading, n, total))
         })
@@ -320,52 +502,40 @@ impl Runtime {
         })??;
         progress(Stage::Verifying, 0, None);
         let sha256 = verify(&bytes, entry, trust)?;
-
-        let staging_root = self.config().data_dir.join(".staging");
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let staging = staging_root.join(format!("{}-{stamp}", entry.slug));
+        let staging = self.config().data_dir.join(".staging").join(format!(
+            "{}-{}",
+            entry.slug,
+            crate::runtime::unique()
+        ));
         std::fs::create_dir_all(&staging).map_err(|source| InstallError::Io {
             path: staging.clone(),
             source,
         })?;
-        let result = self.stage_and_check(&bytes, entry, &staging, &progress);
-        let result = result.and_then(|()| {
-            progress(Stage::Installing, 0, None);
-            std::fs::create_dir_all(&plugins)
-                .and_then(|()| std::fs::rename(&staging, &folder))
-                .map_err(|source| InstallError::Io {
-                    path: folder.clone(),
+        let info = BundleInfo {
+            slug: entry.slug.clone(),
+            version: entry.version.clone(),
+            sha256: sha256.clone(),
+            key_id: entry.key_id.clone(),
+        };
+        let result = self
+            .stage_and_check(&bytes, entry, &staging, progress)
+            .and_then(|()| {
+                let text = serde_json::to_vec_pretty(&info).unwrap_or_default();
+                std::fs::write(staging.join(BUNDLE_INFO), text).map_err(|source| InstallError::Io {
+                    path: staging.join(BUNDLE_INFO),
                     source,
                 })
-        });
-        if let Err(e) = result {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
+            });
+        match result {
+            Ok(()) => Ok(Staged {
+                dir: staging,
+                sha256,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                Err(e)
+            }
         }
-        self.load_dynamic(&folder).await?;
-        if self.plugin(&entry.slug).is_none() {
-            return Err(InstallError::Load(
-                "the installed plugin did not load (see the plugin's problems)".into(),
-            ));
-        }
-        tracing::info!(plugin = %entry.slug, version = %entry.version, %sha256, actor, "plugin installed");
-        if enable {
-            progress(Stage::Enabling, 0, None);
-            self.enable_installed(&entry.slug, actor).await?;
-        }
-        Ok(Installed {
-            plugin: self
-                .store()
-                .get(&entry.slug)
-                .await
-                .map_err(RuntimeError::from)?,
-            folder,
-            sha256,
-            key_id: entry.key_id.clone(),
-        })
     }
 
     fn stage_and_check(
@@ -384,6 +554,12 @@ impl Runtime {
             return Err(InstallError::Incompatible(format!(
                 "the catalog offers {} {} but the bundle holds {} {}",
                 entry.slug, entry.version, manifest.slug, manifest.version
+            )));
+        }
+        if manifest.dependencies != entry.dependencies {
+            return Err(InstallError::Incompatible(format!(
+                "the bundle's manifest declares other dependencies than the catalog shows: {}",
+                serde_json::to_string(&manifest.dependencies).unwrap_or_default()
             )));
         }
         if manifest.capabilities != entry.capabilities {

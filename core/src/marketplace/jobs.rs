@@ -48,6 +48,10 @@ pub struct InstallJob {
     pub version: String,
     /// Where it is.
     pub stage: Stage,
+    /// Every plugin this job installs, dependencies first (`slug version`).
+    pub plan: Vec<String>,
+    /// The plugin the stage refers to.
+    pub current: String,
     /// Bytes downloaded so far.
     pub downloaded: u64,
     /// The bundle's size, when known.
@@ -76,6 +80,8 @@ impl InstallJobs {
             slug: slug.to_string(),
             version: version.to_string(),
             stage: Stage::Queued,
+            plan: vec![format!("{slug} {version}")],
+            current: slug.to_string(),
             downloaded: 0,
             total: None,
             error: None,
@@ -92,6 +98,23 @@ impl InstallJobs {
             }
         });
         (id, progress)
+    }
+
+    /// Records the plan of job `id` (dependencies first).
+    pub fn set_plan(&self, id: u64, plan: Vec<String>) {
+        if let Some(job) = self.jobs.get(&id) {
+            job.lock().unwrap_or_else(|p| p.into_inner()).plan = plan;
+        }
+    }
+
+    /// Records which plugin of its plan job `id` is working on.
+    pub fn set_current(&self, id: u64, slug: &str) {
+        if let Some(job) = self.jobs.get(&id) {
+            let mut j = job.lock().unwrap_or_else(|p| p.into_inner());
+            j.current = slug.to_string();
+            j.downloaded = 0;
+            j.total = None;
+        }
     }
 
     /// Records the end of job `id`.

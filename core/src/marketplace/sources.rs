@@ -60,7 +60,8 @@ pub struct Sources {
     conn: DatabaseConnection,
 }
 
-fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+/// A raw statement with `?` placeholders, numbered for PostgreSQL.
+pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Postgres {
         let mut n = 0;
         sql.chars()

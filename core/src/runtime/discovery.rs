@@ -199,7 +199,16 @@ impl Runtime {
     /// `Active` and the built-ins still `Installed` (first start).
     pub(super) async fn restore_states(&self) -> Result<(), RuntimeError> {
         let _guard = self.inner.ops.lock().await;
-        for entry in self.entries() {
+        let slugs: Vec<String> = self
+            .entries()
+            .iter()
+            .map(|e| e.slug().to_string())
+            .collect();
+        // Dependencies come up before the plugins that need them.
+        for slug in self.dependency_order(&slugs) {
+            let Some(entry) = self.plugin(&slug) else {
+                continue;
+            };
             let record = self.store().get(entry.slug()).await?;
             if record.state == PluginState::PendingUninstall {
                 // An uninstall was interrupted: finish it (data kept).
@@ -222,6 +231,12 @@ impl Runtime {
             let bring_up = record.state == PluginState::Active
                 || (record.state == PluginState::Installed && entry.kind() == PluginKind::Builtin);
             if bring_up {
+                if let Some(message) = self.unmet_dependency(&entry) {
+                    let _ = self
+                        .fail(entry.slug(), "dependencies", "system", &message)
+                        .await;
+                    continue;
+                }
                 let persist = record.state != PluginState::Active;
                 if let Err(e) = self.enable_locked(&entry, "system", persist).await {
                     tracing::error!(plugin = entry.slug(), "could not re-enable: {e}");

@@ -7,10 +7,12 @@
 //! ```
 
 mod configure;
+mod dependencies;
 mod discovery;
 mod dispatch;
 mod ops;
 mod uninstall;
+mod upgrade;
 
 use std::{
     path::PathBuf,
@@ -25,6 +27,8 @@ use serde::Serialize;
 pub use configure::ConfigView;
 pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusal};
 pub use uninstall::{DataPolicy, Uninstalled};
+pub(crate) use upgrade::unique;
+pub use upgrade::{Draining, Swapped, DRAIN_TIMEOUT};
 
 use crate::{
     db::{Db, DbError},
@@ -106,6 +110,39 @@ pub enum RuntimeError {
         /// Its error.
         message: String,
     },
+    /// Active plugins depend on this one (ask to cascade).
+    #[error("plugin {slug:?} is needed by the active plugin(s) {}; disable them first or cascade", dependents.join(", "))]
+    HasDependents {
+        /// The plugin.
+        slug: String,
+        /// The active plugins that need it, dependents first.
+        dependents: Vec<String>,
+    },
+    /// A dependency is not active at a matching version.
+    #[error("cannot enable plugin {slug:?}: {message}")]
+    DependencyInactive {
+        /// The plugin.
+        slug: String,
+        /// Which dependency, and why.
+        message: String,
+    },
+    /// There is no previous version to roll back to.
+    #[error("plugin {slug:?} has no previous version to roll back to")]
+    NoPrevious {
+        /// The plugin.
+        slug: String,
+    },
+    /// A new version could not replace the running one; the running one is
+    /// unchanged and still serving.
+    #[error("plugin {slug:?} was not updated: {phase}: {message}")]
+    UpgradeFailed {
+        /// The plugin.
+        slug: String,
+        /// The step that failed (`load`, `on_load`, `migrations`, `on_upgrade`, …).
+        phase: &'static str,
+        /// Why.
+        message: String,
+    },
     /// The plugin declared bad routes; it is now `Errored`.
     #[error("plugin {slug:?} declared bad routes: {error}")]
     Routes {
@@ -148,12 +185,13 @@ struct Inner {
     plugins: DashMap<String, Arc<PluginEntry>>,
     problems: Mutex<Vec<LoadProblem>>,
     hooks: ArcSwap<dispatch::HookTable>,
-    routes: RouteTable,
+    routes: RouteTable<Arc<PluginEntry>>,
     bus: Arc<EventBus>,
     scheduler: Scheduler,
     http: Arc<crate::outbound::Client>,
     marketplace: crate::marketplace::sources::Sources,
     installs: crate::marketplace::jobs::InstallJobs,
+    draining: Mutex<Vec<Draining>>,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -177,13 +215,6 @@ impl Runtime {
             path: data_dir.clone(),
             source,
         })?;
-        // What an interrupted install left behind (never inside plugins/).
-        let staging = data_dir.join(".staging");
-        if staging.exists() {
-            if let Err(e) = std::fs::remove_dir_all(&staging) {
-                tracing::warn!("cannot clean {}: {e}", staging.display());
-            }
-        }
         let url = config
             .database_url
             .clone()
@@ -208,6 +239,7 @@ impl Runtime {
                 http: Arc::default(),
                 marketplace: crate::marketplace::sources::Sources::new(db.conn().clone()),
                 installs: Default::default(),
+                draining: Mutex::new(Vec::new()),
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -227,6 +259,7 @@ impl Runtime {
                     Runtime { inner }.trip(entry, reason);
                 }
             }));
+        runtime.repair_folders();
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
         runtime.notify(&mut plugboard_plugin_api::HookCall::SystemStartup);
@@ -271,7 +304,7 @@ impl Runtime {
         &self.inner.store
     }
     /// The live route table.
-    pub fn routes(&self) -> &RouteTable {
+    pub fn routes(&self) -> &RouteTable<Arc<PluginEntry>> {
         &self.inner.routes
     }
     /// The event bus.

@@ -12,6 +12,24 @@ use crate::{
     routes,
 };
 
+/// What a plugin declared, checked and ready to publish.
+pub(super) struct Prepared {
+    hooks: Vec<(Hook, plugboard_plugin_api::HookSpec)>,
+    routes: Vec<routes::RouteEntry>,
+    subscriptions: Vec<String>,
+    jobs: Vec<(String, crate::scheduler::Schedule, String)>,
+    pub(super) migrations: Vec<plugboard_plugin_api::abi::Migration>,
+}
+
+/// Why [`Runtime::prepare`] refused.
+pub(super) enum Unprepared {
+    /// Its hooks would make an order impossible (the plugin is not at fault
+    /// alone; nothing changes).
+    Cycle(crate::hooks::HookCycle),
+    /// The plugin declared something invalid: (phase, message).
+    Failed(&'static str, String),
+}
+
 impl Runtime {
     fn loaded_entry(
         &self,
@@ -48,6 +66,12 @@ impl Runtime {
             .into());
         }
         let entry = self.loaded_entry(slug, None)?;
+        if let Some(message) = self.unmet_dependency(&entry) {
+            return Err(RuntimeError::DependencyInactive {
+                slug: slug.to_string(),
+                message,
+            });
+        }
         self.ensure_loaded(&entry, actor).await?;
         self.enable_locked(&entry, actor, true).await?;
         Ok(self.store().get(slug).await?)
@@ -62,92 +86,15 @@ impl Runtime {
         persist: bool,
     ) -> Result<(), RuntimeError> {
         let slug = entry.slug().to_string();
-        let object = entry.object();
-        let specs = match object.hooks() {
-            Ok(specs) => specs,
-            Err(e) => return Err(self.fail(&slug, "hooks()", actor, &e.to_string()).await),
-        };
-        let mut hooks = Vec::new();
-        for spec in specs {
-            match spec.hook() {
-                Some(hook) => hooks.push((hook, spec)),
-                None => {
-                    tracing::warn!(plugin = %slug, "ignoring unknown hook {:?}", spec.hook_name())
-                }
-            }
-        }
-        let (route_count, compiled) =
-            match object
-                .routes()
-                .map_err(|e| e.to_string())
-                .and_then(|specs| {
-                    routes::compile(&specs)
-                        .map(|c| (specs.len(), c))
-                        .map_err(|e| e.to_string())
-                }) {
-                Ok(c) => c,
-                Err(message) => return Err(self.fail(&slug, "routes()", actor, &message).await),
-            };
-        // Refuse (without failing the plugin) if its hooks would make an order impossible.
-        self.check_hook_order_with(entry, &hooks)
-            .map_err(|cycle| RuntimeError::HookCycle {
-                slug: slug.clone(),
-                cycle,
-            })?;
-
-        let subscriptions = match object
-            .subscriptions()
-            .map_err(|e| e.to_string())
-            .and_then(|s| {
-                s.iter()
-                    .try_for_each(|p| crate::events::Pattern::parse(p).map(|_| ()))?;
-                Ok(s)
-            }) {
-            Ok(s) => s,
-            Err(message) => return Err(self.fail(&slug, "subscriptions()", actor, &message).await),
-        };
-        let jobs = match object.jobs().map_err(|e| e.to_string()).and_then(|specs| {
-            specs
-                .iter()
-                .map(|j| {
-                    crate::scheduler::Schedule::parse(&j.schedule)
-                        .map(|s| (j.name.to_string(), s, j.schedule.to_string()))
-                        .map_err(|e| format!("job {}: {e}", j.name))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        }) {
-            Ok(j) => j,
-            Err(message) => return Err(self.fail(&slug, "jobs()", actor, &message).await),
-        };
-        let migrations = match object.migrations() {
-            Ok(m) => m,
-            Err(e) => {
-                return Err(self
-                    .fail(&slug, "migrations()", actor, &e.to_string())
-                    .await)
+        let prepared = match self.prepare(entry) {
+            Ok(p) => p,
+            Err(Unprepared::Cycle(cycle)) => return Err(RuntimeError::HookCycle { slug, cycle }),
+            Err(Unprepared::Failed(phase, message)) => {
+                return Err(self.fail(&slug, phase, actor, &message).await)
             }
         };
-        let declared = Declared {
-            routes: route_count,
-            jobs: jobs.len(),
-            migrations: migrations.len(),
-            subscriptions: &subscriptions,
-        };
-        if let Err(denied) = entry.capabilities().check_declared(&slug, &declared) {
-            return Err(self
-                .fail(&slug, "capabilities", actor, &denied.to_string())
-                .await);
-        }
-        match crate::sql::migrate::apply(self.db().conn(), &slug, &migrations).await {
-            Ok(applied) if !applied.is_empty() => {
-                tracing::info!(plugin = %slug, ?applied, "plugin migrations applied")
-            }
-            Ok(_) => {}
-            Err(failure) => {
-                return Err(self
-                    .fail(&slug, "migrations", actor, &failure.to_string())
-                    .await)
-            }
+        if let Err((phase, message)) = self.migrate(entry, &prepared.migrations).await {
+            return Err(self.fail(&slug, phase, actor, &message).await);
         }
         if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
             p.lifecycle(ctx, Phase::Enable)
@@ -167,24 +114,142 @@ impl Runtime {
                 return Err(e.into());
             }
         }
-        entry.set_declared_hooks(hooks);
-        self.routes().publish(&slug, compiled);
-        entry.set_live(true);
-        if let Err(e) = self.events().subscribe(entry, &subscriptions) {
-            tracing::error!(plugin = %slug, "subscriptions refused: {e}");
-        }
-        if let Err(e) = self.scheduler().schedule(entry, &jobs).await {
-            tracing::error!(plugin = %slug, "jobs not scheduled: {e}");
-        }
-        self.rebuild_hooks();
+        self.go_live(entry, prepared).await;
         tracing::info!(plugin = %slug, actor, "plugin enabled");
         self.notify_lifecycle("enabled", &slug);
         Ok(())
     }
 
+    /// Reads and checks everything `entry` declares (hooks, routes,
+    /// subscriptions, jobs, migrations) against its capabilities and the
+    /// other plugins' hook order. Changes nothing.
+    pub(super) fn prepare(&self, entry: &Arc<PluginEntry>) -> Result<Prepared, Unprepared> {
+        let slug = entry.slug();
+        let object = entry.object();
+        let failed = |phase: &'static str| move |e: String| Unprepared::Failed(phase, e);
+        let specs = object
+            .hooks()
+            .map_err(|e| e.to_string())
+            .map_err(failed("hooks()"))?;
+        let mut hooks = Vec::new();
+        for spec in specs {
+            match spec.hook() {
+                Some(hook) => hooks.push((hook, spec)),
+                None => {
+                    tracing::warn!(plugin = %slug, "ignoring unknown hook {:?}", spec.hook_name())
+                }
+            }
+        }
+        let (route_count, routes) = object
+            .routes()
+            .map_err(|e| e.to_string())
+            .and_then(|specs| {
+                routes::compile(&specs)
+                    .map(|c| (specs.len(), c))
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(failed("routes()"))?;
+        // Refused (without failing the plugin) if its hooks would make an order impossible.
+        self.check_hook_order_with(entry, &hooks)
+            .map_err(Unprepared::Cycle)?;
+        let subscriptions = object
+            .subscriptions()
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                s.iter()
+                    .try_for_each(|p| crate::events::Pattern::parse(p).map(|_| ()))?;
+                Ok(s)
+            })
+            .map_err(failed("subscriptions()"))?;
+        let jobs = object
+            .jobs()
+            .map_err(|e| e.to_string())
+            .and_then(|specs| {
+                specs
+                    .iter()
+                    .map(|j| {
+                        crate::scheduler::Schedule::parse(&j.schedule)
+                            .map(|s| (j.name.to_string(), s, j.schedule.to_string()))
+                            .map_err(|e| format!("job {}: {e}", j.name))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(failed("jobs()"))?;
+        let migrations = object
+            .migrations()
+            .map_err(|e| e.to_string())
+            .map_err(failed("migrations()"))?;
+        let declared = Declared {
+            routes: route_count,
+            jobs: jobs.len(),
+            migrations: migrations.len(),
+            subscriptions: &subscriptions,
+        };
+        entry
+            .capabilities()
+            .check_declared(slug, &declared)
+            .map_err(|denied| Unprepared::Failed("capabilities", denied.to_string()))?;
+        Ok(Prepared {
+            hooks,
+            routes,
+            subscriptions,
+            jobs,
+            migrations,
+        })
+    }
+
+    /// Applies the plugin's pending migrations; the failing one's error.
+    pub(super) async fn migrate(
+        &self,
+        entry: &PluginEntry,
+        migrations: &[plugboard_plugin_api::abi::Migration],
+    ) -> Result<(), (&'static str, String)> {
+        match crate::sql::migrate::apply(self.db().conn(), entry.slug(), migrations).await {
+            Ok(applied) if !applied.is_empty() => {
+                tracing::info!(plugin = %entry.slug(), ?applied, "plugin migrations applied");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(failure) => Err(("migrations", failure.to_string())),
+        }
+    }
+
+    /// Publishes what `entry` declared: routes, hooks, subscriptions and
+    /// jobs now reach it (replacing an older generation's, if any).
+    pub(super) async fn go_live(&self, entry: &Arc<PluginEntry>, prepared: Prepared) {
+        let slug = entry.slug();
+        entry.set_declared_hooks(prepared.hooks);
+        entry.set_live(true);
+        self.routes()
+            .publish(slug, prepared.routes, Arc::clone(entry));
+        if let Err(e) = self.events().subscribe(entry, &prepared.subscriptions) {
+            tracing::error!(plugin = %slug, "subscriptions refused: {e}");
+        }
+        if let Err(e) = self.scheduler().schedule(entry, &prepared.jobs).await {
+            tracing::error!(plugin = %slug, "jobs not scheduled: {e}");
+        }
+        self.rebuild_hooks();
+    }
+
     /// Disables a plugin: its routes and hooks vanish, then `on_disable`.
+    /// Refused while active plugins depend on it.
     pub async fn disable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
+        self.disable_cascading(slug, false, actor).await
+    }
+
+    /// [`Runtime::disable`]; with `cascade`, the active plugins that depend
+    /// on it are disabled first (dependents before dependencies).
+    pub async fn disable_cascading(
+        &self,
+        slug: &str,
+        cascade: bool,
+        actor: &str,
+    ) -> Result<PluginRecord, RuntimeError> {
         let _guard = self.inner.ops.lock().await;
+        let record = self.store().get(slug).await?;
+        if record.state.apply(Transition::Disable).is_some() {
+            self.release_dependents(slug, cascade, actor).await?;
+        }
         self.disable_locked(slug, actor).await
     }
 

@@ -48,10 +48,23 @@ pub struct Uninstalled {
 
 impl Runtime {
     /// Uninstalls a dynamic plugin (disabling it first if it is active).
+    /// Refused while active plugins depend on it.
     pub async fn uninstall(
         &self,
         slug: &str,
         data: DataPolicy,
+        actor: &str,
+    ) -> Result<Uninstalled, RuntimeError> {
+        self.uninstall_cascading(slug, data, false, actor).await
+    }
+
+    /// [`Runtime::uninstall`]; with `cascade`, the active plugins that
+    /// depend on it are disabled first (they stay installed).
+    pub async fn uninstall_cascading(
+        &self,
+        slug: &str,
+        data: DataPolicy,
+        cascade: bool,
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
         let _guard = self.inner.ops.lock().await;
@@ -62,6 +75,7 @@ impl Runtime {
             });
         }
         if record.state == PluginState::Active {
+            self.release_dependents(slug, cascade, actor).await?;
             self.disable_locked(slug, actor).await?;
         }
         if record.state != PluginState::PendingUninstall {
@@ -100,6 +114,10 @@ impl Runtime {
         };
         if let Some(folder) = &folder {
             self.remove_folder(slug, folder)?;
+        }
+        let previous = self.previous_dir(slug);
+        if previous.exists() {
+            self.remove_folder(slug, &previous)?;
         }
         let note = match &removed {
             Some(p) => format!(

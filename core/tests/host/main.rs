@@ -17,4 +17,5 @@ mod marketplace;
 mod routes_and_kv;
 mod sql;
 mod uninstall;
+mod updates;
 mod webhooks;

@@ -435,7 +435,7 @@ fn the_cli_packs_signs_lists_and_installs() {
     assert_eq!(host.enable("guestbook").0, 200);
 }
 
-fn wait_for_job(host: &Host, id: u64) -> serde_json::Value {
+pub(crate) fn wait_for_job(host: &Host, id: u64) -> serde_json::Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let (status, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
@@ -575,4 +575,75 @@ fn the_admin_api_browses_syncs_and_installs_from_an_http_catalog_with_progress()
         Some(json!({"public_key": "abc"})),
     );
     assert_eq!(status, 422);
+}
+
+/// Kills `plugboard plugin install` (SIGKILL) at points spread over a whole
+/// install; each time, the next start finds either no plugin or the whole
+/// plugin, loadable, and an empty staging folder.
+#[test]
+fn a_kill_at_any_point_of_an_install_leaves_nothing_or_the_whole_plugin() {
+    let bin = env!("CARGO_BIN_EXE_plugboard");
+    let shop = Shop::new();
+    let public = shop.key.public().public_key;
+    let args = |data: &Path| {
+        vec![
+            "plugin".to_string(),
+            "install".into(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--catalog".into(),
+            shop.catalog(),
+            "--trusted-key".into(),
+            public.clone(),
+            "guestbook".into(),
+        ]
+    };
+    // How long a whole install takes here.
+    let whole = tempdir();
+    let start = std::time::Instant::now();
+    let status = std::process::Command::new(bin)
+        .args(args(whole.path()))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let took = start.elapsed();
+
+    let mut killed_midway = 0;
+    for step in 1..=8u32 {
+        let data = tempdir();
+        let mut child = std::process::Command::new(bin)
+            .args(args(data.path()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(took * step / 9);
+        if child.try_wait().unwrap().is_none() {
+            killed_midway += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let folder = data.path().join("plugins/guestbook");
+        let had_folder = folder.exists();
+        let host = Host::start(data.path());
+        let staging = data.path().join(".staging");
+        assert!(
+            std::fs::read_dir(&staging).map_or(true, |mut d| d.next().is_none()),
+            "step {step}: staging left behind"
+        );
+        let (status, plugin) = host.admin("GET", "/api/admin/plugins/guestbook", None);
+        if had_folder {
+            assert_eq!(status, 200, "step {step}: {plugin}");
+            assert_eq!(plugin["loaded"], true, "step {step}: {plugin}");
+            assert_eq!(host.enable("guestbook").0, 200, "step {step}");
+        } else {
+            assert_eq!(status, 404, "step {step}: {plugin}");
+        }
+        host.stop();
+    }
+    assert!(
+        killed_midway >= 4,
+        "only {killed_midway} kills happened during the install"
+    );
 }

@@ -1,0 +1,327 @@
+//! The update queue: drift between the installed plugins and the catalogs.
+//!
+//! Drift is a catalog entry for an installed dynamic plugin, for this
+//! platform, with a newer version, or with the installed version but another
+//! digest than the installed bundle's ([`BundleInfo`]). Detection (after a
+//! sync) keeps at most one `pending` row per plugin — pointed at the newest
+//! offer — and never proposes again an offer the operator dismissed, nor an
+//! older version. Applying installs through the same pipeline and
+//! hot-reloads the plugin; a failure is recorded on the row, which stays
+//! pending, and the running version is untouched.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+use serde::Serialize;
+
+use super::{
+    catalog::{current_platform, CatalogEntry},
+    install::{BundleInfo, InstallError},
+    jobs::Progress,
+    sources::{stmt, Source},
+};
+use crate::{
+    registry::PluginKind,
+    runtime::{Runtime, Swapped},
+};
+
+/// One row of the queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct Update {
+    /// Its id.
+    pub id: i64,
+    /// The plugin.
+    pub slug: String,
+    /// The version installed when it was detected.
+    pub from_version: String,
+    /// The installed bundle's digest, when known.
+    pub from_sha256: Option<String>,
+    /// The version offered.
+    pub to_version: String,
+    /// The offered bundle's digest.
+    pub to_sha256: String,
+    /// The catalog source offering it.
+    pub source_id: i64,
+    /// `pending`, `applied` or `dismissed`.
+    pub state: String,
+    /// Why the last attempt to apply it failed.
+    pub error: Option<String>,
+    /// When it was detected (or last re-targeted).
+    pub detected_at: DateTime<Utc>,
+    /// When it was applied or dismissed.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Why an update could not be applied or dismissed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// No such row.
+    #[error("no update {0}")]
+    NotFound(i64),
+    /// The row is not pending.
+    #[error("update {id} is {state}, not pending")]
+    NotPending {
+        /// The row.
+        id: i64,
+        /// Its state.
+        state: String,
+    },
+    /// The source no longer offers that bundle.
+    #[error("no catalog source offers {slug} {version} with digest {sha256} any more")]
+    Withdrawn {
+        /// The plugin.
+        slug: String,
+        /// The version.
+        version: String,
+        /// The digest.
+        sha256: String,
+    },
+    /// The pipeline or the hot reload refused; the running version is unchanged.
+    #[error(transparent)]
+    Install(#[from] InstallError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+const COLUMNS: &str = "id, slug, from_version, from_sha256, to_version, to_sha256, source_id, state, error, detected_at, decided_at";
+
+fn newer(a: &str, b: &str) -> bool {
+    matches!((semver::Version::parse(a), semver::Version::parse(b)), (Ok(x), Ok(y)) if x > y)
+}
+
+impl Runtime {
+    async fn update_rows(&self, filter: &str, values: Vec<Value>) -> Result<Vec<Update>, DbErr> {
+        let conn = self.db().conn();
+        let sql = format!("SELECT {COLUMNS} FROM plugin_updates {filter}");
+        let rows = conn
+            .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Update {
+                    id: r.try_get("", "id")?,
+                    slug: r.try_get("", "slug")?,
+                    from_version: r.try_get("", "from_version")?,
+                    from_sha256: r.try_get("", "from_sha256")?,
+                    to_version: r.try_get("", "to_version")?,
+                    to_sha256: r.try_get("", "to_sha256")?,
+                    source_id: r.try_get("", "source_id")?,
+                    state: r.try_get("", "state")?,
+                    error: r.try_get("", "error")?,
+                    detected_at: r.try_get("", "detected_at")?,
+                    decided_at: r.try_get("", "decided_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+        let conn = self.db().conn();
+        Ok(conn
+            .execute_raw(stmt(conn.get_database_backend(), sql, values))
+            .await?
+            .rows_affected())
+    }
+
+    /// The queue, newest first (stale sources synced and drift detected
+    /// first).
+    pub async fn updates(&self) -> Result<Vec<Update>, DbErr> {
+        let sources = self.marketplace().sync(false).await?;
+        self.detect_updates(&sources).await?;
+        self.update_rows("ORDER BY id DESC", vec![]).await
+    }
+
+    /// Compares every installed dynamic plugin with the synced catalogs and
+    /// records drift (see the module docs).
+    pub async fn detect_updates(&self, sources: &[Source]) -> Result<(), DbErr> {
+        let platform = current_platform();
+        let offers: Vec<(i64, CatalogEntry)> = sources
+            .iter()
+            .flat_map(|s| self.marketplace().entries_of(s))
+            .filter(|(_, e)| e.platform == platform)
+            .map(|(s, e)| (s.id, e))
+            .collect();
+        let records = self
+            .store()
+            .list()
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        for record in records
+            .iter()
+            .filter(|r| r.kind == PluginKind::Dynamic.as_str())
+        {
+            let bundle = BundleInfo::read(&self.config().plugins_dir().join(&record.slug));
+            let installed_sha = bundle.as_ref().map(|b| b.sha256.to_lowercase());
+            let drifts = |e: &CatalogEntry| {
+                newer(&e.version, &record.version)
+                    || (e.version == record.version
+                        && installed_sha
+                            .as_ref()
+                            .is_some_and(|s| *s != e.sha256.to_lowercase()))
+            };
+            let best = offers
+                .iter()
+                .filter(|(_, e)| e.slug == record.slug && drifts(e))
+                .max_by(|a, b| {
+                    semver::Version::parse(&a.1.version)
+                        .ok()
+                        .cmp(&semver::Version::parse(&b.1.version).ok())
+                });
+            let pending = self
+                .update_rows(
+                    "WHERE slug = ? AND state = 'pending'",
+                    vec![record.slug.clone().into()],
+                )
+                .await?;
+            let Some((source_id, offer)) = best else {
+                // Applied by other means (install, rollback): close it.
+                for p in pending.iter().filter(|p| {
+                    p.to_version == record.version
+                        && installed_sha.as_deref() == Some(&p.to_sha256.to_lowercase())
+                }) {
+                    self.exec(
+                        "UPDATE plugin_updates SET state = 'applied', decided_at = ? WHERE id = ?",
+                        vec![Utc::now().into(), p.id.into()],
+                    )
+                    .await?;
+                }
+                continue;
+            };
+            let sha = offer.sha256.to_lowercase();
+            let dismissed = self
+                .update_rows(
+                    "WHERE slug = ? AND state = 'dismissed' AND to_version = ? AND to_sha256 = ?",
+                    vec![
+                        record.slug.clone().into(),
+                        offer.version.clone().into(),
+                        sha.clone().into(),
+                    ],
+                )
+                .await?;
+            if !dismissed.is_empty() {
+                continue;
+            }
+            match pending.first() {
+                Some(p) if p.to_version == offer.version && p.to_sha256 == sha => {}
+                Some(p) => {
+                    self.exec(
+                        "UPDATE plugin_updates SET from_version = ?, from_sha256 = ?, to_version = ?, to_sha256 = ?, source_id = ?, error = NULL, detected_at = ? WHERE id = ?",
+                        vec![
+                            record.version.clone().into(),
+                            installed_sha.clone().into(),
+                            offer.version.clone().into(),
+                            sha.into(),
+                            (*source_id).into(),
+                            Utc::now().into(),
+                            p.id.into(),
+                        ],
+                    )
+                    .await?;
+                }
+                None => {
+                    // The partial unique index makes a concurrent detector's
+                    // second insert fail; that is the "one pending" rule.
+                    let inserted = self.exec(
+                        "INSERT INTO plugin_updates (slug, from_version, from_sha256, to_version, to_sha256, source_id, state, detected_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+                        vec![
+                            record.slug.clone().into(),
+                            record.version.clone().into(),
+                            installed_sha.clone().into(),
+                            offer.version.clone().into(),
+                            sha.into(),
+                            (*source_id).into(),
+                            Utc::now().into(),
+                        ],
+                    )
+                    .await;
+                    if let Err(e) = inserted {
+                        tracing::debug!(plugin = %record.slug, "update already queued: {e}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn pending_update(&self, id: i64) -> Result<Update, UpdateError> {
+        let row = self
+            .update_rows("WHERE id = ?", vec![id.into()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(UpdateError::NotFound(id))?;
+        if row.state != "pending" {
+            return Err(UpdateError::NotPending {
+                id,
+                state: row.state,
+            });
+        }
+        Ok(row)
+    }
+
+    /// Applies a pending update: the offered bundle goes through the install
+    /// pipeline and the plugin is hot-reloaded. A failure is recorded on the
+    /// row (still pending) and returned; the running version is unchanged.
+    pub async fn apply_update(
+        &self,
+        id: i64,
+        actor: &str,
+        progress: Progress,
+    ) -> Result<Swapped, UpdateError> {
+        let row = self.pending_update(id).await?;
+        let sources = self.marketplace().list().await?;
+        let found = sources
+            .iter()
+            .filter(|s| s.id == row.source_id)
+            .flat_map(|s| self.marketplace().entries_of(s))
+            .find(|(_, e)| {
+                e.slug == row.slug
+                    && e.version == row.to_version
+                    && e.sha256.eq_ignore_ascii_case(&row.to_sha256)
+            });
+        let Some((source, entry)) = found else {
+            return Err(UpdateError::Withdrawn {
+                slug: row.slug,
+                version: row.to_version,
+                sha256: row.to_sha256,
+            });
+        };
+        let trust = self.marketplace().policy_for(&source).await?;
+        let result = self
+            .update_with_progress(&entry, &source.location, &trust, false, actor, progress)
+            .await;
+        match result {
+            Ok(swapped) => {
+                self.exec(
+                    "UPDATE plugin_updates SET state = 'applied', error = NULL, decided_at = ? WHERE id = ?",
+                    vec![Utc::now().into(), id.into()],
+                )
+                .await?;
+                Ok(swapped)
+            }
+            Err(e) => {
+                self.exec(
+                    "UPDATE plugin_updates SET error = ? WHERE id = ?",
+                    vec![e.to_string().into(), id.into()],
+                )
+                .await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Dismisses a pending update: that offer is not proposed again.
+    pub async fn dismiss_update(&self, id: i64) -> Result<Update, UpdateError> {
+        self.pending_update(id).await?;
+        self.exec(
+            "UPDATE plugin_updates SET state = 'dismissed', decided_at = ? WHERE id = ? AND state = 'pending'",
+            vec![Utc::now().into(), id.into()],
+        )
+        .await?;
+        self.update_rows("WHERE id = ?", vec![id.into()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(UpdateError::NotFound(id))
+    }
+}

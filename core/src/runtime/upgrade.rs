@@ -1,0 +1,386 @@
+//! Hot reload: replacing a dynamic plugin's code while it serves.
+//!
+//! ```text
+//! staged folder ─▶ load the library, on_load ─▶ new generation
+//!   ─▶ prepare (hooks, routes, jobs, subscriptions, capabilities)
+//!   ─▶ migrations ─▶ on_upgrade(from_version) ─▶ on_enable (if active)
+//!   ─▶ files: plugins/<slug> → previous/<slug>, staged → plugins/<slug>
+//!   ─▶ cutover: plugin map, routes, subscriptions, jobs, hooks → new generation
+//!   ─▶ drain: the old generation finishes the calls it is running, then
+//!      on_disable + on_unload on it, and it is dropped
+//! ```
+//!
+//! The cutover is an epoch fence: every lookup after it (route table, plugin
+//! map, hook table, event bus) reaches the new generation; a call that
+//! looked the old one up before it holds an `Arc` to it, and the old
+//! generation stays callable until the last such `Arc` is gone. A failure
+//! before the cutover leaves the old generation serving and nothing moved
+//! (migrations that succeeded stay applied: they are forward-only).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use plugboard_plugin_api::{Phase, PluginObject};
+use serde::Serialize;
+
+use super::{ops::Unprepared, Runtime, RuntimeError};
+use crate::{
+    lifecycle::{PluginRecord, PluginState},
+    loader,
+    manifest::Manifest,
+    registry::{PluginEntry, PluginKind},
+};
+
+/// How long an old generation may take to finish its calls before it is
+/// disabled anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The outcome of a hot reload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Swapped {
+    /// The plugin.
+    pub slug: String,
+    /// The version replaced.
+    pub from_version: String,
+    /// The version now serving.
+    pub to_version: String,
+    /// The new generation.
+    pub generation: u64,
+    /// The old generation (draining in the background), if one was loaded.
+    pub previous_generation: Option<u64>,
+    /// The record after the change.
+    pub plugin: PluginRecord,
+}
+
+/// An old generation still finishing its calls after an update.
+#[derive(Debug, Clone, Serialize)]
+pub struct Draining {
+    /// The plugin.
+    pub slug: String,
+    /// The old version.
+    pub version: String,
+    /// The old generation.
+    pub generation: u64,
+    /// When the cutover happened.
+    pub since: DateTime<Utc>,
+}
+
+impl Runtime {
+    /// The folder that keeps the previous version of `slug` (for rollback).
+    pub fn previous_dir(&self, slug: &str) -> PathBuf {
+        self.config().data_dir.join("previous").join(slug)
+    }
+
+    /// Old generations still draining.
+    pub fn draining(&self) -> Vec<Draining> {
+        self.inner
+            .draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the code of the installed dynamic plugin by the complete
+    /// plugin folder `staged` (see the module docs). The ops lock must be
+    /// held. `note` goes into the audit trail (`updated 1.0.0 → 2.0.0`).
+    pub(crate) async fn swap_in(
+        &self,
+        staged: &Path,
+        actor: &str,
+        verb: &str,
+    ) -> Result<Swapped, RuntimeError> {
+        let failed =
+            |slug: &str, phase: &'static str, message: String| RuntimeError::UpgradeFailed {
+                slug: slug.to_string(),
+                phase,
+                message,
+            };
+        let manifest =
+            Manifest::read(staged).map_err(|e| failed("?", "manifest", e.to_string()))?;
+        let slug = manifest.slug.clone();
+        let record = self.store().get(&slug).await?;
+        if record.kind != PluginKind::Dynamic.as_str() {
+            return Err(RuntimeError::BuiltIn { slug });
+        }
+        if record.state == PluginState::PendingUninstall {
+            return Err(failed(
+                &slug,
+                "state",
+                "the plugin is being uninstalled".into(),
+            ));
+        }
+        let old = self.plugin(&slug);
+        let from_version = old
+            .as_ref()
+            .map(|o| o.version().to_string())
+            .unwrap_or_else(|| record.version.clone());
+        let folder = self.config().plugins_dir().join(&slug);
+
+        // The new generation, loaded from the staged folder.
+        let library = manifest
+            .library_path(staged)
+            .ok_or_else(|| failed(&slug, "load", "the manifest names no library".into()))?;
+        let scratch = self.config().data_dir.join(".loaded");
+        let object = loader::load_library(&library, &scratch)
+            .map_err(|e| failed(&slug, "load", e.to_string()))?;
+        if object.slug() != manifest.slug || object.version() != manifest.version {
+            return Err(failed(
+                &slug,
+                "load",
+                format!(
+                    "manifest says {} {} but the library is {} {}",
+                    manifest.slug,
+                    manifest.version,
+                    object.slug(),
+                    object.version()
+                ),
+            ));
+        }
+        let api = object.api_version().to_string();
+        let manifest = Arc::new(manifest);
+        let scope = self.scope_for(&manifest);
+        let new = Arc::new(PluginEntry::new(
+            PluginKind::Dynamic,
+            Some(folder.clone()),
+            api,
+            manifest,
+            Box::new(object),
+            scope,
+        ));
+        let policy = self.fault_policy();
+        new.run_phase(policy, Phase::Load)
+            .map_err(|e| failed(&slug, "on_load", e.to_string()))?;
+        new.set_loaded(true);
+        let unload_new = |enabled: bool| {
+            if enabled {
+                let _ = new.run_phase(policy, Phase::Disable);
+            }
+            let _ = new.run_phase(policy, Phase::Unload);
+        };
+
+        let prepared = match self.prepare(&new) {
+            Ok(p) => p,
+            Err(Unprepared::Cycle(cycle)) => {
+                unload_new(false);
+                return Err(RuntimeError::HookCycle { slug, cycle });
+            }
+            Err(Unprepared::Failed(phase, message)) => {
+                unload_new(false);
+                return Err(failed(&slug, phase, message));
+            }
+        };
+        if let Err((phase, message)) = self.migrate(&new, &prepared.migrations).await {
+            unload_new(false);
+            return Err(failed(&slug, phase, message));
+        }
+        if let Err(e) = new.call(policy, false, |p, ctx| p.on_upgrade(ctx, &from_version)) {
+            unload_new(false);
+            return Err(failed(&slug, "on_upgrade", e.to_string()));
+        }
+        let active = record.state == PluginState::Active;
+        if active {
+            if let Err(e) = new.run_phase(policy, Phase::Enable) {
+                unload_new(false);
+                return Err(failed(&slug, "on_enable", e.to_string()));
+            }
+        }
+
+        // Files: the current folder becomes the previous version.
+        if let Err(e) = self.move_folders(&slug, &folder, staged) {
+            unload_new(active);
+            return Err(failed(&slug, "files", e.to_string()));
+        }
+
+        // Cutover.
+        self.inner.plugins.insert(slug.clone(), Arc::clone(&new));
+        if active {
+            self.go_live(&new, prepared).await;
+        } else {
+            self.rebuild_hooks();
+        }
+        let note = format!("{verb} {from_version} → {}", new.version());
+        let plugin = self
+            .store()
+            .record_version(&slug, new.version(), actor, &note)
+            .await?;
+        tracing::info!(plugin = %slug, generation = new.generation(), actor, "{note}");
+        let previous_generation = old.as_ref().map(|o| o.generation());
+        if let Some(old) = old {
+            self.drain(old);
+        }
+        self.notify_lifecycle("upgraded", &slug);
+        Ok(Swapped {
+            slug,
+            from_version,
+            to_version: new.version().to_string(),
+            generation: new.generation(),
+            previous_generation,
+            plugin,
+        })
+    }
+
+    /// Goes back to the previous version of `slug` in one step, by the same
+    /// hot reload (the current version becomes the previous one, so a
+    /// second rollback goes forward again). Migrations are not undone.
+    pub async fn rollback(&self, slug: &str, actor: &str) -> Result<Swapped, RuntimeError> {
+        let _guard = self.ops_lock().await;
+        let previous = self.previous_dir(slug);
+        if !previous.join(crate::manifest::MANIFEST_FILE).exists() {
+            return Err(RuntimeError::NoPrevious {
+                slug: slug.to_string(),
+            });
+        }
+        let staging = self.config().data_dir.join(".staging");
+        let staged = staging.join(format!("{slug}-rollback-{}", unique()));
+        let io = |source| RuntimeError::DataDir {
+            path: previous.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&staging).map_err(io)?;
+        std::fs::rename(&previous, &staged).map_err(io)?;
+        match self.swap_in(&staged, actor, "rolled back").await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                if staged.exists() && !previous.exists() {
+                    let _ = std::fs::rename(&staged, &previous);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `plugins/<slug>` → `previous/<slug>` (replacing an older one), then
+    /// `staged` → `plugins/<slug>`; undone if the second rename fails. A
+    /// crash between the two is repaired at start-up
+    /// ([`Runtime::repair_folders`]).
+    fn move_folders(&self, slug: &str, folder: &Path, staged: &Path) -> std::io::Result<()> {
+        let previous = self.previous_dir(slug);
+        std::fs::create_dir_all(previous.parent().unwrap_or(Path::new(".")))?;
+        if previous.exists() {
+            let trash = self.config().data_dir.join(".trash");
+            std::fs::create_dir_all(&trash)?;
+            let target = trash.join(format!("{slug}-previous-{}", unique()));
+            std::fs::rename(&previous, &target)?;
+            let _ = std::fs::remove_dir_all(&target);
+        }
+        let had_folder = folder.exists();
+        if had_folder {
+            std::fs::rename(folder, &previous)?;
+        }
+        if let Err(e) = std::fs::rename(staged, folder) {
+            if had_folder {
+                let _ = std::fs::rename(&previous, folder);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// At start: puts back what an interrupted update or rollback moved (a
+    /// plugin found only in `previous/`, a previous version left in
+    /// `.staging` by a rollback), then deletes what an interrupted install
+    /// left in `.staging` (never inside `plugins/`).
+    pub(super) fn repair_folders(&self) {
+        let staging = self.config().data_dir.join(".staging");
+        for dir in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
+            let name = dir.file_name().to_string_lossy().into_owned();
+            if let Some((slug, _)) = name.split_once("-rollback-") {
+                let previous = self.previous_dir(slug);
+                if !previous.exists() {
+                    let _ = std::fs::rename(dir.path(), &previous);
+                }
+            }
+        }
+        if staging.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&staging) {
+                tracing::warn!("cannot clean {}: {e}", staging.display());
+            }
+        }
+        let Ok(dirs) = std::fs::read_dir(self.config().data_dir.join("previous")) else {
+            return;
+        };
+        for dir in dirs.filter_map(Result::ok) {
+            let folder = self.config().plugins_dir().join(dir.file_name());
+            if !folder.exists() {
+                tracing::warn!(
+                    "restoring {} from previous/ (an update was interrupted)",
+                    folder.display()
+                );
+                if let Err(e) = std::fs::rename(dir.path(), &folder) {
+                    tracing::error!("cannot restore {}: {e}", folder.display());
+                }
+            }
+        }
+    }
+
+    /// Lets the old generation finish what it is running, then disables and
+    /// unloads it, on a thread of its own.
+    fn drain(&self, old: Arc<PluginEntry>) {
+        let info = Draining {
+            slug: old.slug().to_string(),
+            version: old.version().to_string(),
+            generation: old.generation(),
+            since: Utc::now(),
+        };
+        self.inner
+            .draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(info);
+        let (runtime, policy) = (Arc::downgrade(&self.inner), self.fault_policy());
+        let spawned = std::thread::Builder::new()
+            .name("plugboard-drain".into())
+            .spawn(move || {
+                let start = Instant::now();
+                // The drainer's own reference is the last one when every call
+                // that looked the old generation up has returned.
+                while Arc::strong_count(&old) > 1 && start.elapsed() < DRAIN_TIMEOUT {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                let left = Arc::strong_count(&old) - 1;
+                if left > 0 {
+                    tracing::warn!(
+                        plugin = old.slug(),
+                        generation = old.generation(),
+                        left,
+                        "drain timed out; disabling the old generation anyway"
+                    );
+                }
+                let was_live = old.is_live();
+                old.set_live(false);
+                if was_live {
+                    let _ = old.run_phase(policy, Phase::Disable);
+                }
+                let _ = old.run_phase(policy, Phase::Unload);
+                old.set_loaded(false);
+                tracing::info!(
+                    plugin = old.slug(),
+                    generation = old.generation(),
+                    waited_ms = start.elapsed().as_millis() as u64,
+                    "old generation drained"
+                );
+                if let Some(inner) = runtime.upgrade() {
+                    inner
+                        .draining
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .retain(|d| d.generation != old.generation());
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the drain thread: {e}");
+        }
+    }
+}
+
+/// A unique suffix for scratch folder names.
+pub(crate) fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
