@@ -25,7 +25,8 @@ pub struct Listing {
     pub installed_version: Option<String>,
     /// The installed plugin's state, if any.
     pub state: Option<String>,
-    /// Whether this entry is newer than the installed version.
+    /// Whether this entry is the pending update of the installed plugin
+    /// (a newer version, or the same version with another digest).
     pub update_available: bool,
 }
 
@@ -67,6 +68,8 @@ impl Runtime {
     /// The catalog (stale sources synced first), filtered by `query`.
     pub async fn catalog(&self, query: &Query) -> Result<Vec<Listing>, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
+        self.detect_updates(&sources).await?;
+        let pending = self.pending_updates().await?;
         let records = self.store().list().await.map_err(|e| match e {
             crate::lifecycle::LifecycleError::Db(d) => d,
             other => sea_orm::DbErr::Custom(other.to_string()),
@@ -82,7 +85,11 @@ impl Runtime {
                     source_id: source.id,
                     installed_version: record.map(|r| r.version.clone()),
                     state: record.map(|r| r.state.as_str().to_string()),
-                    update_available: record.is_some_and(|r| newer(&entry.version, &r.version)),
+                    update_available: pending.iter().any(|u| {
+                        u.slug == entry.slug
+                            && u.to_version == entry.version
+                            && u.to_sha256.eq_ignore_ascii_case(&entry.sha256)
+                    }),
                     entry,
                 });
             }

@@ -131,6 +131,12 @@ impl Runtime {
         self.update_rows("ORDER BY id DESC", vec![]).await
     }
 
+    /// The pending rows, without syncing.
+    pub async fn pending_updates(&self) -> Result<Vec<Update>, DbErr> {
+        self.update_rows("WHERE state = 'pending' ORDER BY id", vec![])
+            .await
+    }
+
     /// Compares every installed dynamic plugin with the synced catalogs and
     /// records drift (see the module docs).
     pub async fn detect_updates(&self, sources: &[Source]) -> Result<(), DbErr> {
