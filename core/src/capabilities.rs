@@ -217,6 +217,8 @@ pub struct Declared<'a> {
     pub migrations: usize,
     /// Its subscription patterns.
     pub subscriptions: &'a [String],
+    /// How many UI contributions its manifest declares.
+    pub ui: usize,
 }
 
 impl Capabilities {
@@ -244,6 +246,9 @@ impl Capabilities {
         }
         if d.migrations > 0 && !self.sql {
             return deny(Capability::Sql);
+        }
+        if d.ui > 0 && !self.ui {
+            return deny(Capability::Ui);
         }
         if let Some(p) = d
             .subscriptions

@@ -25,6 +25,7 @@
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
+pub mod auth;
 mod background;
 pub mod capabilities;
 pub mod config;
@@ -47,6 +48,7 @@ pub mod runtime;
 pub mod scheduler;
 mod scope;
 pub mod sql;
+pub mod ui;
 pub mod users;
 
 pub use plugboard_plugin_api::BuiltinPlugin;

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::capabilities::Capabilities;
+pub use plugboard_frontend_manifest::UiDeclaration;
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "plugin.json";
@@ -58,6 +59,9 @@ pub struct Manifest {
     /// Other plugins it needs, active, at matching versions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
+    /// What it adds to the browser UI (ES modules from its `assets/`).
+    #[serde(default, skip_serializing_if = "UiDeclaration::is_empty")]
+    pub ui: UiDeclaration,
 }
 
 /// A plugin another one needs: its slug and a semver requirement.
@@ -194,6 +198,7 @@ impl Manifest {
             }
         }
         self.capabilities.validate(&self.slug)?;
+        self.ui.validate(&self.slug)?;
         for d in &self.dependencies {
             if !is_valid_slug(&d.slug) || d.slug == self.slug {
                 return Err(format!(
@@ -248,6 +253,7 @@ mod tests {
             capabilities: Capabilities::default(),
             config_schema: None,
             dependencies: Vec::new(),
+            ui: Default::default(),
         };
         assert!(m.validate().unwrap_err().contains("base name"));
     }

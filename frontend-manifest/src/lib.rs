@@ -45,7 +45,9 @@ pub mod slots {
 }
 
 /// Roles, from least to most privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A signed-in user.
@@ -237,21 +239,37 @@ impl UiDeclaration {
         };
         for (kind, list, slot) in [
             ("widget", &self.widgets, slots::DASHBOARD_WIDGETS),
-            ("admin widget", &self.admin_widgets, slots::ADMIN_DASHBOARD_WIDGETS),
+            (
+                "admin widget",
+                &self.admin_widgets,
+                slots::ADMIN_DASHBOARD_WIDGETS,
+            ),
         ] {
             for w in list.iter() {
                 check_name(kind, &w.name)?;
                 if w.slot != slot {
-                    return Err(format!("ui: {kind} {:?} names slot {:?}; this host offers {slot:?}", w.name, w.slot));
+                    return Err(format!(
+                        "ui: {kind} {:?} names slot {:?}; this host offers {slot:?}",
+                        w.name, w.slot
+                    ));
                 }
                 if !valid_asset(&w.module) {
-                    return Err(format!("ui: {kind} {:?}: module {:?} must be a .js path inside assets/", w.name, w.module));
+                    return Err(format!(
+                        "ui: {kind} {:?}: module {:?} must be a .js path inside assets/",
+                        w.name, w.module
+                    ));
                 }
                 if !valid_element(&w.element) {
-                    return Err(format!("ui: {kind} {:?}: {:?} is not a custom element name", w.name, w.element));
+                    return Err(format!(
+                        "ui: {kind} {:?}: {:?} is not a custom element name",
+                        w.name, w.element
+                    ));
                 }
                 if seen.contains(&(kind, w.name.as_str())) {
-                    return Err(format!("ui: two {kind}s named {:?} in plugin {slug:?}", w.name));
+                    return Err(format!(
+                        "ui: two {kind}s named {:?} in plugin {slug:?}",
+                        w.name
+                    ));
                 }
                 seen.push((kind, w.name.as_str()));
             }
@@ -264,16 +282,28 @@ impl UiDeclaration {
                     return Err(format!("ui: {kind} {:?}: path {:?} must start with '/' and use letters, digits, '-', '_', '.'", p.name, p.path));
                 }
                 if !valid_asset(&p.module) {
-                    return Err(format!("ui: {kind} {:?}: module {:?} must be a .js path inside assets/", p.name, p.module));
+                    return Err(format!(
+                        "ui: {kind} {:?}: module {:?} must be a .js path inside assets/",
+                        p.name, p.module
+                    ));
                 }
                 if !valid_element(&p.element) {
-                    return Err(format!("ui: {kind} {:?}: {:?} is not a custom element name", p.name, p.element));
+                    return Err(format!(
+                        "ui: {kind} {:?}: {:?} is not a custom element name",
+                        p.name, p.element
+                    ));
                 }
                 if seen.contains(&(kind, p.name.as_str())) {
-                    return Err(format!("ui: two {kind}s named {:?} in plugin {slug:?}", p.name));
+                    return Err(format!(
+                        "ui: two {kind}s named {:?} in plugin {slug:?}",
+                        p.name
+                    ));
                 }
                 if paths.contains(&p.path.as_str()) {
-                    return Err(format!("ui: two {kind}s on path {:?} in plugin {slug:?}", p.path));
+                    return Err(format!(
+                        "ui: two {kind}s on path {:?} in plugin {slug:?}",
+                        p.path
+                    ));
                 }
                 seen.push((kind, p.name.as_str()));
                 paths.push(&p.path);
@@ -282,12 +312,24 @@ impl UiDeclaration {
         for m in &self.menu_items {
             check_name("menu item", &m.name)?;
             if seen.contains(&("menu item", m.name.as_str())) {
-                return Err(format!("ui: two menu items named {:?} in plugin {slug:?}", m.name));
+                return Err(format!(
+                    "ui: two menu items named {:?} in plugin {slug:?}",
+                    m.name
+                ));
             }
             seen.push(("menu item", m.name.as_str()));
-            let pages = if m.admin { &self.admin_pages } else { &self.pages };
+            let pages = if m.admin {
+                &self.admin_pages
+            } else {
+                &self.pages
+            };
             if !pages.iter().any(|p| p.path == m.href) {
-                return Err(format!("ui: menu item {:?} points at {:?}, which is none of the plugin's {}pages", m.name, m.href, if m.admin { "admin " } else { "" }));
+                return Err(format!(
+                    "ui: menu item {:?} points at {:?}, which is none of the plugin's {}pages",
+                    m.name,
+                    m.href,
+                    if m.admin { "admin " } else { "" }
+                ));
             }
         }
         Ok(())
@@ -397,18 +439,54 @@ mod tests {
     fn bad_declarations_are_refused_with_the_reason() {
         let page = serde_json::json!({"name": "p", "title": "P", "path": "/", "module": "p.js", "element": "x-p"});
         let cases = [
-            (serde_json::json!({"pages": [page, page]}), "two pages named"),
-            (serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/", "module": "../p.js", "element": "x-p"}]}), "inside assets"),
-            (serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/", "module": "p.js", "element": "nodash"}]}), "custom element"),
-            (serde_json::json!({"widgets": [{"name": "w", "title": "W", "slot": "dashboard/widgets/v9", "module": "w.js", "element": "x-w"}]}), "this host offers"),
-            (serde_json::json!({"pages": [page], "menu_items": [{"name": "m", "label": "M", "href": "/nowhere"}]}), "none of the plugin's pages"),
-            (serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/../x", "module": "p.js", "element": "x-p"}]}), "path"),
+            (
+                serde_json::json!({"pages": [page, page]}),
+                "two pages named",
+            ),
+            (
+                serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/", "module": "../p.js", "element": "x-p"}]}),
+                "inside assets",
+            ),
+            (
+                serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/", "module": "p.js", "element": "nodash"}]}),
+                "custom element",
+            ),
+            (
+                serde_json::json!({"widgets": [{"name": "w", "title": "W", "slot": "dashboard/widgets/v9", "module": "w.js", "element": "x-w"}]}),
+                "this host offers",
+            ),
+            (
+                serde_json::json!({"pages": [page], "menu_items": [{"name": "m", "label": "M", "href": "/nowhere"}]}),
+                "none of the plugin's pages",
+            ),
+            (
+                serde_json::json!({"pages": [{"name": "p", "title": "P", "path": "/../x", "module": "p.js", "element": "x-p"}]}),
+                "path",
+            ),
         ];
         for (json, expect) in cases {
             let err = decl(json.clone()).validate("g").unwrap_err();
             assert!(err.contains(expect), "{json}: {err}");
         }
         assert!(decl(serde_json::json!({"pages": [page], "menu_items": [{"name": "m", "label": "M", "href": "/"}]})).validate("g").is_ok());
+    }
+
+    #[test]
+    fn checked_in_schemas_match_the_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+        for (file, schema) in [
+            ("ui-manifest.schema.json", manifest_schema()),
+            ("ui-declaration.schema.json", declaration_schema()),
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let checked_in: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                checked_in,
+                schema,
+                "run `plugboard schema {}` > frontend-manifest/schema/{file}",
+                file.trim_end_matches(".schema.json")
+            );
+        }
     }
 
     #[test]

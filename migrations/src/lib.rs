@@ -14,6 +14,7 @@ mod m20261122_000006_create_plugin_job_runs;
 mod m20261122_000007_create_plugin_config;
 mod m20261123_000008_create_marketplace;
 mod m20261123_000009_create_plugin_updates;
+mod m20261123_000010_create_accounts;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_plugin_config::Migration),
             Box::new(m20261123_000008_create_marketplace::Migration),
             Box::new(m20261123_000009_create_plugin_updates::Migration),
+            Box::new(m20261123_000010_create_accounts::Migration),
         ]
     }
 }

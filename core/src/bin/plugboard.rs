@@ -66,10 +66,12 @@ enum Command {
     /// Editing a catalog file.
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Prints the JSON Schema of `manifest` (plugin.json) or `catalog`.
+    /// Prints a JSON Schema: `manifest` (plugin.json), `catalog`,
+    /// `ui-manifest` (GET /api/ui/manifest) or `ui-declaration` (the
+    /// manifest's `ui` section).
     Schema {
-        /// `manifest` or `catalog`.
-        #[arg(value_parser = ["manifest", "catalog"])]
+        /// Which one.
+        #[arg(value_parser = ["manifest", "catalog", "ui-manifest", "ui-declaration"])]
         what: String,
     },
 }
@@ -169,10 +171,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugin(cmd) => plugin(cmd).await,
         Command::Catalog(cmd) => catalog(cmd),
         Command::Schema { what } => {
-            let schema = if what == "manifest" {
-                plugboard_core::marketplace::schema::manifest()
-            } else {
-                plugboard_core::marketplace::schema::catalog()
+            let schema = match what.as_str() {
+                "manifest" => plugboard_core::marketplace::schema::manifest(),
+                "catalog" => plugboard_core::marketplace::schema::catalog(),
+                "ui-manifest" => plugboard_frontend_manifest::manifest_schema(),
+                _ => plugboard_frontend_manifest::declaration_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(())
@@ -214,6 +217,17 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
             let addr = listener.local_addr()?;
             println!("plugboard listening on http://{addr}");
+            println!("admin in a browser: http://{addr}/admin");
+            if let Some(password) = runtime
+                .auth()
+                .bootstrap(std::env::var("PLUGBOARD_ADMIN_PASSWORD").ok())
+                .await
+                .context("creating the first admin account")?
+            {
+                println!(
+                    "first start: sign in as \"admin\" with the one-time password {password} (shown only now)"
+                );
+            }
             match source {
                 TokenSource::Generated => println!(
                     "admin token (saved to {}): {}",

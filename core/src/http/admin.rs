@@ -55,6 +55,8 @@ pub struct PluginView {
     bundle: Option<crate::marketplace::install::BundleInfo>,
     /// The version a rollback would go back to.
     previous_version: Option<String>,
+    /// Its live UI contributions.
+    ui: Vec<plugboard_frontend_manifest::Contribution>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +97,7 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .and_then(|e| e.source().map(|p| p.display().to_string())),
         metrics: entry.as_ref().map(|e| e.metrics().snapshot()),
         generation: entry.as_ref().map(|e| e.generation()),
+        ui: rt.ui().of(&record.slug),
         dependencies: entry
             .as_ref()
             .map(|e| e.manifest().dependencies.clone())

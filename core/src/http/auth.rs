@@ -1,14 +1,14 @@
 //! The admin bearer token: from `PLUGBOARD_ADMIN_TOKEN`, or generated on the
 //! first start into `<data-dir>/admin-token` (mode 0600).
 
-use std::{
-    future::{ready, Ready},
-    path::Path,
-};
+use std::path::Path;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use plugboard_frontend_manifest::Role;
 
 use super::error::ApiError;
+use crate::auth::Session;
 
 /// The token that admin requests must carry as `Authorization: Bearer …`.
 #[derive(Clone)]
@@ -83,28 +83,153 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
-/// Proof that the request carried the admin token; an extractor.
-pub struct Admin;
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "plugboard_session";
+
+/// The value of cookie `name` in the request.
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all("cookie")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Who is calling: the bearer token (an admin script) or a signed-in
+/// session. For a session, a request that changes state must come from the
+/// same origin and echo the session's CSRF token in `X-CSRF-Token`.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The admin bearer token.
+    Token,
+    /// A browser session.
+    Session(Session),
+}
+
+impl Caller {
+    /// The caller's role.
+    pub fn role(&self) -> Role {
+        match self {
+            Caller::Token => Role::Admin,
+            Caller::Session(s) => s.role,
+        }
+    }
+    /// The caller's name (`token` for the bearer token).
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Token => "token",
+            Caller::Session(s) => &s.username,
+        }
+    }
+}
+
+fn unsafe_method(req: &HttpRequest) -> bool {
+    !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS")
+}
+
+/// Checks a session's request against CSRF: same origin (when the browser
+/// says where it comes from) and the echoed token.
+fn csrf_ok(req: &HttpRequest, session: &Session) -> Result<(), ApiError> {
+    if !unsafe_method(req) {
+        return Ok(());
+    }
+    let host = req.connection_info().host().to_string();
+    if let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) {
+        let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+        if origin_host != host {
+            return Err(ApiError::forbidden(
+                "csrf_failed",
+                format!("cross-origin request from {origin} refused"),
+            ));
+        }
+    }
+    let given = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let want = session.csrf_token.as_bytes();
+    let same = want.len() == given.len()
+        && want
+            .iter()
+            .zip(given.as_bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "csrf_failed",
+            "missing or wrong X-CSRF-Token header",
+        ))
+    }
+}
+
+async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
+    let Some(token) = req.app_data::<web::Data<AdminToken>>() else {
+        return Err(ApiError::internal("admin token not configured"));
+    };
+    if let Some(given) = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return if token.matches(given.trim()) {
+            Ok(Caller::Token)
+        } else {
+            Err(ApiError::unauthorized("wrong admin token"))
+        };
+    }
+    let Some(value) = cookie(&req, SESSION_COOKIE) else {
+        return Err(ApiError::unauthorized(
+            "sign in (session cookie) or send Authorization: Bearer …",
+        ));
+    };
+    let rt = req
+        .app_data::<web::Data<crate::Runtime>>()
+        .ok_or_else(|| ApiError::internal("runtime not configured"))?;
+    let session = rt
+        .auth()
+        .session(&value)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
+    csrf_ok(&req, &session)?;
+    Ok(Caller::Session(session))
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(caller(req.clone()))
+    }
+}
+
+/// Proof that the caller is an admin (bearer token, or an admin's session
+/// passing the CSRF checks); an extractor.
+pub struct Admin(pub Caller);
 
 impl FromRequest for Admin {
     type Error = ApiError;
-    type Future = Ready<Result<Admin, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Admin, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(token) = req.app_data::<web::Data<AdminToken>>() else {
-            return ready(Err(ApiError::internal("admin token not configured")));
-        };
-        let given = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        ready(match given {
-            Some(g) if token.matches(g.trim()) => Ok(Admin),
-            Some(_) => Err(ApiError::unauthorized("wrong admin token")),
-            None => Err(ApiError::unauthorized(
-                "missing bearer token (Authorization: Bearer …)",
-            )),
+        let req = req.clone();
+        Box::pin(async move {
+            let c = caller(req).await?;
+            if c.role() == Role::Admin {
+                Ok(Admin(c))
+            } else {
+                Err(ApiError::forbidden(
+                    "forbidden",
+                    format!("{} is not an admin", c.name()),
+                ))
+            }
         })
     }
 }

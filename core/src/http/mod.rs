@@ -13,6 +13,9 @@ pub mod auth;
 pub mod error;
 pub mod marketplace;
 pub mod plugin_routes;
+pub mod session;
+pub mod shell;
+pub mod ui;
 pub mod users;
 
 use std::net::TcpListener;
@@ -54,13 +57,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| ApiError::unprocessable(e.to_string()).into()),
     )
     .route("/healthz", web::get().to(healthz))
+    .configure(session::configure)
+    .configure(ui::configure)
     .service(
         web::scope("/api/admin")
             .configure(marketplace::configure)
             .configure(admin::configure)
+            .configure(session::configure_admin)
             .configure(users::configure),
     )
     .configure(plugin_routes::configure)
+    .configure(shell::configure)
     .default_service(web::to(not_found));
 }
 

@@ -192,6 +192,9 @@ struct Inner {
     marketplace: crate::marketplace::sources::Sources,
     installs: crate::marketplace::jobs::InstallJobs,
     draining: Mutex<Vec<Draining>>,
+    ui: crate::ui::UiRegistry,
+    auth: crate::auth::Auth,
+    changes: tokio::sync::broadcast::Sender<String>,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -240,6 +243,9 @@ impl Runtime {
                 marketplace: crate::marketplace::sources::Sources::new(db.conn().clone()),
                 installs: Default::default(),
                 draining: Mutex::new(Vec::new()),
+                ui: Default::default(),
+                auth: crate::auth::Auth::new(db.conn().clone()),
+                changes: tokio::sync::broadcast::channel(256).0,
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -306,6 +312,24 @@ impl Runtime {
     /// The live route table.
     pub fn routes(&self) -> &RouteTable<Arc<PluginEntry>> {
         &self.inner.routes
+    }
+    /// Accounts and sessions.
+    pub fn auth(&self) -> &crate::auth::Auth {
+        &self.inner.auth
+    }
+    /// The UI registry.
+    pub fn ui(&self) -> &crate::ui::UiRegistry {
+        &self.inner.ui
+    }
+    /// State changes (JSON text) as they happen, for live views.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.inner.changes.subscribe()
+    }
+    pub(crate) fn announce(&self, kind: &str, slug: &str) {
+        let _ = self
+            .inner
+            .changes
+            .send(serde_json::json!({ "kind": kind, "slug": slug }).to_string());
     }
     /// The event bus.
     pub fn events(&self) -> &EventBus {

@@ -19,6 +19,7 @@ pub(super) struct Prepared {
     subscriptions: Vec<String>,
     jobs: Vec<(String, crate::scheduler::Schedule, String)>,
     pub(super) migrations: Vec<plugboard_plugin_api::abi::Migration>,
+    ui: Vec<plugboard_frontend_manifest::Contribution>,
 }
 
 /// Why [`Runtime::prepare`] refused.
@@ -124,6 +125,16 @@ impl Runtime {
     /// subscriptions, jobs, migrations) against its capabilities and the
     /// other plugins' hook order. Changes nothing.
     pub(super) fn prepare(&self, entry: &Arc<PluginEntry>) -> Result<Prepared, Unprepared> {
+        self.prepare_from(entry, entry.source().map(|p| p.as_path()))
+    }
+
+    /// [`Runtime::prepare`] with the plugin's files (UI assets) read from
+    /// `folder` (an update's staging folder, before it moves into place).
+    pub(super) fn prepare_from(
+        &self,
+        entry: &Arc<PluginEntry>,
+        folder: Option<&std::path::Path>,
+    ) -> Result<Prepared, Unprepared> {
         let slug = entry.slug();
         let object = entry.object();
         let failed = |phase: &'static str| move |e: String| Unprepared::Failed(phase, e);
@@ -184,17 +195,33 @@ impl Runtime {
             jobs: jobs.len(),
             migrations: migrations.len(),
             subscriptions: &subscriptions,
+            ui: {
+                let ui = &entry.manifest().ui;
+                ui.widgets.len()
+                    + ui.admin_widgets.len()
+                    + ui.pages.len()
+                    + ui.admin_pages.len()
+                    + ui.menu_items.len()
+            },
         };
         entry
             .capabilities()
             .check_declared(slug, &declared)
             .map_err(|denied| Unprepared::Failed("capabilities", denied.to_string()))?;
+        let ui = crate::ui::contributions(
+            slug,
+            entry.version(),
+            &entry.manifest().ui,
+            folder.map(|f| f.join("assets")).as_deref(),
+        )
+        .map_err(|e| Unprepared::Failed("ui", e))?;
         Ok(Prepared {
             hooks,
             routes,
             subscriptions,
             jobs,
             migrations,
+            ui,
         })
     }
 
@@ -228,6 +255,7 @@ impl Runtime {
         if let Err(e) = self.scheduler().schedule(entry, &prepared.jobs).await {
             tracing::error!(plugin = %slug, "jobs not scheduled: {e}");
         }
+        self.ui().publish(slug, prepared.ui);
         self.rebuild_hooks();
     }
 
@@ -296,6 +324,7 @@ impl Runtime {
         if let Some(entry) = self.plugin(slug) {
             entry.clear_panics();
         }
+        self.announce("reset", slug);
         Ok(record)
     }
 
@@ -305,6 +334,7 @@ impl Runtime {
         self.routes().withdraw(entry.slug());
         self.events().unsubscribe(entry.slug());
         self.scheduler().unschedule(entry.slug());
+        self.ui().withdraw(entry.slug());
         self.rebuild_hooks();
     }
 
@@ -330,6 +360,7 @@ impl Runtime {
             Err(e) => tracing::error!(plugin = slug, "cannot record the failure: {e}"),
         }
         tracing::error!(plugin = slug, "plugin failed in {phase}: {message}");
+        self.announce("errored", slug);
         RuntimeError::PluginFailed {
             slug: slug.to_string(),
             phase,
@@ -348,6 +379,7 @@ impl Runtime {
             policy.window.as_secs()
         );
         tracing::error!(plugin = entry.slug(), "{message}");
+        self.announce("errored", entry.slug());
         let store = self.store().clone();
         let slug = entry.slug().to_string();
         self.db().spawn(async move {
@@ -362,6 +394,7 @@ impl Runtime {
     }
 
     pub(super) fn notify_lifecycle(&self, kind: &str, slug: &str) {
+        self.announce(kind, slug);
         let event = PluginEvent {
             kind: kind.into(),
             slug: slug.into(),

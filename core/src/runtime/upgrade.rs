@@ -162,7 +162,7 @@ impl Runtime {
             let _ = new.run_phase(policy, Phase::Unload);
         };
 
-        let prepared = match self.prepare(&new) {
+        let prepared = match self.prepare_from(&new, Some(staged)) {
             Ok(p) => p,
             Err(Unprepared::Cycle(cycle)) => {
                 unload_new(false);

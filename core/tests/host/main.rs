@@ -16,6 +16,7 @@ mod loading;
 mod marketplace;
 mod routes_and_kv;
 mod sql;
+mod ui_and_auth;
 mod uninstall;
 mod updates;
 mod webhooks;

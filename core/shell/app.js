@@ -1,0 +1,142 @@
+// The admin shell: sign-in, navigation (with the plugins' menu items),
+// routing in the browser, live updates over server-sent events.
+
+import { api, h, flash, setCsrf, ApiError } from './api.js';
+import { pluginsView, detailView } from './views.js';
+import { marketplaceView } from './marketplace.js';
+import { renderWidgets, pageFor, mount } from './contributions.js';
+
+const main = document.getElementById('main');
+const ctx = { session: null, manifest: { contributions: [] }, refresh: () => render() };
+
+function navigate(path) {
+  history.pushState(null, '', path);
+  render();
+}
+
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest('a[data-link]');
+  if (a && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) { ev.preventDefault(); navigate(a.getAttribute('href')); }
+});
+window.addEventListener('popstate', () => render());
+
+function showLogin(message) {
+  document.getElementById('top').hidden = true;
+  const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('p', { class: 'field-error', role: 'alert', id: 'login-error' }, message || '');
+  const form = h('form', { class: 'card login', 'aria-labelledby': 'login-title' },
+    h('h1', { id: 'login-title' }, 'Sign in to Plugboard'),
+    h('label', { for: 'username' }, 'Username'), user,
+    h('label', { for: 'password' }, 'Password'), pass, error,
+    h('p', {}, h('button', { class: 'primary', type: 'submit' }, 'Sign in')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const s = await api('POST', '/api/auth/login', { username: user.value, password: pass.value });
+      await start(s);
+    } catch (e) {
+      error.textContent = e.code === 'too_many_attempts' ? e.message : (e.status === 401 ? 'Wrong username or password.' : e.message);
+      pass.value = '';
+      pass.focus();
+    }
+  });
+  main.replaceChildren(form);
+  user.focus();
+}
+
+async function loadManifest() {
+  ctx.manifest = await api('GET', '/api/ui/manifest');
+}
+
+function renderNav() {
+  const admin = ctx.session.role === 'admin';
+  const links = [];
+  if (admin) {
+    links.push(['/admin', 'Dashboard'], ['/admin/plugins', 'Plugins'], ['/admin/marketplace', 'Marketplace']);
+  } else {
+    links.push(['/admin', 'Dashboard']);
+  }
+  const items = ctx.manifest.contributions.filter(c => c.kind === 'menu_item');
+  const nav = document.getElementById('nav');
+  nav.replaceChildren(
+    ...links.map(([href, label]) => h('a', { href, 'data-link': true }, label)),
+    ...items.map(c => h('a', { href: c.route, 'data-link': true, 'data-menu-item': c.id },
+      h('span', { class: 'icon', 'aria-hidden': 'true' }, (c.icon || c.title).slice(0, 1).toUpperCase()), ' ', c.title)));
+  for (const a of nav.querySelectorAll('a')) {
+    if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
+  }
+  document.getElementById('who').textContent = `${ctx.session.username} (${ctx.session.role})`;
+}
+
+async function dashboard() {
+  const admin = ctx.session.role === 'admin';
+  main.replaceChildren(h('h1', {}, 'Dashboard'));
+  if (admin) {
+    main.append(h('h2', {}, 'Admin widgets'));
+    renderWidgets(main, ctx.manifest, 'admin/dashboard/widgets/v1');
+    main.append(h('h2', {}, 'Widgets'));
+  }
+  renderWidgets(main, ctx.manifest, 'dashboard/widgets/v1');
+}
+
+async function render() {
+  if (!ctx.session) return;
+  try {
+    await loadManifest();
+    renderNav();
+    const path = location.pathname.replace(/\/$/, '') || '/admin';
+    const page = pageFor(ctx.manifest, path);
+    let m;
+    if (path === '/admin') await dashboard();
+    else if (path === '/admin/plugins') await pluginsView(main, ctx);
+    else if (path === '/admin/marketplace') await marketplaceView(main, ctx);
+    else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) await detailView(main, m[1], ctx);
+    else if (page) {
+      const holder = h('div');
+      main.replaceChildren(h('h1', {}, page.title), holder);
+      await mount(holder, page, { path });
+    } else {
+      main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, `Nothing lives at ${path} (a plugin page appears when its plugin is enabled).`));
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { ctx.session = null; showLogin('Your session has ended. Sign in again.'); return; }
+    main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'error-text' }, e.message));
+  }
+}
+
+let events = null;
+let pending = null;
+
+function listen() {
+  if (ctx.session.role !== 'admin' || events) return;
+  events = new EventSource('/api/admin/stream');
+  events.addEventListener('change', () => {
+    // Several changes often come together: render once.
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      // Do not throw away what the user is typing.
+      if (document.activeElement && ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)
+        && document.activeElement.type !== 'checkbox') return;
+      render();
+    }, 150);
+  });
+}
+
+async function start(session) {
+  ctx.session = session;
+  setCsrf(session.csrf_token);
+  document.getElementById('top').hidden = false;
+  listen();
+  if (location.pathname === '/' || location.pathname === '') history.replaceState(null, '', '/admin');
+  await render();
+}
+
+document.getElementById('signout').addEventListener('click', async () => {
+  try { await api('POST', '/api/auth/logout'); } catch (e) { flash(e.message, true); }
+  ctx.session = null;
+  if (events) { events.close(); events = null; }
+  showLogin('Signed out.');
+});
+
+api('GET', '/api/auth/session').then(start).catch(() => showLogin());

@@ -1,0 +1,157 @@
+// The plugins list and a plugin's detail page.
+
+import { api, h, flash, ApiError } from './api.js';
+import { schemaForm } from './schema-form.js';
+
+function badge(state) {
+  return h('span', { class: `badge ${state}`, 'data-state': state }, state.replace('_', ' '));
+}
+
+/** Every plugin with its state, a toggle that follows the server, reset and uninstall. */
+export async function pluginsView(main, ctx) {
+  const { plugins, problems } = await api('GET', '/api/admin/plugins');
+  const rows = plugins.map(p => {
+    const toggle = h('input', {
+      type: 'checkbox', role: 'switch', id: `toggle-${p.slug}`,
+      'aria-label': `Enabled: ${p.name || p.slug}`, 'data-toggle': p.slug,
+    });
+    toggle.checked = p.state === 'active';
+    toggle.disabled = !['active', 'inactive', 'installed'].includes(p.state);
+    toggle.addEventListener('change', async () => {
+      const wanted = toggle.checked;
+      toggle.disabled = true;
+      try {
+        await api('POST', `/api/admin/plugins/${p.slug}/${wanted ? 'enable' : 'disable'}`);
+        flash(`${p.slug} ${wanted ? 'enabled' : 'disabled'}`);
+      } catch (e) {
+        toggle.checked = !wanted; // revert: the server said no
+        flash(`Could not ${wanted ? 'enable' : 'disable'} ${p.slug}: ${e.message}`, true);
+      }
+      await ctx.refresh();
+    });
+    const actions = [];
+    if (p.state === 'errored') {
+      actions.push(h('button', { type: 'button', onclick: async () => {
+        try { await api('POST', `/api/admin/plugins/${p.slug}/reset`); flash(`${p.slug} reset`); }
+        catch (e) { flash(e.message, true); }
+        await ctx.refresh();
+      } }, 'Reset'));
+    }
+    if (p.kind === 'dynamic') {
+      actions.push(h('button', { type: 'button', class: 'danger', onclick: () => confirmUninstall(p, ctx) }, 'Uninstall'));
+    }
+    return h('tr', { 'data-plugin': p.slug },
+      h('td', {}, h('a', { href: `/admin/detail/${p.slug}`, 'data-link': true }, p.name || p.slug), h('div', { class: 'hint' }, p.slug)),
+      h('td', {}, p.kind), h('td', {}, p.version), h('td', {}, badge(p.state)),
+      h('td', {}, p.last_error ? h('span', { class: 'error-text' }, p.last_error) : ''),
+      h('td', {}, h('label', { class: 'switch', for: toggle.id }, toggle, h('span', { class: 'hint' }, toggle.checked ? 'on' : 'off'))),
+      h('td', {}, ...actions));
+  });
+  main.replaceChildren(
+    h('h1', {}, 'Plugins'),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['Plugin', 'Kind', 'Version', 'State', 'Last error', 'Enabled', ''].map(t => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows)),
+    problems.length ? h('section', {}, h('h2', {}, 'Not loaded'), h('ul', {}, ...problems.map(p => h('li', { class: 'error-text' }, p.error)))) : '');
+}
+
+function confirmUninstall(p, ctx) {
+  const keep = h('input', { type: 'radio', name: 'data', value: 'keep', id: 'data-keep', checked: true });
+  const remove = h('input', { type: 'radio', name: 'data', value: 'remove', id: 'data-remove' });
+  const dialog = h('dialog', { 'aria-labelledby': 'uninstall-title' },
+    h('form', { method: 'dialog' },
+      h('h2', { id: 'uninstall-title' }, `Uninstall ${p.name || p.slug}?`),
+      h('label', { for: 'data-keep', class: 'switch' }, keep, 'Keep its data (tables, settings) for a reinstall'),
+      h('label', { for: 'data-remove', class: 'switch' }, remove, 'Remove its data'),
+      h('p', {}, h('button', { value: 'cancel' }, 'Cancel'), ' ', h('button', { value: 'ok', class: 'danger' }, 'Uninstall'))));
+  document.body.append(dialog);
+  dialog.addEventListener('close', async () => {
+    const ok = dialog.returnValue === 'ok';
+    const data = remove.checked ? 'remove' : 'keep';
+    dialog.remove();
+    if (!ok) return;
+    try {
+      await api('DELETE', `/api/admin/plugins/${p.slug}?data=${data}`);
+      flash(`${p.slug} uninstalled (data ${data === 'keep' ? 'kept' : 'removed'})`);
+    } catch (e) { flash(`Could not uninstall ${p.slug}: ${e.message}`, true); }
+    await ctx.refresh();
+  });
+  dialog.showModal();
+}
+
+function barChart(title, bars, unit) {
+  const max = Math.max(1, ...bars.map(b => b[1]));
+  const w = 220, row = 18;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', bars.length * row + 4);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${title}: ${bars.map(b => `${b[0]} ${b[1]}${unit}`).join(', ')}`);
+  bars.forEach(([label, v], i) => {
+    const r = document.createElementNS(svg.namespaceURI, 'rect');
+    r.setAttribute('x', 70); r.setAttribute('y', i * row + 2); r.setAttribute('height', row - 6);
+    r.setAttribute('width', Math.max(1, (v / max) * (w - 140))); r.setAttribute('fill', label === 'panics' || label === 'errors' ? '#b3261e' : '#2457c5');
+    const t = document.createElementNS(svg.namespaceURI, 'text');
+    t.setAttribute('x', 0); t.setAttribute('y', i * row + 13); t.setAttribute('font-size', 11); t.textContent = label;
+    const n = document.createElementNS(svg.namespaceURI, 'text');
+    n.setAttribute('x', 74 + Math.max(1, (v / max) * (w - 140))); n.setAttribute('y', i * row + 13); n.setAttribute('font-size', 11);
+    n.textContent = `${Math.round(v * 10) / 10}${unit}`;
+    svg.append(r, t, n);
+  });
+  return h('figure', {}, svg, h('figcaption', {}, title));
+}
+
+/** A plugin: manifest, capabilities, routes, UI, jobs, audit, metrics, config. */
+export async function detailView(main, slug, ctx) {
+  const p = await api('GET', `/api/admin/plugins/${slug}`);
+  const [jobs, audit, config] = await Promise.all([
+    api('GET', `/api/admin/plugins/${slug}/jobs`).catch(() => ({ jobs: [] })),
+    api('GET', `/api/admin/audit?plugin=${slug}&limit=20`),
+    api('GET', `/api/admin/plugins/${slug}/config`).catch(() => null),
+  ]);
+  const m = p.metrics || { calls: 0, errors: 0, panics: 0, p50_us: 0, p99_us: 0, max_us: 0 };
+  const sections = [
+    h('h1', {}, p.name || p.slug, ' ', badge(p.state)),
+    p.description ? h('p', {}, p.description) : '',
+    p.last_error ? h('p', { class: 'error-text', role: 'alert' }, p.last_error) : '',
+    h('div', { class: 'kv' },
+      h('span', {}, 'Slug'), h('span', {}, p.slug), h('span', {}, 'Version'), h('span', {}, p.version),
+      h('span', {}, 'Kind'), h('span', {}, p.kind), h('span', {}, 'plugin-api'), h('span', {}, p.api_version || '—'),
+      h('span', {}, 'Previous version'), h('span', {}, p.previous_version || '—'),
+      h('span', {}, 'Dependencies'), h('span', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—')),
+    h('h2', {}, 'Capabilities'), h('pre', {}, JSON.stringify(p.capabilities, null, 2)),
+    h('h2', {}, 'Routes'), p.routes.length ? h('ul', {}, ...p.routes.map(r => h('li', {}, h('code', {}, `${r.method} ${r.path}`)))) : h('p', { class: 'hint' }, 'None live.'),
+    h('h2', {}, 'UI contributions'), (p.ui || []).length
+      ? h('ul', {}, ...p.ui.map(c => h('li', {}, `${c.kind.replace('_', ' ')} “${c.title}” in ${c.slot}${c.route ? ` at ${c.route}` : ''}`)))
+      : h('p', { class: 'hint' }, 'None live.'),
+    h('h2', {}, 'Metrics'),
+    h('div', { class: 'charts' },
+      barChart('Calls', [['calls', m.calls], ['errors', m.errors], ['panics', m.panics]], ''),
+      barChart('Latency', [['p50', m.p50_us], ['p99', m.p99_us], ['max', m.max_us]], ' µs')),
+    h('h2', {}, 'Scheduled jobs'), jobs.jobs && jobs.jobs.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ...['Job', 'Schedule', 'Next run', 'Last runs'].map(t => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, j.next_run || '—'),
+          h('td', {}, (j.recent_runs || []).slice(0, 3).map(r => `${r.outcome} ${r.started_at || ''}`).join('; ') || '—')))))
+      : h('p', { class: 'hint' }, 'None.'),
+    h('h2', {}, 'Audit trail'),
+    h('ul', {}, ...audit.entries.map(a => h('li', {}, `${a.at}: ${a.from || '—'} → ${a.to} by ${a.actor}${a.error ? ` (${a.error})` : ''}`))),
+  ];
+  if (config && config.schema) {
+    const form = schemaForm(config.schema, config.config);
+    const save = h('button', { class: 'primary', type: 'submit' }, 'Save configuration');
+    form.append(save);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await api('PUT', `/api/admin/plugins/${slug}/config`, form.read());
+        form.showViolations([]);
+        flash('Configuration saved');
+      } catch (e) {
+        if (e instanceof ApiError && e.details && e.details.violations) {
+          form.showViolations(e.details.violations);
+          flash('The configuration was not saved: see the fields marked', true);
+        } else flash(`Not saved: ${e.message}`, true);
+      }
+    });
+    sections.push(h('h2', {}, 'Configuration'), form);
+  }
+  main.replaceChildren(...sections);
+}

@@ -1,0 +1,389 @@
+//! Sign-in for the browser admin: accounts with a role and an argon2
+//! password hash, sessions (the browser holds a random token in an
+//! `HttpOnly` cookie; the database holds its SHA-256 and a CSRF token), and
+//! a limiter that slows repeated failed sign-ins down.
+//!
+//! The first start creates the account `admin` with the password from
+//! `PLUGBOARD_ADMIN_PASSWORD`, or a generated one printed once.
+
+use std::time::{Duration, Instant};
+
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use plugboard_frontend_manifest::Role;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::marketplace::sources::stmt;
+
+/// How long a session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Failed sign-ins allowed (per account name and per client address) before
+/// each further attempt has to wait.
+pub const FREE_FAILURES: u32 = 3;
+
+/// An account as shown to admins (never its hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub username: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    /// Whose.
+    pub username: String,
+    /// Their role.
+    pub role: Role,
+    /// The token state-changing requests must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a sign-in or an account change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user or wrong password (not told apart).
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// Too many failures: wait.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    Throttled(u64),
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The name is taken.
+    #[error("account {0:?} already exists")]
+    Exists(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// Hashing failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+#[derive(Default)]
+struct Failures {
+    count: u32,
+    last: Option<Instant>,
+}
+
+/// Accounts, sessions and the sign-in limiter.
+pub struct Auth {
+    conn: DatabaseConnection,
+    failures: DashMap<String, Failures>,
+}
+
+fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Seconds a client must wait after `count` failures, the last `since` ago.
+fn wait_secs(count: u32, since: Duration) -> u64 {
+    if count < FREE_FAILURES {
+        return 0;
+    }
+    let penalty = Duration::from_secs(1u64 << (count - FREE_FAILURES).min(8));
+    penalty
+        .saturating_sub(since)
+        .as_secs()
+        .max(u64::from(penalty > since))
+}
+
+impl Auth {
+    /// Over `conn`.
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Self {
+            conn,
+            failures: DashMap::new(),
+        }
+    }
+
+    fn backend(&self) -> sea_orm::DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+        Ok(self
+            .conn
+            .execute_raw(stmt(self.backend(), sql, values))
+            .await?
+            .rows_affected())
+    }
+
+    /// Every account.
+    pub async fn accounts(&self) -> Result<Vec<Account>, DbErr> {
+        let rows = self
+            .conn
+            .query_all_raw(stmt(
+                self.backend(),
+                "SELECT id, username, role FROM accounts ORDER BY id",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("", "role")?;
+                Ok(Account {
+                    id: r.try_get("", "id")?,
+                    username: r.try_get("", "username")?,
+                    role: Role::parse(&role).unwrap_or(Role::User),
+                })
+            })
+            .collect()
+    }
+
+    /// Creates an account.
+    pub async fn create(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<Account, AuthError> {
+        let username = username.trim();
+        if username.is_empty()
+            || username.len() > 64
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(AuthError::Invalid(
+                "a username is 1–64 letters, digits or . _ - @".into(),
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(AuthError::Invalid(
+                "a password has at least 8 characters".into(),
+            ));
+        }
+        if self
+            .accounts()
+            .await?
+            .iter()
+            .any(|a| a.username == username)
+        {
+            return Err(AuthError::Exists(username.to_string()));
+        }
+        let pw = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))??;
+        self.exec(
+            "INSERT INTO accounts (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+            vec![
+                username.into(),
+                hash.into(),
+                role.as_str().into(),
+                Utc::now().into(),
+            ],
+        )
+        .await?;
+        self.accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.username == username)
+            .ok_or_else(|| AuthError::Db(DbErr::RecordNotFound(username.into())))
+    }
+
+    /// On a database without accounts, creates `admin` with `password` or a
+    /// generated one; returns the generated password (to print once).
+    pub async fn bootstrap(&self, password: Option<String>) -> Result<Option<String>, AuthError> {
+        if !self.accounts().await?.is_empty() {
+            return Ok(None);
+        }
+        let (password, generated) = match password.filter(|p| !p.is_empty()) {
+            Some(p) => (p, false),
+            None => (random_hex(12), true),
+        };
+        self.create("admin", &password, Role::Admin).await?;
+        Ok(generated.then_some(password))
+    }
+
+    /// Signs `username` in; `client` identifies the caller for the limiter
+    /// (its address). Returns the session token (for the cookie) and the
+    /// session.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<(String, Session), AuthError> {
+        let keys = [
+            format!("user:{}", username.to_lowercase()),
+            format!("client:{client}"),
+        ];
+        let wait = keys
+            .iter()
+            .filter_map(|k| {
+                self.failures
+                    .get(k)
+                    .map(|f| wait_secs(f.count, f.last.map_or(Duration::MAX, |l| l.elapsed())))
+            })
+            .max()
+            .unwrap_or(0);
+        if wait > 0 {
+            return Err(AuthError::Throttled(wait));
+        }
+        let row = self
+            .conn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT id, password_hash, role FROM accounts WHERE username = ?",
+                vec![username.into()],
+            ))
+            .await?;
+        let found = match &row {
+            Some(r) => Some((
+                r.try_get::<i64>("", "id")?,
+                r.try_get::<String>("", "password_hash")?,
+                r.try_get::<String>("", "role")?,
+            )),
+            None => None,
+        };
+        // Verify against a real hash even for unknown users, so timing does
+        // not tell which names exist.
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let phc = match found.as_ref() {
+            Some(f) => f.1.clone(),
+            None => DUMMY
+                .get_or_init(|| hash_password("no such account").unwrap_or_default())
+                .clone(),
+        };
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+            .await
+            .unwrap_or(false);
+        let Some((account_id, _, role)) = found.filter(|_| ok) else {
+            for k in keys {
+                let mut f = self.failures.entry(k).or_default();
+                f.count += 1;
+                f.last = Some(Instant::now());
+            }
+            return Err(AuthError::BadCredentials);
+        };
+        for k in &keys {
+            self.failures.remove(k);
+        }
+        let token = random_hex(32);
+        let csrf = random_hex(16);
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::hours(12));
+        self.exec(
+            "INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                token_hash(&token).into(),
+                account_id.into(),
+                csrf.clone().into(),
+                Utc::now().into(),
+                expires_at.into(),
+            ],
+        )
+        .await?;
+        Ok((
+            token,
+            Session {
+                username: username.to_string(),
+                role: Role::parse(&role).unwrap_or(Role::User),
+                csrf_token: csrf,
+                expires_at,
+            },
+        ))
+    }
+
+    /// The live session for `token`.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>, DbErr> {
+        let row = self
+            .conn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT a.username, a.role, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
+                vec![token_hash(token).into()],
+            ))
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let expires_at: DateTime<Utc> = r.try_get("", "expires_at")?;
+        if expires_at <= Utc::now() {
+            self.logout(token).await?;
+            return Ok(None);
+        }
+        let role: String = r.try_get("", "role")?;
+        Ok(Some(Session {
+            username: r.try_get("", "username")?,
+            role: Role::parse(&role).unwrap_or(Role::User),
+            csrf_token: r.try_get("", "csrf")?,
+            expires_at,
+        }))
+    }
+
+    /// Ends the session for `token`.
+    pub async fn logout(&self, token: &str) -> Result<(), DbErr> {
+        self.exec(
+            "DELETE FROM sessions WHERE token_hash = ?",
+            vec![token_hash(token).into()],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert_ne!(a, b, "salted");
+        assert!(verify_password("correct horse", &a));
+        assert!(!verify_password("wrong horse", &a));
+    }
+
+    #[test]
+    fn waits_grow_after_the_free_failures() {
+        assert_eq!(wait_secs(2, Duration::ZERO), 0);
+        assert_eq!(wait_secs(3, Duration::ZERO), 1);
+        assert_eq!(wait_secs(5, Duration::ZERO), 4);
+        assert_eq!(wait_secs(5, Duration::from_secs(10)), 0);
+        assert_eq!(wait_secs(40, Duration::ZERO), 256);
+    }
+}

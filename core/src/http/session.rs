@@ -1,0 +1,143 @@
+//! Sign-in for the browser: `POST /api/auth/login`, `POST /api/auth/logout`,
+//! `GET /api/auth/session`; and accounts (`GET/POST /api/admin/accounts`).
+
+use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use plugboard_frontend_manifest::Role;
+use serde::Deserialize;
+
+use super::{
+    auth::{cookie, Admin, Caller, SESSION_COOKIE},
+    error::ApiError,
+};
+use crate::{auth::AuthError, runtime::Runtime};
+
+/// Registers the routes (`/api/auth/*` and, inside `/api/admin`, accounts).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/auth/login", web::post().to(login))
+        .route("/api/auth/logout", web::post().to(logout))
+        .route("/api/auth/session", web::get().to(session));
+}
+
+/// The account routes (inside `/api/admin`).
+pub fn configure_admin(cfg: &mut web::ServiceConfig) {
+    cfg.route("/accounts", web::get().to(accounts))
+        .route("/accounts", web::post().to(create_account));
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials => ApiError::unauthorized(e.to_string()),
+            AuthError::Throttled(secs) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                e.to_string(),
+            )
+            .with_details(serde_json::json!({ "retry_after": secs })),
+            AuthError::Invalid(_) => ApiError::unprocessable(e.to_string()),
+            AuthError::Exists(_) => ApiError::conflict("exists", e.to_string()),
+            AuthError::Db(_) | AuthError::Hash(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(req: &HttpRequest, value: &str, max_age: i64) -> String {
+    let secure = if req.connection_info().scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )
+}
+
+async fn login(
+    req: HttpRequest,
+    rt: web::Data<Runtime>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let (token, session) = rt
+        .auth()
+        .login(&body.username, &body.password, &client)
+        .await?;
+    let max_age = crate::auth::SESSION_TTL.as_secs() as i64;
+    Ok(HttpResponse::Ok()
+        .insert_header(("set-cookie", session_cookie(&req, &token, max_age)))
+        .insert_header(("cache-control", "no-store"))
+        .json(session))
+}
+
+async fn logout(
+    req: HttpRequest,
+    rt: web::Data<Runtime>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    if let (Caller::Session(_), Some(token)) = (&caller, cookie(&req, SESSION_COOKIE)) {
+        rt.auth()
+            .logout(&token)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+    }
+    Ok(HttpResponse::NoContent()
+        .insert_header(("set-cookie", session_cookie(&req, "", 0)))
+        .finish())
+}
+
+async fn session(caller: Caller) -> Result<HttpResponse, ApiError> {
+    match caller {
+        Caller::Session(s) => Ok(HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .json(s)),
+        Caller::Token => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "username": "token", "role": "admin", "csrf_token": null
+        }))),
+    }
+}
+
+async fn accounts(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
+    let accounts = rt
+        .auth()
+        .accounts()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "accounts": accounts })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccount {
+    username: String,
+    password: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+async fn create_account(
+    _: Admin,
+    rt: web::Data<Runtime>,
+    body: web::Json<NewAccount>,
+) -> Result<HttpResponse, ApiError> {
+    let role = match body.role.as_deref() {
+        None => Role::User,
+        Some(r) => Role::parse(r).ok_or_else(|| {
+            ApiError::unprocessable(format!("role must be user or admin, not {r:?}"))
+        })?,
+    };
+    let account = rt
+        .auth()
+        .create(&body.username, &body.password, role)
+        .await?;
+    Ok(HttpResponse::Created().json(account))
+}

@@ -1,0 +1,212 @@
+// The admin in a real browser (Debian's Chromium), against a real
+// `plugboard serve` started by scripts/e2e with: the built-in plugins, the
+// `faulty` and `enable-error` fixtures in its plugins folder, and the example
+// catalog (guestbook, signed) as a marketplace source.
+const { test, expect } = require('@playwright/test');
+
+const PASSWORD = process.env.PLUGBOARD_ADMIN_PASSWORD;
+const TOKEN = process.env.PLUGBOARD_TOKEN;
+const shots = (name) => `artifacts/screens/${name}.png`;
+
+/** An admin API call with the bearer token (set-up and checks, not the UI). */
+async function admin(request, method, path, data) {
+  const res = await request.fetch(path, {
+    method, data, headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const text = await res.text();
+  return { status: res.status(), body: text ? JSON.parse(text) : null };
+}
+
+async function signIn(page, username = 'admin', password = PASSWORD, { expectFailure = false } = {}) {
+  await page.goto('/admin');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (!expectFailure) await expect(page.locator('#who')).toContainText(username);
+}
+
+function row(page, slug) {
+  return page.locator(`tr[data-plugin="${slug}"]`);
+}
+
+test.describe.serial('the admin', () => {
+  test('refuses a wrong password, then signs in', async ({ page }) => {
+    await page.goto('/admin');
+    await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
+    await page.screenshot({ path: shots('01-sign-in') });
+    await signIn(page, 'admin', 'not the password', { expectFailure: true });
+    await expect(page.locator('#login-error')).toHaveText('Wrong username or password.');
+    await expect(page.locator('header')).toBeHidden();
+    await signIn(page);
+    await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+    await expect(page.locator('#who')).toHaveText('admin (admin)');
+    // The session cookie is HttpOnly and SameSite=Strict.
+    const cookie = (await page.context().cookies()).find(c => c.name === 'plugboard_session');
+    expect(cookie.httpOnly).toBe(true);
+    expect(cookie.sameSite).toBe('Strict');
+    expect(await page.evaluate(() => document.cookie)).not.toContain('plugboard_session');
+  });
+
+  test('installs the guestbook from the marketplace with visible progress', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Marketplace' }).click();
+    await expect(page.getByRole('heading', { name: 'Marketplace' })).toBeVisible();
+    const entry = page.locator('article[data-entry="guestbook"]');
+    await expect(entry).toContainText('Guestbook');
+    await page.getByLabel('Search').fill('nothing-matches-this');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect(page.getByText('No catalog entry matches.')).toBeVisible();
+    await page.getByLabel('Search').fill('guest');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect(entry).toBeVisible();
+    await page.screenshot({ path: shots('02-marketplace'), fullPage: true });
+    await entry.getByRole('button', { name: 'Install' }).click();
+    const progress = entry.getByRole('progressbar', { name: 'Installing Guestbook' });
+    await expect(progress).toBeVisible();
+    await expect(page.locator('#flash')).toContainText('Guestbook 0.1.0 installed');
+    await expect(entry.getByRole('button', { name: /Installed/ })).toBeDisabled();
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await expect(row(page, 'guestbook').locator('[data-state]')).toHaveText('installed');
+  });
+
+  test('the toggle enables and disables, and the route, page, menu item and widget follow', async ({ page, request }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    const toggle = page.getByRole('switch', { name: 'Enabled: Guestbook' });
+    await expect(toggle).not.toBeChecked();
+    expect((await request.get('/api/plugins/guestbook/entries')).status()).toBe(404);
+    await toggle.check();
+    await expect(row(page, 'guestbook').locator('[data-state]')).toHaveText('active');
+    await expect(toggle).toBeChecked();
+    expect((await request.get('/api/plugins/guestbook/entries')).status()).toBe(200);
+    await page.screenshot({ path: shots('03-plugins'), fullPage: true });
+
+    // Its menu item leads to its page, rendered by its own module.
+    await page.getByRole('navigation').getByRole('link', { name: 'Guestbook' }).click();
+    await expect(page).toHaveURL(/\/plugins\/guestbook$/);
+    await page.getByLabel('Your name').fill('Ada');
+    await page.getByLabel('Message').fill('Hello from the browser');
+    await page.getByRole('button', { name: 'Sign' , exact: true }).click();
+    await expect(page.locator('guestbook-page .gb-entries')).toContainText('Ada: Hello from the browser');
+    await page.screenshot({ path: shots('04-plugin-page') });
+
+    // Its widget is on the dashboard.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const widget = page.locator('[data-widget="guestbook:widget:latest"]');
+    await expect(widget.locator('.guestbook-count')).toHaveText('1 entry');
+    await page.screenshot({ path: shots('05-dashboard'), fullPage: true });
+
+    // Disabled: route, menu item and widget vanish, without a reload.
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await page.getByRole('switch', { name: 'Enabled: Guestbook' }).uncheck();
+    await expect(row(page, 'guestbook').locator('[data-state]')).toHaveText('inactive');
+    await expect(page.locator('[data-menu-item="guestbook:menu_item:book"]')).toHaveCount(0);
+    expect((await request.get('/api/plugins/guestbook/entries')).status()).toBe(404);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+    await expect(widget).toHaveCount(0);
+  });
+
+  test('a refused enable reverts the toggle and says why', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    const toggle = page.getByRole('switch', { name: /Enabled: Enable-error|Enabled: enable-error/ });
+    await toggle.check();
+    await expect(page.locator('#flash')).toContainText('Could not enable enable-error');
+    await expect(row(page, 'enable-error').locator('[data-state]')).toHaveText('errored');
+    await expect(page.getByRole('switch', { name: /Enabled: Enable-error|Enabled: enable-error/ })).not.toBeChecked();
+    await expect(row(page, 'enable-error')).toContainText('refuses to start on purpose');
+    await row(page, 'enable-error').getByRole('button', { name: 'Reset' }).click();
+    await expect(row(page, 'enable-error').locator('[data-state]')).toHaveText('inactive');
+  });
+
+  test('state changed elsewhere shows up without a reload', async ({ page, request }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await expect(row(page, 'activity').locator('[data-state]')).toHaveText('active');
+    expect((await admin(request, 'POST', '/api/admin/plugins/activity/disable')).status).toBe(200);
+    await expect(row(page, 'activity').locator('[data-state]')).toHaveText('inactive');
+    expect((await admin(request, 'POST', '/api/admin/plugins/activity/enable')).status).toBe(200);
+    await expect(row(page, 'activity').locator('[data-state]')).toHaveText('active');
+  });
+
+  test('the config form is generated from the schema and shows the server\'s violations', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/admin/detail/webhooks');
+    await expect(page.getByRole('heading', { name: 'Configuration' })).toBeVisible();
+    await expect(page.getByLabel('max_attempts')).toHaveValue('5'); // the default
+    await page.getByRole('button', { name: 'Add item' }).click();
+    await page.getByLabel('url').fill('ftp://nowhere');
+    await page.locator('[data-pointer="/targets/0/events"]').getByRole('button', { name: 'Add item' }).click();
+    await page.locator('[data-pointer="/targets/0/events/0"] input').fill('user.*');
+    await page.getByLabel('max_attempts').fill('0');
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    await expect(page.locator('#flash')).toContainText('not saved');
+    await expect(page.locator('[data-pointer="/max_attempts"] .field-error')).toContainText('minimum');
+    await expect(page.locator('[data-pointer="/targets/0/url"] .field-error')).not.toBeEmpty();
+    await expect(page.getByLabel('max_attempts')).toHaveAttribute('aria-invalid', 'true');
+    await page.screenshot({ path: shots('06-config-errors'), fullPage: true });
+    await page.getByLabel('url').fill('http://127.0.0.1:9/hook');
+    await page.getByLabel('max_attempts').fill('3');
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    await expect(page.locator('#flash')).toHaveText('Configuration saved');
+    await page.reload();
+    await expect(page.getByLabel('max_attempts')).toHaveValue('3');
+    await expect(page.getByLabel('url')).toHaveValue('http://127.0.0.1:9/hook');
+  });
+
+  test('a failing plugin widget shows an error box and the page keeps working', async ({ page, request }) => {
+    expect((await admin(request, 'POST', '/api/admin/plugins/faulty/enable')).status).toBe(200);
+    expect((await admin(request, 'POST', '/api/admin/plugins/guestbook/enable')).status).toBe(200);
+    await signIn(page);
+    const broken = page.locator('[data-widget="faulty:widget:broken"] .slot-error');
+    await expect(broken).toContainText('could not be shown');
+    await expect(page.locator('[data-widget="guestbook:widget:latest"] .guestbook-count')).toHaveText('1 entry');
+    await page.screenshot({ path: shots('07-failing-widget'), fullPage: true });
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await expect(page.getByRole('heading', { name: 'Plugins' })).toBeVisible();
+  });
+
+  test('a forged request is refused', async ({ page, request }) => {
+    await signIn(page);
+    // Same origin but without the session's CSRF token.
+    const answer = await page.evaluate(async () => {
+      const r = await fetch('/api/admin/plugins/activity/disable', { method: 'POST', credentials: 'same-origin' });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body.error.code).toBe('csrf_failed');
+    // From another site: a form posting to the admin API.
+    const target = new URL('/api/admin/plugins/activity/disable', page.url()).href;
+    await page.goto(`data:text/html,<form method="post" action="${target}"><button>go</button></form>`);
+    await page.getByRole('button', { name: 'go' }).click();
+    await expect(page.locator('body')).toContainText(/"code":"(unauthorized|csrf_failed)"/);
+    const activity = await admin(request, 'GET', '/api/admin/plugins/activity');
+    expect(activity.body.state).toBe('active');
+  });
+
+  test('a user sees only what users may see, filtered by the server', async ({ page, request }) => {
+    const created = await admin(request, 'POST', '/api/admin/accounts', { username: 'ursula', password: 'user-pass-123', role: 'user' });
+    expect(created.status).toBe(201);
+    await signIn(page, 'ursula', 'user-pass-123');
+    await expect(page.locator('#who')).toHaveText('ursula (user)');
+    await expect(page.getByRole('link', { name: 'Plugins' })).toHaveCount(0);
+    const manifest = await page.evaluate(async () => (await fetch('/api/ui/manifest')).json());
+    expect(manifest.viewer.role).toBe('user');
+    expect(manifest.contributions.every(c => c.role === 'user')).toBe(true);
+    const status = await page.evaluate(async () => (await fetch('/api/admin/plugins')).status);
+    expect(status).toBe(403);
+  });
+
+  test('signs out, and is readable on a narrow screen', async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    await signIn(page);
+    await page.getByRole('link', { name: 'Plugins' }).click();
+    await expect(page.getByRole('heading', { name: 'Plugins' })).toBeVisible();
+    await page.screenshot({ path: shots('08-narrow-plugins'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
+    const status = await page.evaluate(async () => (await fetch('/api/auth/session')).status);
+    expect(status).toBe(401);
+  });
+});
