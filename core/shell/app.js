@@ -45,6 +45,30 @@ function showLogin(message) {
   user.focus();
 }
 
+function showChangePassword(session) {
+  const current = h('input', { id: 'current-password', type: 'password', autocomplete: 'current-password', required: true });
+  const next = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const again = h('input', { id: 'repeat-password', type: 'password', autocomplete: 'new-password', required: true });
+  const error = h('p', { class: 'field-error', role: 'alert' });
+  const form = h('form', { class: 'card login', 'aria-labelledby': 'pw-title' },
+    h('h1', { id: 'pw-title' }, 'Choose your password'),
+    h('p', {}, 'You signed in with the one-time password printed at the first start. Choose your own.'),
+    h('label', { for: 'current-password' }, 'One-time password'), current,
+    h('label', { for: 'new-password' }, 'New password ', h('span', { class: 'hint' }, '(at least 8 characters)')), next,
+    h('label', { for: 'repeat-password' }, 'New password again'), again, error,
+    h('p', {}, h('button', { class: 'primary', type: 'submit' }, 'Save password')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (next.value !== again.value) { error.textContent = 'The two new passwords differ.'; again.focus(); return; }
+    try {
+      await api('POST', '/api/auth/password', { current_password: current.value, new_password: next.value });
+      await start({ ...session, must_change_password: false });
+    } catch (e) { error.textContent = e.message; }
+  });
+  main.replaceChildren(form);
+  current.focus();
+}
+
 async function loadManifest() {
   ctx.manifest = await api('GET', '/api/ui/manifest');
 }
@@ -124,8 +148,9 @@ function listen() {
 }
 
 async function start(session) {
-  ctx.session = session;
   setCsrf(session.csrf_token);
+  if (session.must_change_password) { showChangePassword(session); return; }
+  ctx.session = session;
   document.getElementById('top').hidden = false;
   listen();
   if (location.pathname === '/' || location.pathname === '') history.replaceState(null, '', '/admin');

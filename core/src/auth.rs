@@ -49,6 +49,9 @@ pub struct Session {
     pub csrf_token: String,
     /// When it ends.
     pub expires_at: DateTime<Utc>,
+    /// The account still has its generated first password: until it is
+    /// changed, the session may only change it or sign out.
+    pub must_change_password: bool,
 }
 
 /// Why a sign-in or an account change failed.
@@ -94,6 +97,16 @@ fn random_hex(n: usize) -> String {
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn check_password(password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < 8 {
+        Err(AuthError::Invalid(
+            "a password has at least 8 characters".into(),
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// An argon2id PHC string for `password`.
@@ -179,6 +192,16 @@ impl Auth {
         password: &str,
         role: Role,
     ) -> Result<Account, AuthError> {
+        self.create_with(username, password, role, false).await
+    }
+
+    async fn create_with(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        must_change: bool,
+    ) -> Result<Account, AuthError> {
         let username = username.trim();
         if username.is_empty()
             || username.len() > 64
@@ -190,11 +213,7 @@ impl Auth {
                 "a username is 1–64 letters, digits or . _ - @".into(),
             ));
         }
-        if password.chars().count() < 8 {
-            return Err(AuthError::Invalid(
-                "a password has at least 8 characters".into(),
-            ));
-        }
+        check_password(password)?;
         if self
             .accounts()
             .await?
@@ -208,11 +227,12 @@ impl Auth {
             .await
             .map_err(|e| AuthError::Hash(e.to_string()))??;
         self.exec(
-            "INSERT INTO accounts (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO accounts (username, password_hash, role, must_change_password, created_at) VALUES (?, ?, ?, ?, ?)",
             vec![
                 username.into(),
                 hash.into(),
                 role.as_str().into(),
+                must_change.into(),
                 Utc::now().into(),
             ],
         )
@@ -234,7 +254,8 @@ impl Auth {
             Some(p) => (p, false),
             None => (random_hex(12), true),
         };
-        self.create("admin", &password, Role::Admin).await?;
+        self.create_with("admin", &password, Role::Admin, generated)
+            .await?;
         Ok(generated.then_some(password))
     }
 
@@ -267,7 +288,7 @@ impl Auth {
             .conn
             .query_one_raw(stmt(
                 self.backend(),
-                "SELECT id, password_hash, role FROM accounts WHERE username = ?",
+                "SELECT id, password_hash, role, must_change_password FROM accounts WHERE username = ?",
                 vec![username.into()],
             ))
             .await?;
@@ -276,6 +297,7 @@ impl Auth {
                 r.try_get::<i64>("", "id")?,
                 r.try_get::<String>("", "password_hash")?,
                 r.try_get::<String>("", "role")?,
+                r.try_get::<bool>("", "must_change_password")?,
             )),
             None => None,
         };
@@ -292,7 +314,7 @@ impl Auth {
         let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
             .await
             .unwrap_or(false);
-        let Some((account_id, _, role)) = found.filter(|_| ok) else {
+        let Some((account_id, _, role, must_change_password)) = found.filter(|_| ok) else {
             for k in keys {
                 let mut f = self.failures.entry(k).or_default();
                 f.count += 1;
@@ -325,6 +347,7 @@ impl Auth {
                 role: Role::parse(&role).unwrap_or(Role::User),
                 csrf_token: csrf,
                 expires_at,
+                must_change_password,
             },
         ))
     }
@@ -335,7 +358,7 @@ impl Auth {
             .conn
             .query_one_raw(stmt(
                 self.backend(),
-                "SELECT a.username, a.role, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
+                "SELECT a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
                 vec![token_hash(token).into()],
             ))
             .await?;
@@ -351,7 +374,51 @@ impl Auth {
             role: Role::parse(&role).unwrap_or(Role::User),
             csrf_token: r.try_get("", "csrf")?,
             expires_at,
+            must_change_password: r.try_get("", "must_change_password")?,
         }))
+    }
+
+    /// Changes `username`'s password after checking the current one; clears
+    /// the must-change flag.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        check_password(new)?;
+        if new == current {
+            return Err(AuthError::Invalid(
+                "the new password must differ from the current one".into(),
+            ));
+        }
+        let row = self
+            .conn
+            .query_one_raw(stmt(
+                self.backend(),
+                "SELECT password_hash FROM accounts WHERE username = ?",
+                vec![username.into()],
+            ))
+            .await?
+            .ok_or(AuthError::BadCredentials)?;
+        let phc: String = row.try_get("", "password_hash")?;
+        let (cur, new_pw) = (current.to_string(), new.to_string());
+        let hash = tokio::task::spawn_blocking(move || {
+            if verify_password(&cur, &phc) {
+                hash_password(&new_pw).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))??
+        .ok_or(AuthError::BadCredentials)?;
+        self.exec(
+            "UPDATE accounts SET password_hash = ?, must_change_password = ? WHERE username = ?",
+            vec![hash.into(), false.into(), username.into()],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Ends the session for `token`.

@@ -167,6 +167,20 @@ test.describe.serial('the admin', () => {
     await expect(page.getByRole('heading', { name: 'Plugins' })).toBeVisible();
   });
 
+  test('the plugin\'s admin widget and admin page render at their places', async ({ page }) => {
+    await signIn(page);
+    const summary = page.locator('[data-widget="guestbook:admin_widget:moderation"] .guestbook-moderation');
+    await expect(summary).toContainText('1 to moderate');
+    await page.getByRole('navigation').getByRole('link', { name: 'Moderation' }).click();
+    await expect(page).toHaveURL(/\/admin\/plugins\/guestbook$/);
+    await expect(page.getByRole('heading', { name: 'Guestbook moderation' })).toBeVisible();
+    await page.screenshot({ path: shots('08-admin-page') });
+    await page.getByRole('button', { name: 'Delete entry 1 by Ada' }).click();
+    await expect(page.locator('guestbook-admin tbody tr')).toHaveCount(0);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await expect(summary).toContainText('0 to moderate');
+  });
+
   test('a forged request is refused', async ({ page, request }) => {
     await signIn(page);
     // Same origin but without the session's CSRF token.
@@ -194,6 +208,9 @@ test.describe.serial('the admin', () => {
     const manifest = await page.evaluate(async () => (await fetch('/api/ui/manifest')).json());
     expect(manifest.viewer.role).toBe('user');
     expect(manifest.contributions.every(c => c.role === 'user')).toBe(true);
+    expect(manifest.contributions.map(c => c.id)).toContain('guestbook:page:book');
+    expect(manifest.contributions.some(c => c.kind === 'admin_page' || c.kind === 'admin_widget')).toBe(false);
+    await expect(page.locator('[data-widget="guestbook:widget:latest"]')).toBeVisible();
     const status = await page.evaluate(async () => (await fetch('/api/admin/plugins')).status);
     expect(status).toBe(403);
   });
@@ -203,7 +220,7 @@ test.describe.serial('the admin', () => {
     await signIn(page);
     await page.getByRole('link', { name: 'Plugins' }).click();
     await expect(page.getByRole('heading', { name: 'Plugins' })).toBeVisible();
-    await page.screenshot({ path: shots('08-narrow-plugins'), fullPage: true });
+    await page.screenshot({ path: shots('09-narrow-plugins'), fullPage: true });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
     const status = await page.evaluate(async () => (await fetch('/api/auth/session')).status);

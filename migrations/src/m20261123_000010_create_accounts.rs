@@ -1,4 +1,5 @@
-//! Sign-in: accounts (argon2 password hashes, a role) and sessions (only a
+//! Sign-in: accounts (argon2 password hashes, a role, whether the password
+//! must be changed at the next sign-in) and sessions (only a
 //! hash of each session token is stored).
 
 use sea_orm_migration::prelude::*;
@@ -13,6 +14,7 @@ enum Accounts {
     Username,
     PasswordHash,
     Role,
+    MustChangePassword,
     CreatedAt,
 }
 
@@ -48,6 +50,12 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(Accounts::PasswordHash).string().not_null())
                     .col(ColumnDef::new(Accounts::Role).string().not_null())
+                    .col(
+                        ColumnDef::new(Accounts::MustChangePassword)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .col(
                         ColumnDef::new(Accounts::CreatedAt)
                             .timestamp_with_time_zone()

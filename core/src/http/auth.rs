@@ -198,6 +198,12 @@ async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
         .map_err(|e| ApiError::internal(e.to_string()))?
         .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
     csrf_ok(&req, &session)?;
+    if session.must_change_password && !req.path().starts_with("/api/auth/") {
+        return Err(ApiError::forbidden(
+            "password_change_required",
+            "choose a new password first (POST /api/auth/password)",
+        ));
+    }
     Ok(Caller::Session(session))
 }
 

@@ -15,7 +15,8 @@ use crate::{auth::AuthError, runtime::Runtime};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
         .route("/api/auth/logout", web::post().to(logout))
-        .route("/api/auth/session", web::get().to(session));
+        .route("/api/auth/session", web::get().to(session))
+        .route("/api/auth/password", web::post().to(change_password));
 }
 
 /// The account routes (inside `/api/admin`).
@@ -101,9 +102,33 @@ async fn session(caller: Caller) -> Result<HttpResponse, ApiError> {
             .insert_header(("cache-control", "no-store"))
             .json(s)),
         Caller::Token => Ok(HttpResponse::Ok().json(serde_json::json!({
-            "username": "token", "role": "admin", "csrf_token": null
+            "username": "token", "role": "admin", "csrf_token": null,
+            "must_change_password": false
         }))),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    caller: Caller,
+    rt: web::Data<Runtime>,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let Caller::Session(s) = caller else {
+        return Err(ApiError::unprocessable(
+            "the bearer token has no password; sign in to change one",
+        ));
+    };
+    rt.auth()
+        .change_password(&s.username, &body.current_password, &body.new_password)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn accounts(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {

@@ -189,15 +189,21 @@ fn contributions_follow_the_plugin_and_assets_are_served_by_version_and_never_ou
     assert_eq!(host.enable("guestbook").0, 200);
     let live = contributions(&host);
     let ids: Vec<&str> = live.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    // By slot, then order, then id.
     assert_eq!(
         ids,
         [
+            "guestbook:admin_widget:moderation",
+            "guestbook:admin_page:moderation",
             "guestbook:widget:latest",
             "guestbook:menu_item:book",
+            "guestbook:menu_item:moderation",
             "guestbook:page:book"
         ]
     );
-    let widget = &live[0];
+    assert_eq!(live[1]["route"], "/admin/plugins/guestbook");
+    assert_eq!(live[1]["role"], "admin");
+    let widget = &live[2];
     assert_eq!(widget["slot"], "dashboard/widgets/v1");
     let url = widget["module"]["url"].as_str().unwrap();
     assert_eq!(url, "/plugins/guestbook/assets/0.1.0/widget.js");
@@ -255,4 +261,106 @@ fn a_plugin_declaring_ui_without_the_capability_is_refused_at_enable() {
         "{v}"
     );
     assert_eq!(host.state("guestbook"), "errored");
+}
+
+/// The first `plugboard serve` creates `admin` with a one-time password it
+/// prints; that password only allows choosing a new one.
+#[test]
+fn the_first_start_prints_a_one_time_admin_password_that_must_be_changed() {
+    use std::io::BufRead;
+    let dir = tempdir();
+    let serve = |dir: &std::path::Path| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["serve", "--data-dir", dir.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .env_remove("PLUGBOARD_ADMIN_PASSWORD")
+            .env("PLUGBOARD_ADMIN_TOKEN", "t")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut url = None;
+        let mut password = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(u) = line.strip_prefix("plugboard listening on ") {
+                url = Some(u.to_string());
+            }
+            if let Some(rest) = line.split("one-time password ").nth(1) {
+                password = Some(rest.split_whitespace().next().unwrap().to_string());
+            }
+            if line.starts_with("admin token") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, url.unwrap(), password)
+    };
+    let (mut child, url, password) = serve(dir.path());
+    let password = password.expect("a one-time password is printed");
+    let post = |path: &str, headers: &[(&str, &str)], body: Value| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{url}{path}"))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = agent.run(req.body(body.to_string()).unwrap()).unwrap();
+        let status = resp.status().as_u16();
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        (status, cookie, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+    };
+    let (s, cookie, session) = post(
+        "/api/auth/login",
+        &[],
+        json!({"username": "admin", "password": password}),
+    );
+    assert_eq!((s, &session["must_change_password"]), (200, &json!(true)), "{session}");
+    let (cookie, csrf) = (cookie.unwrap(), session["csrf_token"].as_str().unwrap().to_string());
+    let h = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let (s, _, v) = post("/api/admin/plugins/activity/disable", &h, json!(null));
+    assert_eq!((s, &v["error"]["code"]), (403, &json!("password_change_required")), "{v}");
+    let (s, _, v) = post(
+        "/api/auth/password",
+        &h,
+        json!({"current_password": "wrong", "new_password": "my-own-password"}),
+    );
+    assert_eq!(s, 401, "{v}");
+    let (s, _, v) = post(
+        "/api/auth/password",
+        &h,
+        json!({"current_password": password, "new_password": "my-own-password"}),
+    );
+    assert_eq!(s, 204, "{v}");
+    let (s, _, v) = post("/api/admin/plugins/activity/disable", &h, json!(null));
+    assert_eq!(s, 200, "{v}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The next start prints no password; the chosen one works.
+    let (mut child, url2, again) = serve(dir.path());
+    assert!(again.is_none());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let s = agent
+        .post(format!("{url2}/api/auth/login"))
+        .send_json(json!({"username": "admin", "password": "my-own-password"}))
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(s, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
