@@ -89,7 +89,8 @@ pub struct Auth {
     failures: DashMap<String, Failures>,
 }
 
-fn random_hex(n: usize) -> String {
+/// `n` random bytes from the OS, as hex.
+pub(crate) fn random_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).expect("the OS random source works");
     hex::encode(bytes)

@@ -52,9 +52,7 @@ impl AdminToken {
                 return Ok((AdminToken(t), TokenSource::File));
             }
         }
-        let mut bytes = [0u8; 24];
-        getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = crate::auth::random_hex(24);
         write_private(&path, &token)?;
         Ok((AdminToken(token), TokenSource::Generated))
     }

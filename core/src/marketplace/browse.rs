@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::{
-    catalog::CatalogEntry,
+    catalog::{newer, CatalogEntry},
     install::{InstallError, TrustPolicy},
     sources::Source,
 };
@@ -58,10 +58,6 @@ impl Query {
                 .as_deref()
                 .is_none_or(|t| e.tags.iter().any(|x| x == t))
     }
-}
-
-fn newer(a: &str, b: &str) -> bool {
-    matches!((semver::Version::parse(a), semver::Version::parse(b)), (Ok(x), Ok(y)) if x > y)
 }
 
 impl Runtime {

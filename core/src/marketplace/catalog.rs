@@ -97,6 +97,17 @@ pub struct Requirements {
 
 pub use crate::manifest::Dependency;
 
+/// Whether version `a` is newer than `b` (both semver; false otherwise).
+///
+/// ```
+/// use plugboard_core::marketplace::catalog::newer;
+/// assert!(newer("1.10.0", "1.9.0"));
+/// assert!(!newer("1.0.0", "1.0.0") && !newer("x", "1.0.0"));
+/// ```
+pub fn newer(a: &str, b: &str) -> bool {
+    matches!((semver::Version::parse(a), semver::Version::parse(b)), (Ok(x), Ok(y)) if x > y)
+}
+
 /// This machine's platform string.
 ///
 /// ```

@@ -14,7 +14,7 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
 
 use super::{
-    catalog::{current_platform, CatalogEntry},
+    catalog::{current_platform, newer, CatalogEntry},
     install::{BundleInfo, InstallError},
     jobs::Progress,
     sources::{stmt, Source},
@@ -84,10 +84,6 @@ pub enum UpdateError {
 }
 
 const COLUMNS: &str = "id, slug, from_version, from_sha256, to_version, to_sha256, source_id, state, error, detected_at, decided_at";
-
-fn newer(a: &str, b: &str) -> bool {
-    matches!((semver::Version::parse(a), semver::Version::parse(b)), (Ok(x), Ok(y)) if x > y)
-}
 
 impl Runtime {
     async fn update_rows(&self, filter: &str, values: Vec<Value>) -> Result<Vec<Update>, DbErr> {

@@ -160,11 +160,7 @@ impl Runtime {
             source,
         };
         std::fs::create_dir_all(&trash).map_err(io)?;
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let target = trash.join(format!("{slug}-{stamp}"));
+        let target = trash.join(format!("{slug}-{}", super::unique()));
         std::fs::rename(folder, &target).map_err(io)?;
         if let Err(e) = std::fs::remove_dir_all(&target) {
             tracing::warn!(plugin = slug, "could not delete {}: {e}", target.display());

@@ -271,7 +271,13 @@ fn the_first_start_prints_a_one_time_admin_password_that_must_be_changed() {
     let dir = tempdir();
     let serve = |dir: &std::path::Path| {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .args(["serve", "--data-dir", dir.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
             .env_remove("PLUGBOARD_ADMIN_PASSWORD")
             .env("PLUGBOARD_ADMIN_TOKEN", "t")
             .env("RUST_LOG", "warn")
@@ -318,18 +324,33 @@ fn the_first_start_prints_a_one_time_admin_password_that_must_be_changed() {
             .get("set-cookie")
             .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
         let text = resp.into_body().read_to_string().unwrap_or_default();
-        (status, cookie, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        (
+            status,
+            cookie,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
     };
     let (s, cookie, session) = post(
         "/api/auth/login",
         &[],
         json!({"username": "admin", "password": password}),
     );
-    assert_eq!((s, &session["must_change_password"]), (200, &json!(true)), "{session}");
-    let (cookie, csrf) = (cookie.unwrap(), session["csrf_token"].as_str().unwrap().to_string());
+    assert_eq!(
+        (s, &session["must_change_password"]),
+        (200, &json!(true)),
+        "{session}"
+    );
+    let (cookie, csrf) = (
+        cookie.unwrap(),
+        session["csrf_token"].as_str().unwrap().to_string(),
+    );
     let h = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
     let (s, _, v) = post("/api/admin/plugins/activity/disable", &h, json!(null));
-    assert_eq!((s, &v["error"]["code"]), (403, &json!("password_change_required")), "{v}");
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (403, &json!("password_change_required")),
+        "{v}"
+    );
     let (s, _, v) = post(
         "/api/auth/password",
         &h,
