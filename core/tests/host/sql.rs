@@ -185,6 +185,80 @@ mod through_plugins {
     }
 
     #[test]
+    fn every_statement_reaching_outside_is_refused_through_a_plugin_and_changes_nothing() {
+        for (db, url) in databases() {
+            eprintln!("database: {db}");
+            refusals_through_a_plugin(url);
+        }
+    }
+
+    /// Each case of `core/tests/data/sql-refusals.tsv`, sent by a plugin to a
+    /// real database, both as a statement and as a query: 422 naming the
+    /// reason, and afterwards both plugins' rows and the host are unchanged.
+    fn refusals_through_a_plugin(url: Option<String>) {
+        let dir = tempdir();
+        let host = Host::start_with(dir.path(), options(url));
+        for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
+            let (s, _) = host.public(
+                "POST",
+                &format!("/api/plugins/{slug}/exec"),
+                Some(json!({"sql": "INSERT INTO notes (body) VALUES (?)", "params": [body]})),
+            );
+            assert_eq!(s, 200);
+        }
+        let states = || {
+            let (_, v) = host.admin("GET", "/api/admin/plugins", None);
+            let plugins = v["plugins"].as_array().unwrap().iter();
+            plugins
+                .map(|p| {
+                    (
+                        p["slug"].clone(),
+                        p["state"].clone(),
+                        p["generation"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let states_before = states();
+        let cases = include_str!("../data/sql-refusals.tsv");
+        let mut n = 0;
+        for line in cases
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (needle, sql) = line.split_once('\t').expect("reason<TAB>sql");
+            for endpoint in ["exec", "query"] {
+                let (s, v) = host.public(
+                    "POST",
+                    &format!("/api/plugins/sql-a/{endpoint}"),
+                    Some(json!({"sql": sql, "params": []})),
+                );
+                let message = v["error"]["message"].as_str().unwrap_or_default();
+                assert_eq!(s, 422, "{endpoint} {sql:?} was not refused: {v}");
+                assert!(
+                    message.contains("SQL refused") && message.contains(needle),
+                    "{endpoint} {sql:?} refused for the wrong reason: {message}"
+                );
+            }
+            n += 1;
+        }
+        assert!(n >= 30, "only {n} cases read");
+        for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
+            let (_, rows) = host.public(
+                "POST",
+                &format!("/api/plugins/{slug}/query"),
+                Some(json!({"sql": "SELECT body FROM notes", "params": []})),
+            );
+            assert_eq!(rows, json!([{ "body": body }]), "{slug}'s rows changed");
+        }
+        assert_eq!(
+            states(),
+            states_before,
+            "a refusal changed a plugin's state"
+        );
+    }
+
+    #[test]
     fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
         for (db, url) in databases() {
             eprintln!("database: {db}");
