@@ -247,14 +247,39 @@ async fn main() -> anyhow::Result<()> {
             });
             let server = http::server(runtime.clone(), token, listener, workers)?;
             let handle = server.handle();
+            let stopping = runtime.clone();
             tokio::spawn(async move {
-                let _ = tokio::signal::ctrl_c().await;
+                stop_requested().await;
+                stopping.stop_streams();
                 handle.stop(true).await;
             });
             server.await?;
             runtime.shutdown().await;
             Ok(())
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM (how service managers and containers stop a process).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -82,20 +82,30 @@ async fn asset(
 }
 
 /// `text/event-stream`: one `change` event (`{"kind", "slug"}`) per state
-/// change, and a comment every 15 s to keep the connection open.
+/// change, and a comment every 15 s to keep the connection open. The stream
+/// ends when the server is stopping ([`Runtime::stop_streams`]).
 async fn changes(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
-    let rx = rt.changes();
-    let events = stream::unfold(rx, |mut rx| async move {
-        let item = match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
-            Ok(Ok(change)) => format!("event: change\ndata: {change}\n\n"),
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
-                "event: change\ndata: {\"kind\":\"resync\",\"slug\":\"\"}\n\n".to_string()
-            }
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
-            Err(_) => ": keep-alive\n\n".to_string(),
-        };
-        Some((Ok::<_, actix_web::Error>(web::Bytes::from(item)), rx))
-    });
+    let stopping = rt.stopping();
+    let events = stream::unfold(
+        (rt.changes(), stopping),
+        |(mut rx, mut stopping)| async move {
+            let item = tokio::select! {
+                received = tokio::time::timeout(Duration::from_secs(15), rx.recv()) => match received {
+                    Ok(Ok(change)) => format!("event: change\ndata: {change}\n\n"),
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                        "event: change\ndata: {\"kind\":\"resync\",\"slug\":\"\"}\n\n".to_string()
+                    }
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                    Err(_) => ": keep-alive\n\n".to_string(),
+                },
+                _ = stopping.wait_for(|stop| *stop) => return None,
+            };
+            Some((
+                Ok::<_, actix_web::Error>(web::Bytes::from(item)),
+                (rx, stopping),
+            ))
+        },
+    );
     HttpResponse::Ok()
         .insert_header(("content-type", "text/event-stream"))
         .insert_header(("cache-control", "no-store"))

@@ -195,6 +195,8 @@ struct Inner {
     ui: crate::ui::UiRegistry,
     auth: crate::auth::Auth,
     changes: tokio::sync::broadcast::Sender<String>,
+    /// `true` once the server is stopping: live streams end.
+    stopping: tokio::sync::watch::Sender<bool>,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -246,6 +248,7 @@ impl Runtime {
                 ui: Default::default(),
                 auth: crate::auth::Auth::new(db.conn().clone()),
                 changes: tokio::sync::broadcast::channel(256).0,
+                stopping: tokio::sync::watch::channel(false).0,
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -324,6 +327,16 @@ impl Runtime {
     /// State changes (JSON text) as they happen, for live views.
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.inner.changes.subscribe()
+    }
+    /// Ends the live streams ([`Runtime::changes`] consumers that watch
+    /// [`Runtime::stopping`]), so a graceful HTTP stop need not wait for
+    /// open browser tabs. Call it before stopping the server.
+    pub fn stop_streams(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+    /// Becomes `true` when [`Runtime::stop_streams`] is called.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
     }
     pub(crate) fn announce(&self, kind: &str, slug: &str) {
         let _ = self

@@ -263,46 +263,49 @@ fn a_plugin_declaring_ui_without_the_capability_is_refused_at_enable() {
     assert_eq!(host.state("guestbook"), "errored");
 }
 
+/// Starts the real binary on `dir` (admin token `t`); its URL and the
+/// one-time password it printed, if any.
+fn serve(dir: &std::path::Path) -> (std::process::Child, String, Option<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env_remove("PLUGBOARD_ADMIN_PASSWORD")
+        .env("PLUGBOARD_ADMIN_TOKEN", "t")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut url = None;
+    let mut password = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("plugboard listening on ") {
+            url = Some(u.to_string());
+        }
+        if let Some(rest) = line.split("one-time password ").nth(1) {
+            password = Some(rest.split_whitespace().next().unwrap().to_string());
+        }
+        if line.starts_with("admin token") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url.unwrap(), password)
+}
+
 /// The first `plugboard serve` creates `admin` with a one-time password it
 /// prints; that password only allows choosing a new one.
 #[test]
 fn the_first_start_prints_a_one_time_admin_password_that_must_be_changed() {
-    use std::io::BufRead;
     let dir = tempdir();
-    let serve = |dir: &std::path::Path| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--bind",
-                "127.0.0.1:0",
-            ])
-            .env_remove("PLUGBOARD_ADMIN_PASSWORD")
-            .env("PLUGBOARD_ADMIN_TOKEN", "t")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut url = None;
-        let mut password = None;
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if let Some(u) = line.strip_prefix("plugboard listening on ") {
-                url = Some(u.to_string());
-            }
-            if let Some(rest) = line.split("one-time password ").nth(1) {
-                password = Some(rest.split_whitespace().next().unwrap().to_string());
-            }
-            if line.starts_with("admin token") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        (child, url.unwrap(), password)
-    };
     let (mut child, url, password) = serve(dir.path());
     let password = password.expect("a one-time password is printed");
     let post = |path: &str, headers: &[(&str, &str)], body: Value| {
@@ -384,4 +387,54 @@ fn the_first_start_prints_a_one_time_admin_password_that_must_be_changed() {
     assert_eq!(s, 200);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM while a browser tab holds the live stream
+/// open: the server ends the stream itself (a complete chunked response,
+/// not a cut connection) and exits cleanly.
+#[cfg(unix)]
+#[test]
+fn stopping_the_server_ends_open_live_streams() {
+    for signal in ["-INT", "-TERM"] {
+        stop_with_an_open_stream(signal);
+    }
+}
+
+#[cfg(unix)]
+fn stop_with_an_open_stream(signal: &str) {
+    use std::io::{Read, Write};
+    let dir = tempdir();
+    let (mut child, url, _) = serve(dir.path());
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /api/admin/stream HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer t\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/event-stream"), "{head}");
+    let kill = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.ends_with(b"0\r\n\r\n"),
+        "{signal}: the stream was cut, not ended: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(child.wait().unwrap().success(), "{signal}: exit status");
 }
