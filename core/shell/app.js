@@ -5,6 +5,7 @@ import { api, h, flash, setCsrf, ApiError } from './api.js';
 import { pluginsView, detailView } from './views.js';
 import { marketplaceView } from './marketplace.js';
 import { renderWidgets, pageFor, mount } from './contributions.js';
+import { icon } from './icons.js';
 
 const main = document.getElementById('main');
 const ctx = { session: null, manifest: { contributions: [] }, refresh: () => render() };
@@ -86,7 +87,7 @@ function renderNav() {
   nav.replaceChildren(
     ...links.map(([href, label]) => h('a', { href, 'data-link': true }, label)),
     ...items.map(c => h('a', { href: c.route, 'data-link': true, 'data-menu-item': c.id },
-      h('span', { class: 'icon', 'aria-hidden': 'true' }, (c.icon || c.title).slice(0, 1).toUpperCase()), ' ', c.title)));
+      icon(c.icon, c.title), ' ', c.title)));
   for (const a of nav.querySelectorAll('a')) {
     if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
   }

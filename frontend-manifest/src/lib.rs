@@ -142,7 +142,10 @@ pub struct MenuItemDecl {
     pub name: String,
     /// The text.
     pub label: String,
-    /// An icon name (the shell shows the first letter when it has none).
+    /// An icon of the shell's set (`book`, `shield`, `puzzle`, `chart`,
+    /// `settings`, `user`, `users`, `bell`, `calendar`, `clock`, `mail`,
+    /// `message`, `home`, `list`, `star`, `globe`, `lock`, `file`, `link`);
+    /// other names, or none, show the label's first letter.
     #[serde(default)]
     pub icon: Option<String>,
     /// Order in the menu (smaller first).

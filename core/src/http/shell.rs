@@ -33,6 +33,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/schema-form.js"),
     ),
     (
+        "icons.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/icons.js"),
+    ),
+    (
         "contributions.js",
         "text/javascript; charset=utf-8",
         include_str!("../../shell/contributions.js"),
