@@ -4,6 +4,8 @@
 // catalog (guestbook, signed) as a marketplace source.
 const { test, expect } = require('@playwright/test');
 
+// The server printed ONE_TIME at its first start; the first test replaces it with PASSWORD.
+const ONE_TIME = process.env.PLUGBOARD_ONE_TIME_PASSWORD;
 const PASSWORD = process.env.PLUGBOARD_ADMIN_PASSWORD;
 const TOKEN = process.env.PLUGBOARD_TOKEN;
 const shots = (name) => `artifacts/screens/${name}.png`;
@@ -30,14 +32,26 @@ function row(page, slug) {
 }
 
 test.describe.serial('the admin', () => {
-  test('refuses a wrong password, then signs in', async ({ page }) => {
+  test('refuses a wrong password, signs in with the one-time password and chooses a new one', async ({ page }) => {
     await page.goto('/admin');
     await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
     await page.screenshot({ path: shots('01-sign-in') });
     await signIn(page, 'admin', 'not the password', { expectFailure: true });
     await expect(page.locator('#login-error')).toHaveText('Wrong username or password.');
     await expect(page.locator('header')).toBeHidden();
-    await signIn(page);
+
+    // The one-time password printed at the first start only lets you choose your own.
+    await signIn(page, 'admin', ONE_TIME, { expectFailure: true });
+    await expect(page.getByRole('heading', { name: 'Choose your password' })).toBeVisible();
+    await expect(page.locator('header')).toBeHidden();
+    await page.getByLabel('One-time password').fill(ONE_TIME);
+    await page.getByLabel(/^New password/).first().fill(PASSWORD);
+    await page.getByLabel('New password again').fill(PASSWORD + '-typo');
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await expect(page.getByText('The two new passwords differ.')).toBeVisible();
+    await page.screenshot({ path: shots('00-choose-password') });
+    await page.getByLabel('New password again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Save password' }).click();
     await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
     await expect(page.locator('#who')).toHaveText('admin (admin)');
     // The session cookie is HttpOnly and SameSite=Strict.
@@ -45,6 +59,13 @@ test.describe.serial('the admin', () => {
     expect(cookie.httpOnly).toBe(true);
     expect(cookie.sameSite).toBe('Strict');
     expect(await page.evaluate(() => document.cookie)).not.toContain('plugboard_session');
+
+    // The one-time password is spent; the new one works.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, 'admin', ONE_TIME, { expectFailure: true });
+    await expect(page.locator('#login-error')).toHaveText('Wrong username or password.');
+    await signIn(page);
+    await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   });
 
   test('installs the guestbook from the marketplace with visible progress', async ({ page }) => {
@@ -81,8 +102,10 @@ test.describe.serial('the admin', () => {
     expect((await request.get('/api/plugins/guestbook/entries')).status()).toBe(200);
     await page.screenshot({ path: shots('03-plugins'), fullPage: true });
 
-    // Its menu item leads to its page, rendered by its own module.
-    await page.getByRole('navigation').getByRole('link', { name: 'Guestbook' }).click();
+    // Its menu item (with the icon it names) leads to its page, rendered by its own module.
+    const item = page.getByRole('navigation').getByRole('link', { name: 'Guestbook' });
+    await expect(item.locator('svg[data-icon="book"]')).toBeVisible();
+    await item.click();
     await expect(page).toHaveURL(/\/plugins\/guestbook$/);
     await page.getByLabel('Your name').fill('Ada');
     await page.getByLabel('Message').fill('Hello from the browser');
