@@ -335,9 +335,6 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             version,
         } => {
             let cat = Catalog::read(&catalog)?;
-            let entry = cat
-                .find(&slug, version.as_deref())
-                .with_context(|| format!("{} offers no {slug}", catalog.display()))?;
             let trust = TrustPolicy {
                 keys: trusted_keys
                     .iter()
@@ -349,17 +346,34 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             config.database_url = database_url;
             let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL).await?;
             let result = runtime
-                .install(entry, &catalog.display().to_string(), &trust, enable, "cli")
+                .install_from_catalog(
+                    &cat,
+                    &catalog.display().to_string(),
+                    &trust,
+                    &slug,
+                    version.as_deref(),
+                    enable,
+                    "cli",
+                )
                 .await;
+            let mut report = Vec::new();
+            for step in result.as_deref().unwrap_or_default() {
+                let slug = step.split(' ').next().unwrap_or_default();
+                let state = match runtime.store().get(slug).await {
+                    Ok(record) => record.state.as_str().to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let folder = data_dir.join("plugins").join(slug);
+                report.push(format!(
+                    "installed {step} ({state}) into {}",
+                    folder.display()
+                ));
+            }
             runtime.shutdown().await;
-            let done = result?;
-            println!(
-                "installed {} {} ({}) into {}",
-                entry.slug,
-                entry.version,
-                done.plugin.state.as_str(),
-                done.folder.display()
-            );
+            result?;
+            for line in report {
+                println!("{line}");
+            }
             Ok(())
         }
     }

@@ -168,19 +168,8 @@ impl Runtime {
             .iter()
             .flat_map(|s| self.marketplace().entries_of(s))
             .collect();
-        let versions: HashMap<String, semver::Version> = self
-            .entries()
-            .iter()
-            .filter(|e| e.slug() != slug)
-            .filter_map(|e| {
-                Some((
-                    e.slug().to_string(),
-                    semver::Version::parse(e.version()).ok()?,
-                ))
-            })
-            .collect();
         let available: Vec<CatalogEntry> = offers.iter().map(|(_, e)| e.clone()).collect();
-        let deps = super::deps::plan(&entry, &available, &versions)?;
+        let deps = super::deps::plan(&entry, &available, &self.installed_versions(slug))?;
         let mut steps = Vec::new();
         for dep in deps {
             let source = offers
@@ -224,6 +213,66 @@ impl Runtime {
                 .finish(id, result.err().map(|e| e.to_string()));
         });
         Ok(id)
+    }
+
+    /// Installs `slug` (the newest, or `version`) from one catalog file,
+    /// with the missing plugins it depends on, dependencies first: what
+    /// `plugboard plugin install` runs, through the same pipeline and plan as
+    /// [`Runtime::start_install`], waiting for the end. Returns the plan
+    /// (`"slug version"` in install order). If one plugin of the plan fails,
+    /// the ones installed before it are removed.
+    pub async fn install_from_catalog(
+        &self,
+        catalog: &super::catalog::Catalog,
+        location: &str,
+        trust: &TrustPolicy,
+        slug: &str,
+        version: Option<&str>,
+        enable: bool,
+        actor: &str,
+    ) -> Result<Vec<String>, InstallError> {
+        let installed = self.plugin(slug).is_some() || self.store().get(slug).await.is_ok();
+        if installed {
+            return Err(InstallError::AlreadyInstalled(slug.to_string()));
+        }
+        let entry = catalog.find(slug, version).ok_or_else(|| {
+            InstallError::Incompatible(format!(
+                "{location} offers no {slug}{}",
+                version.map(|v| format!(" {v}")).unwrap_or_default()
+            ))
+        })?;
+        let mut plan: Vec<(String, TrustPolicy, CatalogEntry)> =
+            super::deps::plan(entry, &catalog.entries, &self.installed_versions(slug))?
+                .into_iter()
+                .chain([entry.clone()])
+                .map(|e| (location.to_string(), trust.clone(), e))
+                .collect();
+        let steps: Vec<String> = plan
+            .iter()
+            .map(|(_, _, e)| format!("{} {}", e.slug, e.version))
+            .collect();
+        let (id, progress) = self.installs().start(&entry.slug, &entry.version);
+        self.installs().set_plan(id, steps.clone());
+        let result = self
+            .install_plan(id, std::mem::take(&mut plan), enable, actor, progress)
+            .await;
+        self.installs()
+            .finish(id, result.as_ref().err().map(|e| e.to_string()));
+        result.map(|()| steps)
+    }
+
+    /// The installed plugins' versions, but `except`'s.
+    fn installed_versions(&self, except: &str) -> HashMap<String, semver::Version> {
+        self.entries()
+            .iter()
+            .filter(|e| e.slug() != except)
+            .filter_map(|e| {
+                Some((
+                    e.slug().to_string(),
+                    semver::Version::parse(e.version()).ok()?,
+                ))
+            })
+            .collect()
     }
 
     /// Installs each entry in order (dependencies are enabled when the last

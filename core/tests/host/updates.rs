@@ -543,3 +543,65 @@ fn a_start_after_a_crash_between_the_update_renames_puts_the_plugin_back() {
     assert_eq!(version(&host), "2.0.0");
     assert_eq!(host.state("notes"), "active");
 }
+
+/// `plugboard plugin install` (server stopped) takes the same plan as the
+/// API: missing dependencies first, from the same catalog; an unresolvable
+/// one is refused before anything is installed.
+#[test]
+fn the_cli_installs_dependencies_first_and_refuses_what_it_cannot_resolve() {
+    let cli = |data: &Path, catalog: &Path, key: &str, slug: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["plugin", "install", "--data-dir"])
+            .arg(data)
+            .arg("--catalog")
+            .arg(catalog)
+            .args(["--trusted-key", key, "--enable", slug])
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let publisher = Publisher::new();
+    publisher.publish("notes-v1");
+    publisher.publish_edited("guestbook", "guestbook", |m| {
+        m["dependencies"] = json!([{"slug": "notes", "version": "^1"}]);
+    });
+    let catalog = publisher.dir.path().join("catalog.json");
+    let data = tempdir();
+    let (ok, out, err) = cli(data.path(), &catalog, &publisher.public, "guestbook");
+    assert!(ok, "{out}\n{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("installed notes 1.0.0 (active)"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("installed guestbook 0.1.0 (active)"),
+        "{out}"
+    );
+    let host = Host::start(data.path());
+    assert_eq!(host.state("notes"), "active");
+    assert_eq!(host.state("guestbook"), "active");
+    host.stop();
+
+    // A dependency no catalog entry satisfies: refused, nothing installed.
+    let other = Publisher::new();
+    other.publish_edited("guestbook", "guestbook", |m| {
+        m["dependencies"] = json!([{"slug": "notes", "version": "^7"}]);
+    });
+    let data = tempdir();
+    let catalog = other.dir.path().join("catalog.json");
+    let (ok, out, err) = cli(data.path(), &catalog, &other.public, "guestbook");
+    assert!(!ok, "{out}");
+    assert!(err.contains("notes"), "{err}");
+    let plugins = data.path().join("plugins");
+    let left: Vec<_> = std::fs::read_dir(&plugins)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
