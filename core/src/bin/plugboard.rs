@@ -9,6 +9,7 @@ use plugboard_core::{
     http::{self, auth::TokenSource, AdminToken},
     marketplace::{
         author,
+        browse::CatalogFile,
         catalog::Catalog,
         install::TrustPolicy,
         signing::{KeyPair, PublicKey},
@@ -347,9 +348,11 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL).await?;
             let result = runtime
                 .install_from_catalog(
-                    &cat,
-                    &catalog.display().to_string(),
-                    &trust,
+                    CatalogFile {
+                        catalog: &cat,
+                        location: &catalog.display().to_string(),
+                        trust: &trust,
+                    },
                     &slug,
                     version.as_deref(),
                     enable,

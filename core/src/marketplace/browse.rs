@@ -13,6 +13,18 @@ use super::{
 };
 use crate::runtime::Runtime;
 
+/// A catalog file read by the caller, and how far its publishers are
+/// trusted: where [`Runtime::install_from_catalog`] installs from.
+#[derive(Debug, Clone, Copy)]
+pub struct CatalogFile<'a> {
+    /// The catalog.
+    pub catalog: &'a super::catalog::Catalog,
+    /// Where it was read (bundle URLs are relative to it).
+    pub location: &'a str,
+    /// Trusted keys and whether unsigned bundles are accepted.
+    pub trust: &'a TrustPolicy,
+}
+
 /// One catalog entry with what this installation has of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
@@ -223,14 +235,17 @@ impl Runtime {
     /// the ones installed before it are removed.
     pub async fn install_from_catalog(
         &self,
-        catalog: &super::catalog::Catalog,
-        location: &str,
-        trust: &TrustPolicy,
+        from: CatalogFile<'_>,
         slug: &str,
         version: Option<&str>,
         enable: bool,
         actor: &str,
     ) -> Result<Vec<String>, InstallError> {
+        let CatalogFile {
+            catalog,
+            location,
+            trust,
+        } = from;
         let installed = self.plugin(slug).is_some() || self.store().get(slug).await.is_ok();
         if installed {
             return Err(InstallError::AlreadyInstalled(slug.to_string()));
