@@ -3,8 +3,9 @@
 //! database, in one run; and the SQL namespace check on its own.
 //!
 //! The plugin path is the whole path a plugin's call takes: the `Context`
-//! vtable, the capability check, the bridge to the database runtime (a
-//! channel hop per call), sea-orm, and JSON in and out. The direct path is a
+//! vtable, the capability check, the bridge to the database runtime, the
+//! namespace check (remembered per statement text), sea-orm, and JSON in
+//! and out. The direct path is a
 //! loop of sea-orm calls on one async task. SQLite always; PostgreSQL too
 //! when `PLUGBOARD_TEST_POSTGRES_URL` is set (`scripts/bench storage` does).
 //!
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use plugboard_core::{
     fault::FaultPolicy,
-    sql::{namespace, Backend},
+    sql::{namespace, namespaced, Backend},
     Runtime, RuntimeConfig,
 };
 use plugboard_plugin_api::{builtin, prelude::*};
@@ -27,6 +28,9 @@ use serde_json::{json, Value};
 
 const OPS: u32 = 5_000;
 const ROWS: i64 = 1_000;
+/// Each (plugin, direct) pair is measured this many times, alternating;
+/// the medians are compared.
+const ROUNDS: usize = 5;
 
 struct Store;
 
@@ -45,10 +49,22 @@ impl Plugin for Store {
     }
 }
 
-fn per_sec(ops: u32, f: impl FnOnce()) -> f64 {
+fn per_sec(ops: u32, f: &dyn Fn()) -> f64 {
     let t = Instant::now();
     f();
     f64::from(ops) / t.elapsed().as_secs_f64()
+}
+
+/// Median ops/s of `plugin` and of `direct`, run alternately ROUNDS times.
+fn compare(plugin: &dyn Fn(), direct: &dyn Fn()) -> (f64, f64) {
+    let (mut p, mut d): (Vec<f64>, Vec<f64>) = (0..ROUNDS)
+        .map(|_| (per_sec(OPS, plugin), per_sec(OPS, direct)))
+        .unzip();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut p), median(&mut d))
 }
 
 fn stmt(backend: DbBackend, sqlite: &str, pg: &str, values: Vec<sea_orm::Value>) -> Statement {
@@ -101,47 +117,50 @@ fn run(label: &str, database_url: Option<String>) {
         })
         .unwrap();
 
-    let plugin_get = per_sec(OPS, || {
-        entry
-            .call(policy, false, |_, ctx| {
+    let (plugin_get, direct_get) = compare(
+        &|| {
+            entry
+                .call(policy, false, |_, ctx| {
+                    for _ in 0..OPS {
+                        let v: Option<Value> = ctx.kv().get("k")?;
+                        assert!(v.is_some());
+                    }
+                    Ok(())
+                })
+                .unwrap()
+        },
+        &|| {
+            rt.block_on(async {
                 for _ in 0..OPS {
-                    let v: Option<Value> = ctx.kv().get("k")?;
-                    assert!(v.is_some());
+                    let row = conn
+                        .query_one_raw(stmt(
+                            backend,
+                            "SELECT value FROM plugin_storage WHERE plugin = ? AND key = ?",
+                            "SELECT value FROM plugin_storage WHERE plugin = $1 AND key = $2",
+                            vec!["store".into(), "k".into()],
+                        ))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let text: String = row.try_get("", "value").unwrap();
+                    let _: Value = serde_json::from_str(&text).unwrap();
                 }
-                Ok(())
             })
-            .unwrap()
-    });
-    let direct_get = per_sec(OPS, || {
-        rt.block_on(async {
-            for _ in 0..OPS {
-                let row = conn
-                    .query_one_raw(stmt(
-                        backend,
-                        "SELECT value FROM plugin_storage WHERE plugin = ? AND key = ?",
-                        "SELECT value FROM plugin_storage WHERE plugin = $1 AND key = $2",
-                        vec!["store".into(), "k".into()],
-                    ))
-                    .await
-                    .unwrap()
-                    .unwrap();
-                let text: String = row.try_get("", "value").unwrap();
-                let _: Value = serde_json::from_str(&text).unwrap();
-            }
-        })
-    });
-    let plugin_set = per_sec(OPS, || {
-        entry
-            .call(policy, false, |_, ctx| {
-                for i in 0..OPS {
-                    ctx.kv().set("s", &json!({"i": i}))?;
-                }
-                Ok(())
-            })
-            .unwrap()
-    });
-    let direct_set = per_sec(OPS, || {
-        rt.block_on(async {
+        },
+    );
+    let (plugin_set, direct_set) = compare(
+        &|| {
+            entry
+                .call(policy, false, |_, ctx| {
+                    for i in 0..OPS {
+                        ctx.kv().set("s", &json!({"i": i}))?;
+                    }
+                    Ok(())
+                })
+                .unwrap()
+        },
+        &|| {
+            rt.block_on(async {
             for i in 0..OPS {
                 let text = json!({"i": i}).to_string();
                 conn.execute_raw(stmt(
@@ -156,38 +175,41 @@ fn run(label: &str, database_url: Option<String>) {
                 .unwrap();
             }
         })
-    });
+        },
+    );
     let query = "SELECT id, body FROM items WHERE id = ?";
-    let plugin_sql = per_sec(OPS, || {
-        entry
-            .call(policy, false, |_, ctx| {
+    let (plugin_sql, direct_sql) = compare(
+        &|| {
+            entry
+                .call(policy, false, |_, ctx| {
+                    for i in 0..OPS {
+                        let rows: Vec<Value> =
+                            ctx.sql().query(query, &[(i64::from(i) % ROWS).into()])?;
+                        assert_eq!(rows.len(), 1);
+                    }
+                    Ok(())
+                })
+                .unwrap()
+        },
+        &|| {
+            rt.block_on(async {
                 for i in 0..OPS {
-                    let rows: Vec<Value> =
-                        ctx.sql().query(query, &[(i64::from(i) % ROWS).into()])?;
-                    assert_eq!(rows.len(), 1);
+                    let rows = conn
+                        .query_all_raw(stmt(
+                            backend,
+                            "SELECT id, body FROM plugin_store__items WHERE id = ?",
+                            "SELECT id, body FROM plugin_store__items WHERE id = $1",
+                            vec![(i64::from(i) % ROWS).into()],
+                        ))
+                        .await
+                        .unwrap();
+                    let id: i64 = rows[0].try_get("", "id").unwrap();
+                    let body: String = rows[0].try_get("", "body").unwrap();
+                    let _ = json!({"id": id, "body": body});
                 }
-                Ok(())
             })
-            .unwrap()
-    });
-    let direct_sql = per_sec(OPS, || {
-        rt.block_on(async {
-            for i in 0..OPS {
-                let rows = conn
-                    .query_all_raw(stmt(
-                        backend,
-                        "SELECT id, body FROM plugin_store__items WHERE id = ?",
-                        "SELECT id, body FROM plugin_store__items WHERE id = $1",
-                        vec![(i64::from(i) % ROWS).into()],
-                    ))
-                    .await
-                    .unwrap();
-                let id: i64 = rows[0].try_get("", "id").unwrap();
-                let body: String = rows[0].try_get("", "body").unwrap();
-                let _ = json!({"id": id, "body": body});
-            }
-        })
-    });
+        },
+    );
     let checks: u32 = 100_000;
     let b = if backend == DbBackend::Postgres {
         Backend::Postgres
@@ -199,9 +221,14 @@ fn run(label: &str, database_url: Option<String>) {
         std::hint::black_box(namespace(std::hint::black_box(query), "store", b).unwrap());
     }
     let check_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(checks);
+    let t = Instant::now();
+    for _ in 0..checks {
+        std::hint::black_box(namespaced(std::hint::black_box(query), "store", b).unwrap());
+    }
+    let cached_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(checks);
 
     println!(
-        "storage on {label}, {OPS} operations each (ops/s, plugin context vs direct sea-orm):"
+        "storage on {label}, {OPS} operations each, median of {ROUNDS} alternating rounds (ops/s, plugin context vs direct sea-orm):"
     );
     for (name, p, d) in [
         ("kv get", plugin_get, direct_get),
@@ -214,7 +241,8 @@ fn run(label: &str, database_url: Option<String>) {
         );
     }
     println!(
-        "  namespace check on its own ({query:?}): {check_us:.2} µs per statement = {:.1} % of one plugin query",
+        "  namespace check on its own ({query:?}): {check_us:.2} µs per statement = {:.1} % of one plugin query; \
+         remembered (what a repeated statement pays): {cached_us:.3} µs",
         100.0 * check_us / (1e6 / plugin_sql)
     );
     let _ = value_text;

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value as Json};
 
-use super::namespace::{namespace, Backend};
+use super::{namespace::Backend, namespaced};
 
 /// The backend the namespace check parses for.
 pub fn backend_of<C: ConnectionTrait>(conn: &C) -> Backend {
@@ -34,8 +34,14 @@ fn bind(params: &[Json]) -> Vec<Value> {
         .collect()
 }
 
+/// One cell as JSON. sqlx decodes a type only from a matching column type,
+/// so the first decode that works is the column's type; the common ones
+/// (integer, text) come first because each failed attempt builds an error.
 fn cell(row: &QueryResult, column: &str) -> Json {
     if let Ok(v) = row.try_get::<Option<i64>>("", column) {
+        return v.map(Json::from).unwrap_or(Json::Null);
+    }
+    if let Ok(v) = row.try_get::<Option<String>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);
     }
     if let Ok(v) = row.try_get::<Option<i32>>("", column) {
@@ -45,9 +51,6 @@ fn cell(row: &QueryResult, column: &str) -> Json {
         return v.map(Json::from).unwrap_or(Json::Null);
     }
     if let Ok(v) = row.try_get::<Option<f64>>("", column) {
-        return v.map(Json::from).unwrap_or(Json::Null);
-    }
-    if let Ok(v) = row.try_get::<Option<String>>("", column) {
         return v.map(Json::from).unwrap_or(Json::Null);
     }
     if let Ok(v) = row.try_get::<Option<f32>>("", column) {
@@ -86,7 +89,7 @@ fn statement<C: ConnectionTrait>(
     sql: &str,
     params: &[Json],
 ) -> Result<Statement, DbErr> {
-    let sql = namespace(sql, slug, backend_of(db)).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let sql = namespaced(sql, slug, backend_of(db)).map_err(|e| DbErr::Custom(e.to_string()))?;
     Ok(Statement::from_sql_and_values(
         db.get_database_backend(),
         sql,

@@ -7,9 +7,11 @@
 //! within the namespace exactly what it meant as written, and no name a plugin
 //! can write reaches another plugin's or the host's tables.
 
+mod cache;
 pub mod exec;
 pub mod migrate;
 mod namespace;
 pub mod purge;
 
+pub use cache::namespaced;
 pub use namespace::{namespace, table_name, table_prefix, Backend, SqlRefusal};

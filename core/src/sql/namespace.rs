@@ -12,7 +12,7 @@ use sqlparser::{
 };
 
 /// The database the statement is for (the grammars differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
     /// SQLite.
     Sqlite,
