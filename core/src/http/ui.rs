@@ -19,9 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/ui/manifest", web::get().to(manifest))
         .route("/api/ui/schema", web::get().to(schema))
         .route("/api/admin/stream", web::get().to(changes))
-        .route(
-            "/plugins/{slug}/assets/{version}/{path:.*}",
-            web::get().to(asset),
+        .service(
+            web::resource("/plugins/{slug}/assets/{version}/{path:.*}")
+                .route(web::get().to(asset))
+                .route(web::head().to(asset)),
         );
 }
 

@@ -17,6 +17,9 @@ use super::{
 
 /// How long a synced catalog is fresh.
 pub const TTL: Duration = Duration::from_secs(600);
+/// How long after a failed sync a source is tried again (unless a sync is
+/// forced): browsing must not wait on a source that is down every time.
+pub const RETRY_AFTER: Duration = Duration::from_secs(60);
 /// The largest catalog document read.
 pub const MAX_CATALOG: u64 = 8 << 20;
 
@@ -58,6 +61,9 @@ pub struct TrustedKey {
 #[derive(Clone)]
 pub struct Sources {
     conn: DatabaseConnection,
+    /// When each source last failed to sync (in memory: a restart tries
+    /// every source once).
+    failed_at: std::sync::Arc<dashmap::DashMap<i64, std::time::Instant>>,
 }
 
 /// A raw statement with `?` placeholders, numbered for PostgreSQL.
@@ -107,7 +113,10 @@ pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
 impl Sources {
     /// Over `conn`.
     pub fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            failed_at: Default::default(),
+        }
     }
 
     fn backend(&self) -> DbBackend {
@@ -174,19 +183,34 @@ impl Sources {
     }
 
     /// Syncs the sources that are stale (all with `force`); a failure is
-    /// recorded on the source and its last good catalog kept.
+    /// recorded on the source and its last good catalog kept, and the
+    /// source is not tried again for [`RETRY_AFTER`] unless forced.
     pub async fn sync(&self, force: bool) -> Result<Vec<Source>, DbErr> {
         for s in self.list().await? {
             let fresh = s
                 .synced_at
                 .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() < TTL);
-            if fresh && !force && s.last_error.is_none() {
+            let failed_lately = self
+                .failed_at
+                .get(&s.id)
+                .is_some_and(|t| t.elapsed() < RETRY_AFTER);
+            let due = if s.last_error.is_some() {
+                !failed_lately
+            } else {
+                !fresh
+            };
+            if !force && !due {
                 continue;
             }
             let location = s.location.clone();
             let fetched = tokio::task::spawn_blocking(move || fetch_catalog(&location))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
+            if fetched.is_ok() {
+                self.failed_at.remove(&s.id);
+            } else {
+                self.failed_at.insert(s.id, std::time::Instant::now());
+            }
             let update = match fetched {
                 Ok(catalog) => stmt(
                     self.backend(),

@@ -647,3 +647,57 @@ fn a_kill_at_any_point_of_an_install_leaves_nothing_or_the_whole_plugin() {
         "only {killed_midway} kills happened during the install"
     );
 }
+
+/// A source that is down is tried once per browse window, not on every
+/// browse: each browse would otherwise wait for it. A forced sync tries it
+/// at once.
+#[test]
+fn a_source_that_is_down_is_not_retried_on_every_browse() {
+    use std::{
+        io::{BufRead, BufReader},
+        net::TcpListener,
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+    };
+    // Answers every request with 503 and counts them.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/catalog.json", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let data = tempdir();
+    let host = Host::start(data.path());
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(serde_json::json!({ "location": url })),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (_, v) = host.admin("GET", "/api/admin/catalog", None);
+    let tried = hits.load(Ordering::SeqCst);
+    assert!(tried >= 1, "the source was never tried");
+    let error = v["sources"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("503"), "{v}");
+    for _ in 0..3 {
+        let (s, _) = host.admin("GET", "/api/admin/catalog", None);
+        assert_eq!(s, 200);
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), tried, "retried on a browse");
+    let (_, v) = host.admin("POST", "/api/admin/catalog/sync", None);
+    assert_eq!(hits.load(Ordering::SeqCst), tried + 1, "{v}");
+}

@@ -214,6 +214,14 @@ fn contributions_follow_the_plugin_and_assets_are_served_by_version_and_never_ou
         "text/javascript; charset=utf-8"
     );
     assert!(header(&hs, "cache-control").contains("immutable"));
+    // HEAD answers the same headers without the body.
+    let head = ureq::head(&host.url(url)).call().unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-type"].to_str().unwrap(),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(head.into_body().read_to_vec().unwrap().is_empty());
     let body = ureq::get(&host.url(url))
         .call()
         .unwrap()
