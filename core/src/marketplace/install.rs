@@ -330,19 +330,20 @@ impl Runtime {
         actor: &str,
         progress: Progress,
     ) -> Result<Installed, InstallError> {
-        let _guard = self.ops_lock().await;
-        let plugins = self.config().plugins_dir();
-        let folder = plugins.join(&entry.slug);
-        if self.plugin(&entry.slug).is_some()
-            || folder.exists()
-            || self.store().get(&entry.slug).await.is_ok()
-        {
-            return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
-        }
-        self.check_dependencies_installed(entry)?;
+        self.check_installable(entry).await?;
+        // Download, checks and extraction run without the lifecycle lock:
+        // a slow source must not hold up enabling or disabling other plugins.
         let staged = self
             .fetch_and_stage(entry, catalog_location, trust, &progress)
             .await?;
+        let _guard = self.ops_lock().await;
+        // Again under the lock: another install may have won meanwhile.
+        if let Err(e) = self.check_installable(entry).await {
+            let _ = std::fs::remove_dir_all(&staged.dir);
+            return Err(e);
+        }
+        let plugins = self.config().plugins_dir();
+        let folder = plugins.join(&entry.slug);
         progress(Stage::Installing, 0, None);
         if let Err(source) =
             std::fs::create_dir_all(&plugins).and_then(|()| std::fs::rename(&staged.dir, &folder))
@@ -388,7 +389,55 @@ impl Runtime {
         actor: &str,
         progress: Progress,
     ) -> Result<crate::runtime::Swapped, InstallError> {
+        self.check_updatable(entry, allow_downgrade).await?;
+        // As for an install, the download runs without the lifecycle lock.
+        let staged = self
+            .fetch_and_stage(entry, catalog_location, trust, &progress)
+            .await?;
         let _guard = self.ops_lock().await;
+        let (installed, offered) = match self.check_updatable(entry, allow_downgrade).await {
+            Ok(versions) => versions,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staged.dir);
+                return Err(e);
+            }
+        };
+        progress(Stage::Installing, 0, None);
+        let verb = if installed.is_some_and(|i| offered < i) {
+            "downgraded"
+        } else {
+            "updated"
+        };
+        match self.swap_in(&staged.dir, actor, verb).await {
+            Ok(swapped) => Ok(swapped),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staged.dir);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// `entry`'s plugin is not installed (nor its folder present) and its
+    /// dependencies are.
+    async fn check_installable(&self, entry: &CatalogEntry) -> Result<(), InstallError> {
+        let folder = self.config().plugins_dir().join(&entry.slug);
+        if self.plugin(&entry.slug).is_some()
+            || folder.exists()
+            || self.store().get(&entry.slug).await.is_ok()
+        {
+            return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
+        }
+        self.check_dependencies_installed(entry)
+    }
+
+    /// `entry` may replace the installed plugin: not older (unless
+    /// `allow_downgrade`), not the same bundle, its dependencies installed
+    /// and its dependents accepting it. The installed and offered versions.
+    async fn check_updatable(
+        &self,
+        entry: &CatalogEntry,
+        allow_downgrade: bool,
+    ) -> Result<(Option<semver::Version>, semver::Version), InstallError> {
         let record = self
             .store()
             .get(&entry.slug)
@@ -415,22 +464,7 @@ impl Runtime {
         }
         self.check_dependencies_installed(entry)?;
         self.check_dependents_accept(&entry.slug, &offered)?;
-        let staged = self
-            .fetch_and_stage(entry, catalog_location, trust, &progress)
-            .await?;
-        progress(Stage::Installing, 0, None);
-        let verb = if installed.is_some_and(|i| offered < i) {
-            "downgraded"
-        } else {
-            "updated"
-        };
-        match self.swap_in(&staged.dir, actor, verb).await {
-            Ok(swapped) => Ok(swapped),
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&staged.dir);
-                Err(e.into())
-            }
-        }
+        Ok((installed, offered))
     }
 
     /// Every dependency of `entry` is installed at a matching version.

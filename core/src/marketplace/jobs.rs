@@ -14,7 +14,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
-    /// Waiting for the lifecycle lock.
+    /// Accepted, not started yet.
     Queued,
     /// Fetching the bundle.
     Downloading,

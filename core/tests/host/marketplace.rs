@@ -701,3 +701,111 @@ fn a_source_that_is_down_is_not_retried_on_every_browse() {
     let (_, v) = host.admin("POST", "/api/admin/catalog/sync", None);
     assert_eq!(hits.load(Ordering::SeqCst), tried + 1, "{v}");
 }
+
+/// An install waits for its download without the lifecycle lock: while the
+/// bundle is still arriving, other plugins can be disabled and enabled.
+#[test]
+fn a_slow_download_does_not_hold_up_other_plugins() {
+    use serde_json::json;
+    use std::{
+        io::{BufRead, BufReader},
+        net::TcpListener,
+        sync::mpsc,
+    };
+    let shop = Shop::new();
+    let bundle_name = shop.good.download_url.clone();
+    let bundle = std::fs::read(shop.dir.path().join(&bundle_name)).unwrap();
+    let catalog = std::fs::read(shop.dir.path().join("catalog.json")).unwrap();
+    // Serves the catalog at once, and the bundle's first half, then the
+    // rest only when the test opens the gate.
+    let (gate, gate_rx) = mpsc::channel::<()>();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let body: &[u8] = if request.contains("catalog.json") {
+                &catalog
+            } else {
+                &bundle
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            if request.contains("catalog.json") {
+                let _ = stream.write_all(body);
+                continue;
+            }
+            let half = body.len() / 2;
+            let _ = stream.write_all(&body[..half]);
+            let _ = stream.flush();
+            let _ = gate_rx.recv();
+            let _ = stream.write_all(&body[half..]);
+        }
+    });
+    let data = tempdir();
+    let host = Host::start(data.path());
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/trusted-keys",
+        Some(json!({"public_key": shop.key.public_key, "name": "test publisher"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(json!({"location": format!("{base}/catalog.json")})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "guestbook"})),
+    );
+    assert_eq!(s, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
+        if job["stage"] == "downloading" && job["downloaded"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Mid-download: another plugin's lifecycle is not held up. (Were it
+    // waiting for the gated download, it would wait for ever: after 20 s
+    // the gate opens and the test fails.)
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let disabled = host.admin("POST", "/api/admin/plugins/activity/disable", None);
+            let enabled = host.admin("POST", "/api/admin/plugins/activity/enable", None);
+            let _ = done.send((disabled.0, enabled.0));
+        });
+        let result = finished.recv_timeout(std::time::Duration::from_secs(20));
+        if result.is_err() {
+            let _ = gate.send(());
+        }
+        assert_eq!(
+            result,
+            Ok((200, 200)),
+            "disable/enable waited for another plugin's download"
+        );
+    });
+    let (_, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
+    assert_eq!(job["stage"], "downloading", "{job}");
+    gate.send(()).unwrap();
+    let job = wait_for_job(&host, id);
+    assert_eq!(job["stage"], "done", "{job}");
+    assert_eq!(host.state("guestbook"), "installed");
+}
