@@ -1,5 +1,6 @@
 //! The event bus: subscriptions by pattern, namespaced emits, per-subscriber
-//! order, sync emit failures, queue-full policy, cleanup on disable.
+//! order, sync emit failures, queue-full and intake-full policy, cleanup on
+//! disable.
 
 use std::time::{Duration, Instant};
 
@@ -352,4 +353,101 @@ fn disabling_a_plugin_ends_its_subscriptions_and_enabling_restores_them() {
     host.runtime.emit("app.three", &json!({}));
     drain(&host);
     assert_eq!(seen_names(&host, "listener"), ["app.one", "app.three"]);
+}
+
+/// Holds both of the bus's delivery threads: its handler blocks until the
+/// test opens the gate. Only the intake test uses it.
+mod gate {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Condvar, Mutex,
+    };
+
+    use plugboard_plugin_api::prelude::*;
+
+    pub static STARTED: AtomicUsize = AtomicUsize::new(0);
+    static OPEN: Mutex<bool> = Mutex::new(false);
+    static OPENED: Condvar = Condvar::new();
+
+    pub fn open() {
+        *OPEN.lock().unwrap() = true;
+        OPENED.notify_all();
+    }
+
+    pub struct Gate(pub &'static str);
+
+    impl Plugin for Gate {
+        fn slug(&self) -> &str {
+            self.0
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn subscriptions(&self) -> Vec<String> {
+            vec!["gate.hold".into()]
+        }
+        fn on_event(&self, _ctx: &Context, _event: &Event) -> PluginResult {
+            STARTED.fetch_add(1, Ordering::SeqCst);
+            let mut open = OPEN.lock().unwrap();
+            while !*open {
+                open = OPENED.wait(open).unwrap();
+            }
+            Ok(())
+        }
+    }
+}
+
+/// When the dispatcher is a whole intake behind (here: both delivery
+/// threads held by handlers), new events are dropped at the intake and
+/// counted; the emitter never waits, and delivery resumes afterwards.
+#[test]
+fn a_full_intake_drops_new_events_and_counts_them() {
+    use std::sync::atomic::Ordering;
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: crate::support::probes(&[
+                || builtin(gate::Gate("gate-a")),
+                || builtin(gate::Gate("gate-b")),
+            ]),
+            ..Options::default()
+        },
+    );
+    let intake = || {
+        let (_, v) = host.admin("GET", "/api/admin/events", None);
+        v["intake"].clone()
+    };
+    drain(&host);
+    let before = intake();
+    host.runtime.emit("gate.hold", &json!({}));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gate::STARTED.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the gate handlers never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let capacity = plugboard_core::events::EventBus::INTAKE_CAPACITY as u64;
+    for i in 0..capacity + 10 {
+        host.runtime.emit("bulk.item", &json!({ "i": i }));
+    }
+    let full = intake();
+    let counter = |v: &serde_json::Value, name: &str| v[name].as_u64().unwrap();
+    assert_eq!(
+        counter(&full, "intake_dropped") - counter(&before, "intake_dropped"),
+        10,
+        "{full}"
+    );
+    assert_eq!(
+        counter(&full, "accepted") - counter(&before, "accepted"),
+        capacity + 1,
+        "{full}"
+    );
+    gate::open();
+    drain(&host);
+    let after = intake();
+    assert_eq!(
+        counter(&after, "dispatched"),
+        counter(&after, "accepted"),
+        "{after}"
+    );
 }
