@@ -99,6 +99,38 @@ function barChart(title, bars, unit) {
   return h('figure', {}, svg, h('figcaption', {}, title));
 }
 
+/** A line over the last samples (oldest left); `bad` draws it red. */
+function sparkline(title, values, bad = false) {
+  const w = 220, ht = 44;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', ht);
+  svg.setAttribute('role', 'img');
+  const last = values.length ? values[values.length - 1] : 0;
+  const max = Math.max(0, ...values);
+  const round = (v) => Math.round(v * 10) / 10;
+  svg.setAttribute('aria-label', `${title}: ${values.length} samples, latest ${round(last)}, highest ${round(max)}`);
+  if (values.length) {
+    const step = values.length > 1 ? (w - 4) / (values.length - 1) : 0;
+    const y = (v) => ht - 3 - (max > 0 ? (v / max) * (ht - 8) : 0);
+    const line = document.createElementNS(svg.namespaceURI, 'polyline');
+    line.setAttribute('points', values.map((v, i) => `${2 + i * step},${y(v)}`).join(' '));
+    line.setAttribute('fill', 'none'); line.setAttribute('stroke-width', 1.8);
+    line.setAttribute('stroke', bad ? '#b3261e' : '#2457c5');
+    svg.append(line);
+  }
+  return h('figure', { 'data-series': title }, svg, h('figcaption', {}, `${title} — latest ${round(last)}, highest ${round(max)}`));
+}
+
+/** The history's sparklines (one sample per sampling interval). */
+function historyCharts(history) {
+  if (!history || !history.length) return h('p', { class: 'hint' }, 'No history yet: the runtime samples every 10 seconds.');
+  const secs = history.length > 1 ? Math.round((Date.parse(history[history.length - 1].at) - Date.parse(history[history.length - 2].at)) / 1000) : 10;
+  return h('div', { class: 'charts' },
+    sparkline(`Calls per ${secs} s`, history.map(s => s.calls)),
+    sparkline(`Errors per ${secs} s`, history.map(s => s.errors), true),
+    sparkline('p99 latency (µs)', history.map(s => s.p99_us)));
+}
+
 /** A plugin: manifest, capabilities, routes, UI, jobs, audit, metrics, config. */
 export async function detailView(main, slug, ctx) {
   const p = await api('GET', `/api/admin/plugins/${slug}`);
@@ -126,6 +158,7 @@ export async function detailView(main, slug, ctx) {
     h('div', { class: 'charts' },
       barChart('Calls', [['calls', m.calls], ['errors', m.errors], ['panics', m.panics]], ''),
       barChart('Latency', [['p50', m.p50_us], ['p99', m.p99_us], ['max', m.max_us]], ' µs')),
+    h('h3', {}, 'Recent history'), historyCharts(p.metrics_history),
     h('h2', {}, 'Scheduled jobs'), jobs.jobs && jobs.jobs.length
       ? h('table', {}, h('thead', {}, h('tr', {}, ...['Job', 'Schedule', 'Next run', 'Last runs'].map(t => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, j.next_run || '—'),

@@ -1,7 +1,15 @@
-//! Per-plugin call metrics: calls, errors, panics and latency, lock-free.
+//! Per-plugin call metrics: calls, errors, panics and latency, lock-free;
+//! and a short history of them per plugin ([`History`]) for the admin's
+//! charts.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::{
+    collections::VecDeque,
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+    time::Duration,
+};
 
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
 use serde::Serialize;
 
 const BUCKETS: usize = 40;
@@ -81,25 +89,20 @@ impl Metrics {
         self.buckets[bucket].fetch_add(1, Relaxed);
     }
 
+    /// The latency histogram and the error and panic counters, read once each.
+    fn counters(&self) -> Counters {
+        Counters {
+            buckets: std::array::from_fn(|i| self.buckets[i].load(Relaxed)),
+            errors: self.errors.load(Relaxed),
+            panics: self.panics.load(Relaxed),
+        }
+    }
+
     /// A consistent-enough snapshot (each counter is read once).
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Relaxed)).collect();
+        let counts = self.counters().buckets;
         let calls: u64 = counts.iter().sum();
-        let quantile = |q: f64| -> f64 {
-            let total: u64 = counts.iter().sum();
-            if total == 0 {
-                return 0.0;
-            }
-            let rank = (q * total as f64).ceil().max(1.0) as u64;
-            let mut seen = 0;
-            for (i, c) in counts.iter().enumerate() {
-                seen += c;
-                if seen >= rank {
-                    return (1u64 << (i + 1)) as f64 / 1000.0;
-                }
-            }
-            0.0
-        };
+        let quantile = |q: f64| quantile_us(&counts, q);
         MetricsSnapshot {
             calls,
             errors: self.errors.load(Relaxed),
@@ -116,9 +119,154 @@ impl Metrics {
     }
 }
 
+/// The `q` quantile of a histogram (upper bound of its bucket), µs; 0 when empty.
+fn quantile_us(counts: &[u64; BUCKETS], q: f64) -> f64 {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let rank = (q * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen >= rank {
+            return (1u64 << (i + 1)) as f64 / 1000.0;
+        }
+    }
+    0.0
+}
+
+#[derive(Clone, Copy)]
+struct Counters {
+    buckets: [u64; BUCKETS],
+    errors: u64,
+    panics: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            buckets: [0; BUCKETS],
+            errors: 0,
+            panics: 0,
+        }
+    }
+}
+
+/// What one plugin did during one sampling interval.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Sample {
+    /// When the interval ended.
+    pub at: DateTime<Utc>,
+    /// Calls that ended in the interval.
+    pub calls: u64,
+    /// Of those, errors (panics included).
+    pub errors: u64,
+    /// Of those, panics.
+    pub panics: u64,
+    /// Their 99th percentile latency, µs (0 without calls).
+    pub p99_us: f64,
+}
+
+/// The last [`History::LEN`] samples of each plugin, one per
+/// [`History::EVERY`] (the runtime samples in the background).
+#[derive(Default)]
+pub struct History {
+    series: DashMap<String, Series>,
+}
+
+#[derive(Default)]
+struct Series {
+    last: Counters,
+    samples: VecDeque<Sample>,
+}
+
+impl History {
+    /// Samples kept per plugin.
+    pub const LEN: usize = 60;
+    /// How often the runtime samples.
+    pub const EVERY: Duration = Duration::from_secs(10);
+
+    /// Records what `metrics` counted since `slug`'s previous sample. A
+    /// counter that went down means new metrics (a reloaded generation):
+    /// the interval then counts from zero.
+    pub fn sample(&self, slug: &str, metrics: &Metrics, at: DateTime<Utc>) {
+        let now = metrics.counters();
+        let mut series = self.series.entry(slug.to_string()).or_default();
+        let last = series.last;
+        let reset = now.errors < last.errors
+            || now.panics < last.panics
+            || now.buckets.iter().zip(&last.buckets).any(|(n, l)| n < l);
+        let since = if reset { Counters::default() } else { last };
+        let delta: [u64; BUCKETS] = std::array::from_fn(|i| now.buckets[i] - since.buckets[i]);
+        let sample = Sample {
+            at,
+            calls: delta.iter().sum(),
+            errors: now.errors - since.errors,
+            panics: now.panics - since.panics,
+            p99_us: quantile_us(&delta, 0.99),
+        };
+        series.last = now;
+        if series.samples.len() == Self::LEN {
+            series.samples.pop_front();
+        }
+        series.samples.push_back(sample);
+    }
+
+    /// `slug`'s samples, oldest first.
+    pub fn of(&self, slug: &str) -> Vec<Sample> {
+        self.series
+            .get(slug)
+            .map(|s| s.samples.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets `slug` (uninstalled).
+    pub fn forget(&self, slug: &str) {
+        self.series.remove(slug);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_history_counts_each_interval_and_restarts_with_new_metrics() {
+        let history = History::default();
+        let m = Metrics::default();
+        let at = Utc::now();
+        for _ in 0..3 {
+            m.record(1_000, Outcome::Ok);
+        }
+        history.sample("p", &m, at);
+        m.record(1_000_000, Outcome::Panic);
+        history.sample("p", &m, at);
+        history.sample("p", &m, at);
+        let fresh = Metrics::default();
+        fresh.record(1_000, Outcome::Error);
+        history.sample("p", &fresh, at);
+        let got: Vec<(u64, u64, u64, f64)> = history
+            .of("p")
+            .iter()
+            .map(|s| (s.calls, s.errors, s.panics, s.p99_us))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, 0, 0, 1.024),
+                (1, 1, 1, 1048.576),
+                (0, 0, 0, 0.0),
+                (1, 1, 0, 1.024)
+            ]
+        );
+        for _ in 0..History::LEN + 5 {
+            history.sample("p", &fresh, at);
+        }
+        assert_eq!(history.of("p").len(), History::LEN);
+        history.forget("p");
+        assert!(history.of("p").is_empty());
+    }
 
     #[test]
     fn counts_and_quantiles_follow_the_recorded_calls() {

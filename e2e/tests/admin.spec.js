@@ -153,6 +153,18 @@ test.describe.serial('the admin', () => {
     await expect(row(page, 'activity').locator('[data-state]')).toHaveText('active');
   });
 
+  test('the detail page draws the metrics history', async ({ page, request }) => {
+    // The runtime samples every 10 s: wait for the first sample.
+    await expect.poll(async () => (await admin(request, 'GET', '/api/admin/plugins/webhooks')).body.metrics_history.length,
+      { timeout: 20_000 }).toBeGreaterThan(0);
+    await signIn(page);
+    await page.goto('/admin/detail/webhooks');
+    const calls = page.locator('figure[data-series^="Calls per"]');
+    await expect(calls.locator('svg polyline')).toHaveCount(1);
+    await expect(calls.locator('svg')).toHaveAttribute('aria-label', /samples, latest/);
+    await expect(page.locator('figure[data-series="p99 latency (µs)"]')).toBeVisible();
+  });
+
   test('the config form is generated from the schema and shows the server\'s violations', async ({ page }) => {
     await signIn(page);
     await page.goto('/admin/detail/webhooks');

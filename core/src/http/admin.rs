@@ -47,6 +47,10 @@ pub struct PluginView {
     routes: Vec<RouteInfo>,
     hooks: Vec<HookView>,
     metrics: Option<MetricsSnapshot>,
+    /// What it did in each of the last sampling intervals, oldest first
+    /// (`GET /api/admin/plugins/{slug}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_history: Option<Vec<crate::metrics::Sample>>,
     /// The loaded instance (a new one after every load, update or rollback).
     generation: Option<u64>,
     /// The plugins it needs.
@@ -96,6 +100,7 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .as_ref()
             .and_then(|e| e.source().map(|p| p.display().to_string())),
         metrics: entry.as_ref().map(|e| e.metrics().snapshot()),
+        metrics_history: None,
         generation: entry.as_ref().map(|e| e.generation()),
         ui: rt.ui().of(&record.slug),
         dependencies: entry
@@ -133,7 +138,9 @@ async fn show(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.store().get(&slug).await?;
-    Ok(HttpResponse::Ok().json(view(&rt, record)))
+    let mut view = view(&rt, record);
+    view.metrics_history = Some(rt.metrics_history(&slug));
+    Ok(HttpResponse::Ok().json(view))
 }
 
 async fn enable(

@@ -197,6 +197,8 @@ struct Inner {
     changes: tokio::sync::broadcast::Sender<String>,
     /// `true` once the server is stopping: live streams end.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Each plugin's recent metrics, sampled in the background.
+    history: crate::metrics::History,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -249,6 +251,7 @@ impl Runtime {
                 auth: crate::auth::Auth::new(db.conn().clone()),
                 changes: tokio::sync::broadcast::channel(256).0,
                 stopping: tokio::sync::watch::channel(false).0,
+                history: Default::default(),
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -268,6 +271,16 @@ impl Runtime {
                     Runtime { inner }.trip(entry, reason);
                 }
             }));
+        let weak = Arc::downgrade(&runtime.inner);
+        runtime.inner.db.spawn(async move {
+            let mut every = tokio::time::interval(crate::metrics::History::EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                Runtime { inner }.sample_metrics();
+            }
+        });
         runtime.repair_folders();
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
@@ -327,6 +340,18 @@ impl Runtime {
     /// State changes (JSON text) as they happen, for live views.
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.inner.changes.subscribe()
+    }
+    /// Adds one sample to every loaded plugin's metrics history (the
+    /// runtime does it every [`crate::metrics::History::EVERY`]).
+    pub fn sample_metrics(&self) {
+        let at = chrono::Utc::now();
+        for entry in self.entries() {
+            self.inner.history.sample(entry.slug(), entry.metrics(), at);
+        }
+    }
+    /// `slug`'s recent metrics, one sample per interval, oldest first.
+    pub fn metrics_history(&self, slug: &str) -> Vec<crate::metrics::Sample> {
+        self.inner.history.of(slug)
     }
     /// Ends the live streams ([`Runtime::changes`] consumers that watch
     /// [`Runtime::stopping`]), so a graceful HTTP stop need not wait for

@@ -94,6 +94,7 @@ impl Runtime {
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
         let folder = self.folder_of(slug);
+        self.inner.history.forget(slug);
         if let Some((_, entry)) = self.inner.plugins.remove(slug) {
             self.take_offline(&entry);
             if entry.is_loaded() {

@@ -1,4 +1,4 @@
-//! The admin API's authentication and error shape.
+//! The admin API's authentication, error shape and metrics history.
 
 use crate::support::{request, tempdir, Host};
 
@@ -100,4 +100,66 @@ fn a_generated_admin_token_is_written_with_mode_0600() {
             plugboard_core::http::auth::TokenSource::Environment
         )
     );
+}
+
+/// The plugin detail carries what the plugin did per sampling interval
+/// (calls, errors, p99); the list does not.
+#[test]
+fn the_plugin_detail_has_a_metrics_history_per_interval() {
+    use plugboard_plugin_api::builtin;
+
+    use crate::support::{event_probe::EventProbe, Options};
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: crate::support::probes(&[|| {
+                builtin(EventProbe {
+                    slug: "probe",
+                    patterns: &["nothing.*"],
+                    delay_ms: 0,
+                    misbehave: None,
+                })
+            }]),
+            ..Options::default()
+        },
+    );
+    let history = || {
+        let (s, v) = host.admin("GET", "/api/admin/plugins/probe", None);
+        assert_eq!(s, 200, "{v}");
+        v["metrics_history"].as_array().unwrap().clone()
+    };
+    host.runtime.sample_metrics();
+    let start = history().len();
+    for _ in 0..3 {
+        assert_eq!(host.public("GET", "/api/plugins/probe/seen", None).0, 200);
+    }
+    host.runtime.sample_metrics();
+    for _ in 0..2 {
+        assert_eq!(host.public("GET", "/api/plugins/probe/seen", None).0, 200);
+    }
+    let (s, _) = host.public(
+        "POST",
+        "/api/plugins/probe/emit",
+        Some(serde_json::json!({"name": "elsewhere.x"})),
+    );
+    assert_eq!(s, 403, "an emit outside its namespace is an error");
+    host.runtime.sample_metrics();
+    let samples = history();
+    let new = &samples[start..];
+    assert!(new.len() >= 2, "{samples:?}");
+    let total = |key: &str| new.iter().map(|s| s[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(
+        (total("calls"), total("errors"), total("panics")),
+        (6, 1, 0),
+        "{new:?}"
+    );
+    assert!(
+        new.iter().any(|s| s["p99_us"].as_f64().unwrap() > 0.0),
+        "{new:?}"
+    );
+    assert!(new.iter().all(|s| s["at"].is_string()), "{new:?}");
+    let (_, list) = host.admin("GET", "/api/admin/plugins", None);
+    let listed = list["plugins"].as_array().unwrap();
+    assert!(listed.iter().all(|p| p.get("metrics_history").is_none()));
 }
