@@ -109,11 +109,17 @@ function sparkline(title, values, bad = false) {
   const max = Math.max(0, ...values);
   const round = (v) => Math.round(v * 10) / 10;
   svg.setAttribute('aria-label', `${title}: ${values.length} samples, latest ${round(last)}, highest ${round(max)}`);
+  const frame = document.createElementNS(svg.namespaceURI, 'rect');
+  frame.setAttribute('x', 0.5); frame.setAttribute('y', 0.5); frame.setAttribute('width', w - 1); frame.setAttribute('height', ht - 1);
+  frame.setAttribute('fill', '#fff'); frame.setAttribute('stroke', '#d0d4dc');
+  svg.append(frame);
   if (values.length) {
-    const step = values.length > 1 ? (w - 4) / (values.length - 1) : 0;
+    // One sample is drawn as a level line across the chart.
+    const points = values.length > 1 ? values : [values[0], values[0]];
+    const step = (w - 4) / (points.length - 1);
     const y = (v) => ht - 3 - (max > 0 ? (v / max) * (ht - 8) : 0);
     const line = document.createElementNS(svg.namespaceURI, 'polyline');
-    line.setAttribute('points', values.map((v, i) => `${2 + i * step},${y(v)}`).join(' '));
+    line.setAttribute('points', points.map((v, i) => `${2 + i * step},${y(v)}`).join(' '));
     line.setAttribute('fill', 'none'); line.setAttribute('stroke-width', 1.8);
     line.setAttribute('stroke', bad ? '#b3261e' : '#2457c5');
     svg.append(line);

@@ -163,6 +163,7 @@ test.describe.serial('the admin', () => {
     await expect(calls.locator('svg polyline')).toHaveCount(1);
     await expect(calls.locator('svg')).toHaveAttribute('aria-label', /samples, latest/);
     await expect(page.locator('figure[data-series="p99 latency (µs)"]')).toBeVisible();
+    await page.screenshot({ path: shots('10-plugin-detail'), fullPage: true });
   });
 
   test('the config form is generated from the schema and shows the server\'s violations', async ({ page }) => {
