@@ -76,7 +76,17 @@ pub fn validate(schema: &Value, mut value: Value) -> Result<Value, Vec<Violation
         .iter_errors(&value)
         .map(|e| Violation {
             path: e.instance_path().to_string(),
-            message: e.masked().to_string(),
+            message: match e.kind() {
+                // The validator reports its translation of the pattern
+                // (`\s` spelled out as whitespace characters); show the
+                // schema's own.
+                jsonschema::error::ValidationErrorKind::Pattern { .. } => schema
+                    .pointer(e.schema_path().as_str())
+                    .and_then(Value::as_str)
+                    .map(|p| format!("does not match the pattern {p}"))
+                    .unwrap_or_else(|| e.masked().to_string()),
+                _ => e.masked().to_string(),
+            },
         })
         .collect();
     if violations.is_empty() {
@@ -183,6 +193,20 @@ pub async fn save<C: ConnectionTrait>(db: &C, plugin: &str, config: &Value) -> R
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_pattern_violation_quotes_the_schemas_own_pattern() {
+        let schema = json!({"type": "object", "properties": {
+            "url": {"type": "string", "pattern": "^https?://[^/\\s]+"}
+        }});
+        let errs = validate(&schema, json!({"url": "ftp://nowhere"})).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "/url");
+        assert_eq!(
+            errs[0].message,
+            "does not match the pattern ^https?://[^/\\s]+"
+        );
+    }
 
     fn schema() -> Value {
         json!({

@@ -179,7 +179,7 @@ test.describe.serial('the admin', () => {
     await page.getByRole('button', { name: 'Save configuration' }).click();
     await expect(page.locator('#flash')).toContainText('not saved');
     await expect(page.locator('[data-pointer="/max_attempts"] .field-error')).toContainText('minimum');
-    await expect(page.locator('[data-pointer="/targets/0/url"] .field-error')).not.toBeEmpty();
+    await expect(page.locator('[data-pointer="/targets/0/url"] .field-error')).toHaveText('does not match the pattern ^https?://[^/\\s]+');
     await expect(page.getByLabel('max_attempts')).toHaveAttribute('aria-invalid', 'true');
     await page.screenshot({ path: shots('06-config-errors'), fullPage: true });
     await page.getByLabel('url').fill('http://127.0.0.1:9/hook');
