@@ -99,6 +99,21 @@ function barChart(title, bars, unit) {
   return h('figure', {}, svg, h('figcaption', {}, title));
 }
 
+/** What the manifest grants, one row per capability. */
+function capabilityList(c) {
+  if (!c) return h('p', { class: 'hint' }, 'Unknown: the plugin\'s code is not loaded.');
+  const yes = (v) => (v ? 'granted' : '—');
+  const list = (v) => (v && v.length ? v.join(', ') : '—');
+  const events = c.events || {};
+  const rows = [
+    ['Key-value storage', yes(c.kv)], ['SQL tables', yes(c.sql)], ['API routes', yes(c.routes)],
+    ['Scheduled jobs', yes(c.cron)], ['Admin UI', yes(c.ui)],
+    ['Emits events', list(events.emit)], ['Subscribes to events', list(events.subscribe)],
+    ['Outbound network', list(c.network)],
+  ];
+  return h('div', { class: 'kv', 'data-capabilities': '' }, ...rows.flatMap(([k, v]) => [h('span', {}, k), h('span', {}, v)]));
+}
+
 /** A line over the last samples (oldest left); `bad` draws it red. */
 function sparkline(title, values, bad = false) {
   const w = 220, ht = 44;
@@ -155,7 +170,7 @@ export async function detailView(main, slug, ctx) {
       h('span', {}, 'Kind'), h('span', {}, p.kind), h('span', {}, 'plugin-api'), h('span', {}, p.api_version || '—'),
       h('span', {}, 'Previous version'), h('span', {}, p.previous_version || '—'),
       h('span', {}, 'Dependencies'), h('span', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—')),
-    h('h2', {}, 'Capabilities'), h('pre', {}, JSON.stringify(p.capabilities, null, 2)),
+    h('h2', {}, 'Capabilities'), capabilityList(p.capabilities),
     h('h2', {}, 'Routes'), p.routes.length ? h('ul', {}, ...p.routes.map(r => h('li', {}, h('code', {}, `${r.method} ${r.path}`)))) : h('p', { class: 'hint' }, 'None live.'),
     h('h2', {}, 'UI contributions'), (p.ui || []).length
       ? h('ul', {}, ...p.ui.map(c => h('li', {}, `${c.kind.replace('_', ' ')} “${c.title}” in ${c.slot}${c.route ? ` at ${c.route}` : ''}`)))

@@ -163,6 +163,11 @@ test.describe.serial('the admin', () => {
     await expect(calls.locator('svg polyline')).toHaveCount(1);
     await expect(calls.locator('svg')).toHaveAttribute('aria-label', /samples, latest/);
     await expect(page.locator('figure[data-series="p99 latency (µs)"]')).toBeVisible();
+    // Capabilities read as a list (webhooks: SQL, routes, cron, every event, any host).
+    const caps = page.locator('[data-capabilities]');
+    await expect(caps).toContainText('SQL tablesgranted');
+    await expect(caps).toContainText('Key-value storage—');
+    await expect(caps).toContainText('Subscribes to events*');
     await page.screenshot({ path: shots('10-plugin-detail'), fullPage: true });
   });
 
