@@ -653,33 +653,20 @@ fn a_kill_at_any_point_of_an_install_leaves_nothing_or_the_whole_plugin() {
 /// at once.
 #[test]
 fn a_source_that_is_down_is_not_retried_on_every_browse() {
-    use std::{
-        io::{BufRead, BufReader},
-        net::TcpListener,
-        sync::{
-            atomic::{AtomicUsize, Ordering},
-            Arc,
-        },
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
     };
     // Answers every request with 503 and counts them.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/catalog.json", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                line.clear();
-            }
-            counted.fetch_add(1, Ordering::SeqCst);
-            let _ = stream.write_all(
-                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            );
-        }
+    let base = crate::support::file_server::loopback(move |_, stream| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let _ = stream.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
     });
+    let url = format!("{base}/catalog.json");
     let data = tempdir();
     let host = Host::start(data.path());
     let (s, v) = host.admin(
@@ -707,11 +694,7 @@ fn a_source_that_is_down_is_not_retried_on_every_browse() {
 #[test]
 fn a_slow_download_does_not_hold_up_other_plugins() {
     use serde_json::json;
-    use std::{
-        io::{BufRead, BufReader},
-        net::TcpListener,
-        sync::mpsc,
-    };
+    use std::sync::mpsc;
     let shop = Shop::new();
     let bundle_name = shop.good.download_url.clone();
     let bundle = std::fs::read(shop.dir.path().join(&bundle_name)).unwrap();
@@ -719,38 +702,26 @@ fn a_slow_download_does_not_hold_up_other_plugins() {
     // Serves the catalog at once, and the bundle's first half, then the
     // rest only when the test opens the gate.
     let (gate, gate_rx) = mpsc::channel::<()>();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            reader.read_line(&mut request).unwrap();
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                line.clear();
-            }
-            let body: &[u8] = if request.contains("catalog.json") {
-                &catalog
-            } else {
-                &bundle
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            if request.contains("catalog.json") {
-                let _ = stream.write_all(body);
-                continue;
-            }
-            let half = body.len() / 2;
-            let _ = stream.write_all(&body[..half]);
-            let _ = stream.flush();
-            let _ = gate_rx.recv();
-            let _ = stream.write_all(&body[half..]);
+    let base = crate::support::file_server::loopback(move |request, stream| {
+        let body: &[u8] = if request.contains("catalog.json") {
+            &catalog
+        } else {
+            &bundle
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        if request.contains("catalog.json") {
+            let _ = stream.write_all(body);
+            return;
         }
+        let half = body.len() / 2;
+        let _ = stream.write_all(&body[..half]);
+        let _ = stream.flush();
+        let _ = gate_rx.recv();
+        let _ = stream.write_all(&body[half..]);
     });
     let data = tempdir();
     let host = Host::start(data.path());

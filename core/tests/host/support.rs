@@ -826,20 +826,51 @@ pub mod receiver {
 pub mod file_server {
     use std::{
         io::{BufRead, BufReader, Write},
-        net::TcpListener,
+        net::{TcpListener, TcpStream},
         path::PathBuf,
     };
 
     /// Serves `dir`; returns the base URL (`http://127.0.0.1:port`).
     pub fn serve(dir: PathBuf) -> String {
+        loopback(move |request, stream| {
+            let name = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            let file = (!name.contains("..")).then(|| dir.join(&name));
+            match file.and_then(|f| std::fs::read(f).ok()) {
+                Some(bytes) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        bytes.len()
+                    );
+                    let _ = stream.write_all(&bytes);
+                }
+                None => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                }
+            }
+        })
+    }
+
+    /// An HTTP/1.1 server on a loopback port, one connection at a time on
+    /// its own thread: reads each request's line and headers, then lets
+    /// `answer` write the response (`connection: close`). The base URL.
+    pub fn loopback(mut answer: impl FnMut(&str, &mut TcpStream) + Send + 'static) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
                     continue;
                 }
                 loop {
@@ -848,29 +879,7 @@ pub mod file_server {
                         break;
                     }
                 }
-                let name = line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .trim_start_matches('/')
-                    .to_string();
-                let file = (!name.contains("..")).then(|| dir.join(&name));
-                match file.and_then(|f| std::fs::read(f).ok()) {
-                    Some(bytes) => {
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                            bytes.len()
-                        );
-                        let _ = stream.write_all(&bytes);
-                    }
-                    None => {
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        );
-                    }
-                }
+                answer(&request, &mut stream);
             }
         });
         base
