@@ -534,8 +534,33 @@ impl Runtime {
             url: entry.download_url.clone(),
             why: e.to_string(),
         })??;
+        // Verifying, extracting and the load check are CPU and disk work:
+        // on a blocking thread, not on the caller's (an HTTP worker's) one.
+        let (rt, entry_owned, trust_owned, progress_owned) = (
+            self.clone(),
+            entry.clone(),
+            trust.clone(),
+            std::sync::Arc::clone(progress),
+        );
+        tokio::task::spawn_blocking(move || {
+            rt.stage_verified(&bytes, &entry_owned, &trust_owned, &progress_owned)
+        })
+        .await
+        .map_err(|e| InstallError::Load(format!("the staging task failed: {e}")))?
+    }
+
+    /// sha256 → signature → extract into a fresh staging folder → manifest
+    /// = entry → load check → [`BundleInfo`] written. On failure the staging
+    /// folder is gone.
+    fn stage_verified(
+        &self,
+        bytes: &[u8],
+        entry: &CatalogEntry,
+        trust: &TrustPolicy,
+        progress: &Progress,
+    ) -> Result<Staged, InstallError> {
         progress(Stage::Verifying, 0, None);
-        let sha256 = verify(&bytes, entry, trust)?;
+        let sha256 = verify(bytes, entry, trust)?;
         let staging = self.config().data_dir.join(".staging").join(format!(
             "{}-{}",
             entry.slug,
@@ -552,7 +577,7 @@ impl Runtime {
             key_id: entry.key_id.clone(),
         };
         let result = self
-            .stage_and_check(&bytes, entry, &staging, progress)
+            .stage_and_check(bytes, entry, &staging, progress)
             .and_then(|()| {
                 let text = serde_json::to_vec_pretty(&info).unwrap_or_default();
                 std::fs::write(staging.join(BUNDLE_INFO), text).map_err(|source| InstallError::Io {
