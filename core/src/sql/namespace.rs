@@ -459,20 +459,14 @@ mod tests {
     /// refused on both dialects, for the stated reason.
     #[test]
     fn everything_that_reaches_outside_is_refused() {
-        let cases = include_str!("../../tests/data/sql-refusals.tsv");
-        let mut n = 0;
-        for line in cases
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (needle, sql) = line.split_once('\t').expect("reason<TAB>sql");
+        for (needle, sql) in sql_refusal_cases() {
             let why = refused(sql);
             assert!(
                 why.contains(needle),
                 "{sql:?} refused for the wrong reason: {why}"
             );
-            n += 1;
         }
-        assert!(n >= 30, "only {n} cases read");
     }
+
+    include!("../../tests/data/sql_refusals.rs");
 }

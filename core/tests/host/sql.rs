@@ -220,13 +220,7 @@ mod through_plugins {
                 .collect::<Vec<_>>()
         };
         let states_before = states();
-        let cases = include_str!("../data/sql-refusals.tsv");
-        let mut n = 0;
-        for line in cases
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (needle, sql) = line.split_once('\t').expect("reason<TAB>sql");
+        for (needle, sql) in sql_refusal_cases() {
             for endpoint in ["exec", "query"] {
                 let (s, v) = host.public(
                     "POST",
@@ -240,9 +234,7 @@ mod through_plugins {
                     "{endpoint} {sql:?} refused for the wrong reason: {message}"
                 );
             }
-            n += 1;
         }
-        assert!(n >= 30, "only {n} cases read");
         for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
             let (_, rows) = host.public(
                 "POST",
@@ -257,6 +249,8 @@ mod through_plugins {
             "a refusal changed a plugin's state"
         );
     }
+
+    include!("../data/sql_refusals.rs");
 
     #[test]
     fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
