@@ -16,9 +16,14 @@
 //! for ever (seen in the uninstall tests before the pools were split). Async
 //! host code uses the other pool ([`Db::conn`]).
 
-use std::{future::Future, path::Path, time::Duration};
+use std::{
+    future::Future,
+    path::Path,
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
 
-use crate::background::Background;
+use crate::{background::Background, sql::sandbox::Sandboxes};
 use plugboard_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 
@@ -45,7 +50,12 @@ pub struct Db {
     /// Only used inside tasks on `bridge`.
     bridge_conn: DatabaseConnection,
     bridge: tokio::runtime::Handle,
-    _bridge_owner: std::sync::Arc<Background>,
+    /// Each plugin's own, confined SQL place (`sql::sandbox`); only used
+    /// inside tasks on `bridge`.
+    sandboxes: Arc<Sandboxes>,
+    /// Test builds only: plugin SQL skips the namespace rewriter.
+    rewriter_bypassed: Arc<AtomicBool>,
+    _bridge_owner: Arc<Background>,
 }
 
 /// The SQLite URL for a database file, created if missing.
@@ -54,8 +64,11 @@ pub fn sqlite_url(path: &Path) -> String {
 }
 
 impl Db {
-    /// Connects to `url` and applies the host's migrations.
-    pub async fn open(url: &str) -> Result<Db, DbError> {
+    /// Connects to `url` and applies the host's migrations. On SQLite, each
+    /// plugin's tables live in its own file under `plugin_sql_dir`; plugin
+    /// tables an earlier version kept among the host's are moved there (on
+    /// PostgreSQL, into each plugin's schema).
+    pub async fn open(url: &str, plugin_sql_dir: &Path) -> Result<Db, DbError> {
         let open_err = |source| DbError::Open {
             url: redact(url),
             source,
@@ -66,7 +79,8 @@ impl Db {
             .cloned()
             .ok_or_else(|| std::io::Error::other("database runtime missing"))?;
         let url_owned = url.to_string();
-        let (conn, bridge_conn) = bridge
+        let sandbox_dir = plugin_sql_dir.to_path_buf();
+        let (conn, bridge_conn, sandboxes) = bridge
             .spawn(async move {
                 let connect = || async {
                     let mut opts = ConnectOptions::new(url_owned.clone());
@@ -97,7 +111,12 @@ impl Db {
                     Migrator::up(&conn, None).await?;
                 }
                 let bridge_conn = connect().await?;
-                Ok::<_, DbErr>((conn, bridge_conn))
+                let sandboxes = Sandboxes::new(&bridge_conn, &url_owned, &sandbox_dir).await?;
+                let moved = sandboxes.relocate_legacy_tables(&bridge_conn).await?;
+                if moved > 0 {
+                    tracing::info!(tables = moved, "plugin tables moved into their own places");
+                }
+                Ok::<_, DbErr>((conn, bridge_conn, sandboxes))
             })
             .await
             .map_err(|e| open_err(DbErr::Custom(format!("connect task failed: {e}"))))?
@@ -106,8 +125,87 @@ impl Db {
             conn,
             bridge_conn,
             bridge,
-            _bridge_owner: std::sync::Arc::new(bridge_rt),
+            sandboxes: Arc::new(sandboxes),
+            rewriter_bypassed: Arc::default(),
+            _bridge_owner: Arc::new(bridge_rt),
         })
+    }
+
+    /// Test builds only: from now on, plugin SQL reaches the database as
+    /// the plugin wrote it, without the namespace rewriter, so that a test
+    /// can prove the database's own confinement.
+    #[cfg(feature = "test-sql-bypass")]
+    pub fn bypass_sql_rewriter_for_tests(&self) {
+        self.rewriter_bypassed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How plugin SQL is checked before it reaches the database.
+    pub(crate) fn rewriter(&self) -> crate::sql::exec::Rewriter {
+        if self
+            .rewriter_bypassed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            crate::sql::exec::Rewriter::Bypassed
+        } else {
+            crate::sql::exec::Rewriter::Namespace
+        }
+    }
+
+    /// Runs a database future for plugin `slug` from synchronous code (like
+    /// [`Db::block_on`]); `f` gets the plugin's own confined connection.
+    ///
+    /// Unlike `block_on`, the future runs as a task on the bridge and the
+    /// caller waits for it: polled on the caller's thread, the plugin pools'
+    /// acquire stalled for its whole timeout after a few dozen calls in a
+    /// row on PostgreSQL (the SQL containment test found it); as a bridge
+    /// task, 400 calls in a row pass.
+    pub(crate) fn plugin_block_on<T, F>(
+        &self,
+        slug: &str,
+        f: impl FnOnce(DatabaseConnection) -> F + Send + 'static,
+    ) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, DbErr>> + Send + 'static,
+    {
+        let sandboxes = Arc::clone(&self.sandboxes);
+        let slug = slug.to_string();
+        let host = self.bridge_conn.clone();
+        let task = self.bridge.spawn(async move {
+            let conn = sandboxes.conn(&host, &slug).await?;
+            f(conn).await
+        });
+        // `unconstrained`: see `block_on` (a tokio worker's cooperative
+        // budget would run out, and the join handle answer `Pending` for
+        // ever).
+        futures_executor::block_on(tokio::task::unconstrained(task))
+            .map_err(|e| DbErr::Custom(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` as a task on the bridge runtime and waits for it, from async
+    /// host code. Everything that touches the plugins' SQL places goes
+    /// through here or [`Db::plugin_block_on`] (see the module docs).
+    pub(crate) async fn on_bridge<T, F>(
+        &self,
+        f: impl FnOnce(DatabaseConnection, Arc<Sandboxes>) -> F,
+    ) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, DbErr>> + Send + 'static,
+    {
+        let fut = f(self.bridge_conn.clone(), Arc::clone(&self.sandboxes));
+        self.bridge
+            .spawn(fut)
+            .await
+            .map_err(|e| DbErr::Custom(format!("database task failed: {e}")))?
+    }
+
+    /// The physical names of plugin `slug`'s tables, in its own place.
+    pub fn plugin_tables(&self, slug: &str) -> Result<Vec<String>, DbErr> {
+        let sandboxes = Arc::clone(&self.sandboxes);
+        let slug = slug.to_string();
+        self.block_on(move |host| async move { sandboxes.tables(&host, &slug).await })
     }
 
     /// The sea-orm connection, for async host code.

@@ -71,13 +71,25 @@ impl PluginScope {
         F: std::future::Future<Output = Result<T, DbErr>> + Send + 'static,
     {
         let slug = Arc::clone(&self.slug);
-        self.db.block_on(|conn| f(conn, slug)).map_err(|e| {
-            let message = match e {
-                DbErr::Custom(m) => m,
-                other => other.to_string(),
-            };
-            PluginError::failed(format!("{op}: {message}"))
-        })
+        self.db
+            .block_on(|conn| f(conn, slug))
+            .map_err(|e| db_failure(op, e))
+    }
+
+    /// Like `run`, on the plugin's own confined SQL connection.
+    fn run_sql<T, F>(
+        &self,
+        op: &str,
+        f: impl FnOnce(sea_orm::DatabaseConnection, Arc<str>) -> F + Send + 'static,
+    ) -> PluginResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, DbErr>> + Send + 'static,
+    {
+        let slug = Arc::clone(&self.slug);
+        self.db
+            .plugin_block_on(&self.slug, |conn| f(conn, slug))
+            .map_err(|e| db_failure(op, e))
     }
 }
 
@@ -121,9 +133,9 @@ impl HostServices for PluginScope {
     }
     fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64> {
         self.require_sql()?;
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run("sql.exec", |db, slug| async move {
-            sql::exec::exec(&db, &slug, &sql, &params).await
+        let (sql, params, rewriter) = (sql.to_string(), params.to_vec(), self.db.rewriter());
+        self.run_sql("sql.exec", move |db, slug| async move {
+            sql::exec::exec(&db, &slug, &sql, &params, rewriter).await
         })
     }
     fn sql_query(
@@ -132,16 +144,16 @@ impl HostServices for PluginScope {
         params: &[serde_json::Value],
     ) -> PluginResult<Vec<serde_json::Value>> {
         self.require_sql()?;
-        let (sql, params) = (sql.to_string(), params.to_vec());
-        self.run("sql.query", |db, slug| async move {
-            sql::exec::query(&db, &slug, &sql, &params).await
+        let (sql, params, rewriter) = (sql.to_string(), params.to_vec(), self.db.rewriter());
+        self.run_sql("sql.query", move |db, slug| async move {
+            sql::exec::query(&db, &slug, &sql, &params, rewriter).await
         })
     }
     fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> {
         self.require_sql()?;
-        let statements = statements.to_vec();
-        self.run("sql.batch", |db, slug| async move {
-            sql::exec::batch(&db, &slug, &statements).await
+        let (statements, rewriter) = (statements.to_vec(), self.db.rewriter());
+        self.run_sql("sql.batch", move |db, slug| async move {
+            sql::exec::batch(&db, &slug, &statements, rewriter).await
         })
     }
     fn emit(
@@ -203,6 +215,14 @@ impl HostServices for PluginScope {
             |db, slug| async move { kv::clear(&db, &slug).await },
         )
     }
+}
+
+fn db_failure(op: &str, e: DbErr) -> PluginError {
+    let message = match e {
+        DbErr::Custom(m) => m,
+        other => other.to_string(),
+    };
+    PluginError::failed(format!("{op}: {message}"))
 }
 
 /// The error a plugin receives for a use its manifest does not declare.

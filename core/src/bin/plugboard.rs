@@ -191,13 +191,11 @@ async fn main() -> anyhow::Result<()> {
             catalog_sources,
             trusted_keys,
         } => {
-            let config = RuntimeConfig {
-                data_dir: data_dir.clone(),
-                database_url,
-                fault_policy: FaultPolicy {
-                    max_panics: max_panics.max(1),
-                    window: std::time::Duration::from_secs(panic_window_secs),
-                },
+            let mut config = RuntimeConfig::new(data_dir.clone());
+            config.database_url = database_url;
+            config.fault_policy = FaultPolicy {
+                max_panics: max_panics.max(1),
+                window: std::time::Duration::from_secs(panic_window_secs),
             };
             let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL)
                 .await

@@ -50,6 +50,10 @@ pub struct RuntimeConfig {
     pub database_url: Option<String>,
     /// When a plugin's panics take it out of service.
     pub fault_policy: FaultPolicy,
+    /// Test builds only: plugin SQL skips the namespace rewriter, so a
+    /// test can prove that the database itself confines it.
+    #[cfg(feature = "test-sql-bypass")]
+    pub sql_rewriter_bypassed: bool,
 }
 
 impl RuntimeConfig {
@@ -59,6 +63,8 @@ impl RuntimeConfig {
             data_dir: data_dir.into(),
             database_url: None,
             fault_policy: FaultPolicy::default(),
+            #[cfg(feature = "test-sql-bypass")]
+            sql_rewriter_bypassed: false,
         }
     }
     /// The folder scanned for dynamic plugins.
@@ -226,7 +232,11 @@ impl Runtime {
             .database_url
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
-        let db = Db::open(&url).await?;
+        let db = Db::open(&url, &data_dir.join("plugin-sql")).await?;
+        #[cfg(feature = "test-sql-bypass")]
+        if config.sql_rewriter_bypassed {
+            db.bypass_sql_rewriter_for_tests();
+        }
         let bus = Arc::new(EventBus::new(config.fault_policy).map_err(|source| {
             RuntimeError::DataDir {
                 path: data_dir.clone(),

@@ -231,13 +231,23 @@ impl Runtime {
         entry: &PluginEntry,
         migrations: &[plugboard_plugin_api::abi::Migration],
     ) -> Result<(), (&'static str, String)> {
-        match crate::sql::migrate::apply(self.db().conn(), entry.slug(), migrations).await {
-            Ok(applied) if !applied.is_empty() => {
+        let slug = entry.slug().to_string();
+        let migrations = migrations.to_vec();
+        let outcome = self
+            .db()
+            .on_bridge(move |host, sandboxes| async move {
+                let plugin = sandboxes.conn(&host, &slug).await?;
+                Ok(crate::sql::migrate::apply(&host, &plugin, &slug, &migrations).await)
+            })
+            .await;
+        match outcome {
+            Ok(Ok(applied)) if !applied.is_empty() => {
                 tracing::info!(plugin = %entry.slug(), ?applied, "plugin migrations applied");
                 Ok(())
             }
-            Ok(_) => Ok(()),
-            Err(failure) => Err(("migrations", failure.to_string())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(failure)) => Err(("migrations", failure.to_string())),
+            Err(e) => Err(("migrations", e.to_string())),
         }
     }
 

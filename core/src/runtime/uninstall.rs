@@ -108,7 +108,7 @@ impl Runtime {
         let removed = match data {
             DataPolicy::Keep => None,
             DataPolicy::Remove => Some(
-                purge::purge(self.db().conn(), slug)
+                purge::purge(self.db(), slug)
                     .await
                     .map_err(crate::lifecycle::LifecycleError::Db)?,
             ),

@@ -83,13 +83,30 @@ fn to_json(row: &QueryResult) -> Json {
     Json::Object(obj)
 }
 
+/// What a plugin statement goes through before the database sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewriter {
+    /// The namespace check and renaming (`sql::namespace`): always, except
+    /// in the test that proves the database's own confinement.
+    Namespace,
+    /// Nothing: only `Db::bypass_sql_rewriter_for_tests` (a test-only
+    /// feature) selects it.
+    Bypassed,
+}
+
 fn statement<C: ConnectionTrait>(
     db: &C,
     slug: &str,
     sql: &str,
     params: &[Json],
+    rewriter: Rewriter,
 ) -> Result<Statement, DbErr> {
-    let sql = namespaced(sql, slug, backend_of(db)).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let sql = match rewriter {
+        Rewriter::Namespace => {
+            namespaced(sql, slug, backend_of(db)).map_err(|e| DbErr::Custom(e.to_string()))?
+        }
+        Rewriter::Bypassed => sql.to_string(),
+    };
     Ok(Statement::from_sql_and_values(
         db.get_database_backend(),
         sql,
@@ -103,8 +120,9 @@ pub async fn exec<C: ConnectionTrait>(
     slug: &str,
     sql: &str,
     params: &[Json],
+    rewriter: Rewriter,
 ) -> Result<u64, DbErr> {
-    let stmt = statement(db, slug, sql, params)?;
+    let stmt = statement(db, slug, sql, params, rewriter)?;
     Ok(db.execute_raw(stmt).await?.rows_affected())
 }
 
@@ -114,8 +132,9 @@ pub async fn query<C: ConnectionTrait>(
     slug: &str,
     sql: &str,
     params: &[Json],
+    rewriter: Rewriter,
 ) -> Result<Vec<Json>, DbErr> {
-    let stmt = statement(db, slug, sql, params)?;
+    let stmt = statement(db, slug, sql, params, rewriter)?;
     Ok(db.query_all_raw(stmt).await?.iter().map(to_json).collect())
 }
 
@@ -124,11 +143,12 @@ pub async fn batch(
     db: &DatabaseConnection,
     slug: &str,
     statements: &[(String, Vec<Json>)],
+    rewriter: Rewriter,
 ) -> Result<Vec<u64>, DbErr> {
     // Check every statement before touching the database.
     let prepared: Vec<Statement> = statements
         .iter()
-        .map(|(sql, params)| statement(db, slug, sql, params))
+        .map(|(sql, params)| statement(db, slug, sql, params, rewriter))
         .collect::<Result<_, _>>()?;
     let txn = db.begin().await?;
     let mut counts = Vec::with_capacity(prepared.len());

@@ -36,8 +36,16 @@ pub async fn applied(conn: &DatabaseConnection, slug: &str) -> Result<HashSet<St
 
 /// Applies every migration not yet applied, in order; returns the ids applied.
 /// Stops at the first failure, which is rolled back.
+///
+/// The statements run on the plugin's own confined connection (`plugin`),
+/// so the database holds them to the plugin's place like any other plugin
+/// statement; the record goes to the host's `plugin_migrations` (`conn`)
+/// right after each migration commits. (A crash between the two leaves the
+/// migration applied but unrecorded: its next run fails on the objects it
+/// already created, and the plugin ends `Errored` saying so.)
 pub async fn apply(
     conn: &DatabaseConnection,
+    plugin: &DatabaseConnection,
     slug: &str,
     migrations: &[Migration],
 ) -> Result<Vec<String>, MigrationFailure> {
@@ -65,31 +73,31 @@ pub async fn apply(
             .into_iter()
             .map(|s| namespace(s, slug, backend).map_err(|e| fail(m.id(), e.to_string())))
             .collect::<Result<_, _>>()?;
-        let txn = conn
+        let txn = plugin
             .begin()
             .await
             .map_err(|e| fail(m.id(), e.to_string()))?;
         for sql in statements {
             if let Err(e) = txn
-                .execute_raw(Statement::from_string(conn.get_database_backend(), sql))
+                .execute_raw(Statement::from_string(plugin.get_database_backend(), sql))
                 .await
             {
                 let _ = txn.rollback().await;
                 return Err(fail(m.id(), e.to_string()));
             }
         }
+        txn.commit()
+            .await
+            .map_err(|e| fail(m.id(), e.to_string()))?;
         let record = plugin_migration::ActiveModel {
             plugin: Set(slug.to_string()),
             id: Set(m.id().to_string()),
             applied_at: Set(Utc::now()),
         };
-        if let Err(e) = record.insert(&txn).await {
-            let _ = txn.rollback().await;
-            return Err(fail(m.id(), e.to_string()));
-        }
-        txn.commit()
+        record
+            .insert(conn)
             .await
-            .map_err(|e| fail(m.id(), e.to_string()))?;
+            .map_err(|e| fail(m.id(), format!("applied, but not recorded: {e}")))?;
         newly.push(m.id().to_string());
     }
     Ok(newly)

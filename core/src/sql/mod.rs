@@ -9,9 +9,12 @@
 
 mod cache;
 pub mod exec;
+mod functions;
 pub mod migrate;
 mod namespace;
 pub mod purge;
+pub(crate) mod sandbox;
 
 pub use cache::namespaced;
+pub use functions::allowed_function;
 pub use namespace::{namespace, table_name, table_prefix, Backend, SqlRefusal};

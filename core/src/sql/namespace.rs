@@ -4,8 +4,9 @@ use std::ops::ControlFlow;
 
 use sqlparser::{
     ast::{
-        AlterTableOperation, ColumnOption, Expr, Ident, ObjectName, ObjectNamePart, ObjectType,
-        Query, Statement, TableAlias, TableConstraint, TableFactor, VisitMut, VisitorMut,
+        helpers::stmt_create_table::CreateTableBuilder, AlterTableOperation, ColumnDef,
+        ColumnOption, CreateTable, Expr, Ident, ObjectName, ObjectNamePart, ObjectType, Query,
+        SetExpr, Statement, TableAlias, TableConstraint, TableFactor, VisitMut, VisitorMut,
     },
     dialect::{Dialect, PostgreSqlDialect, SQLiteDialect},
     parser::Parser,
@@ -72,31 +73,6 @@ fn reserved(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Functions that reach outside the database or its namespace.
-fn forbidden_function(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [
-        "load_extension",
-        "readfile",
-        "writefile",
-        "edit",
-        "fts3_tokenizer",
-        "current_setting",
-        "set_config",
-        "dblink",
-        "query_to_xml",
-        "lo_import",
-        "lo_export",
-        "lo_get",
-        "lo_put",
-    ]
-    .contains(&lower.as_str())
-        || lower.starts_with("pg_")
-        || lower.starts_with("sqlite_")
-        || lower.starts_with("pragma_")
-        || lower.starts_with("dblink_")
-}
-
 /// A plain short name: one unquoted identifier of letters, digits and `_`.
 fn short_name(ident: &Ident) -> Result<String, SqlRefusal> {
     if ident.quote_style.is_some() {
@@ -129,6 +105,7 @@ fn object_short_name(name: &ObjectName) -> Result<String, SqlRefusal> {
 
 struct Renamer<'a> {
     slug: &'a str,
+    backend: Backend,
     error: Option<SqlRefusal>,
 }
 
@@ -152,6 +129,31 @@ impl Renamer<'_> {
         *ident = self.physical(&short)?;
         Ok(())
     }
+    /// A call is allowed when its one unquoted name is on the allowlist;
+    /// the quotes are not part of the name (`"pg_read_file"(…)` is
+    /// `pg_read_file`), and a schema-qualified function is refused.
+    fn function(&self, name: &ObjectName) -> Result<(), SqlRefusal> {
+        match name.0.as_slice() {
+            [ObjectNamePart::Identifier(ident)]
+                if super::functions::allowed_function(self.backend, &ident.value) =>
+            {
+                Ok(())
+            }
+            [ObjectNamePart::Identifier(ident)] => refuse(format!(
+                "function {}() is not on the list of allowed functions",
+                ident.value
+            )),
+            _ => refuse(format!("schema-qualified function {name}()")),
+        }
+    }
+    fn rename_foreign_keys(&self, column: &mut ColumnDef) -> Result<(), SqlRefusal> {
+        for opt in &mut column.options {
+            if let ColumnOption::ForeignKey { foreign_table, .. } = &mut opt.option {
+                self.rename(foreign_table)?;
+            }
+        }
+        Ok(())
+    }
     fn stop(&mut self, r: Result<(), SqlRefusal>) -> ControlFlow<()> {
         match r {
             Ok(()) => ControlFlow::Continue(()),
@@ -170,7 +172,12 @@ impl VisitorMut for Renamer<'_> {
         // CTE names are renamed like tables, so references to them (renamed as
         // relations) still resolve, and a CTE can never shadow a foreign table.
         let mut r = Ok(());
-        if let Some(with) = &mut query.with {
+        if let Some(into) = select_into(&query.body) {
+            r = refuse(format!(
+                "SELECT … INTO {into} (use CREATE TABLE … AS SELECT)"
+            ));
+        }
+        if let (Ok(()), Some(with)) = (&r, &mut query.with) {
             for cte in &mut with.cte_tables {
                 if let Err(e) = self.rename_ident(&mut cte.alias.name) {
                     r = Err(e);
@@ -216,9 +223,7 @@ impl VisitorMut for Renamer<'_> {
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let r = match expr {
-            Expr::Function(f) if forbidden_function(&f.name.to_string()) => {
-                refuse(format!("function {}()", f.name))
-            }
+            Expr::Function(f) => self.function(&f.name),
             _ => Ok(()),
         };
         self.stop(r)
@@ -241,12 +246,9 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
         | Statement::Update { .. }
         | Statement::Delete(_) => Ok(()),
         Statement::CreateTable(ct) => {
+            plain_create_table(ct)?;
             for col in &mut ct.columns {
-                for opt in &mut col.options {
-                    if let ColumnOption::ForeignKey { foreign_table, .. } = &mut opt.option {
-                        r.rename(foreign_table)?;
-                    }
-                }
+                r.rename_foreign_keys(col)?;
             }
             for c in &mut ct.constraints {
                 if let TableConstraint::ForeignKey { foreign_table, .. } = c {
@@ -274,6 +276,11 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
                     other => return refuse(format!("ALTER TABLE … {other}")),
                 }
             }
+            for op in operations.iter_mut() {
+                if let AlterTableOperation::AddColumn { column_def, .. } = op {
+                    r.rename_foreign_keys(column_def)?;
+                }
+            }
             Ok(())
         }
         other => {
@@ -285,6 +292,50 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
                 .join(" ");
             refuse(format!("{head} statements are not allowed (only SELECT, INSERT, UPDATE, DELETE, CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE columns)"))
         }
+    }
+}
+
+/// The table a `SELECT … INTO` would create, in any branch of a set
+/// operation (the relation visitor does not see that name).
+fn select_into(body: &SetExpr) -> Option<&ObjectName> {
+    match body {
+        SetExpr::Select(select) => select.into.as_ref().map(|into| &into.name),
+        SetExpr::SetOperation { left, right, .. } => {
+            select_into(left).or_else(|| select_into(right))
+        }
+        SetExpr::Query(query) => select_into(&query.body),
+        _ => None,
+    }
+}
+
+/// Refuses every clause of `CREATE TABLE` beyond columns, constraints,
+/// `IF NOT EXISTS`, `AS SELECT`, `WITHOUT ROWID` and `STRICT`: `INHERITS`,
+/// `LIKE`, `PARTITION OF`, `TEMPORARY`, storage options and the many
+/// dialect-specific ones. Compared against a table built from the allowed
+/// parts only, so a clause added by a newer parser is refused too.
+fn plain_create_table(ct: &CreateTable) -> Result<(), SqlRefusal> {
+    let plain = CreateTableBuilder::new(ct.name.clone())
+        .columns(ct.columns.clone())
+        .constraints(ct.constraints.clone())
+        .if_not_exists(ct.if_not_exists)
+        .query(ct.query.clone())
+        .without_rowid(ct.without_rowid)
+        .strict(ct.strict)
+        // The parser fills in an empty Hive format for every dialect.
+        .hive_formats(ct.hive_formats.clone().filter(|h| {
+            h.row_format.is_none()
+                && h.serde_properties.is_none()
+                && h.storage.is_none()
+                && h.location.is_none()
+        }))
+        .build();
+    match plain {
+        Statement::CreateTable(plain) if &plain == ct => Ok(()),
+        _ => refuse(format!(
+            "CREATE TABLE {} has clauses that are not allowed (only columns, constraints, \
+             IF NOT EXISTS, AS SELECT, WITHOUT ROWID, STRICT)",
+            ct.name
+        )),
     }
 }
 
@@ -356,7 +407,11 @@ pub fn namespace(sql: &str, slug: &str, backend: Backend) -> Result<String, SqlR
         0 => return refuse("empty statement"),
         n => return refuse(format!("{n} statements in one string (send one at a time)")),
     };
-    let mut renamer = Renamer { slug, error: None };
+    let mut renamer = Renamer {
+        slug,
+        backend,
+        error: None,
+    };
     statement_names(&mut stmt, &renamer)?;
     let _ = stmt.visit(&mut renamer);
     if let Some(e) = renamer.error {

@@ -17,7 +17,9 @@ fn rewritten_statements_run_and_cannot_reach_host_tables() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = Db::open(&sqlite_url(&dir.path().join("t.db"))).await.unwrap();
+        let db = Db::open(&sqlite_url(&dir.path().join("t.db")), &dir.path().join("plugin-sql"))
+            .await
+            .unwrap();
         let conn = db.conn();
         let run = |sql: &str| {
             let sql = namespace(sql, "gb", Backend::Sqlite).unwrap();
@@ -253,6 +255,304 @@ mod through_plugins {
     include!("../data/sql_refusals.rs");
 
     #[test]
+    fn the_database_refuses_what_the_rewriter_would_have_on_sqlite() {
+        database_refuses_with_the_rewriter_bypassed(None);
+    }
+
+    #[test]
+    fn the_database_refuses_what_the_rewriter_would_have_on_postgres() {
+        database_refuses_with_the_rewriter_bypassed(
+            Some(crate::support::fresh_postgres_database()),
+        );
+    }
+
+    /// The cases of `core/tests/data/sql-containment.tsv` for this database,
+    /// with the placeholders filled in.
+    fn containment_cases(postgres: bool, host_db: &str, host_role: &str) -> Vec<String> {
+        include_str!("../data/sql-containment.tsv")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                let (db, sql) = l.split_once('\t').expect("database<TAB>sql");
+                let wanted = db == "any" || (db == "postgres") == postgres;
+                wanted.then(|| {
+                    sql.replace("{host_db}", host_db)
+                        .replace("{host_role}", host_role)
+                })
+            })
+            .collect()
+    }
+
+    /// With the namespace rewriter switched off (a test-only feature), a
+    /// plugin sends statements with physical names, as an injection that
+    /// slipped past the rewriter would: the database refuses every one, and
+    /// afterwards the host, the other plugin and the plugin itself are as
+    /// they were. Statements that only change the session (`RESET ROLE`,
+    /// `SET search_path`) are sent too; they succeed, and change nothing a
+    /// later statement can reach.
+    fn database_refuses_with_the_rewriter_bypassed(url: Option<String>) {
+        let postgres = url.is_some();
+        let dir = tempdir();
+        let mut opts = options(url.clone());
+        opts.sql_rewriter_bypassed = true;
+        let host = Host::start_with(dir.path(), opts);
+        let sql = |slug: &str, endpoint: &str, sql: &str| {
+            host.public(
+                "POST",
+                &format!("/api/plugins/{slug}/{endpoint}"),
+                Some(json!({"sql": sql, "params": []})),
+            )
+        };
+        // The plugins' own tables under their physical names: still usable.
+        for (slug, table, body) in [
+            ("sql-a", "plugin_sql_a__notes", "from-a"),
+            ("sql-b", "plugin_sql_b__notes", "from-b"),
+        ] {
+            let (s, v) = sql(
+                slug,
+                "exec",
+                &format!("INSERT INTO {table} (body) VALUES ('{body}')"),
+            );
+            assert_eq!(s, 200, "{v}");
+        }
+        let (_, users_before) = host.admin("GET", "/api/admin/users", None);
+        let (_, plugins_before) = host.admin("GET", "/api/admin/plugins", None);
+        let host_db = dir.path().join("plugboard.db").display().to_string();
+        let host_role = match &url {
+            Some(url) => url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split([':', '@']).next())
+                .unwrap()
+                .to_string(),
+            None => String::new(),
+        };
+        // Session-level escapes: harmless on a connection that logged in as
+        // the plugin's role. Sent first so later cases run after them.
+        if postgres {
+            for escape in [
+                "RESET ROLE",
+                "SET search_path = public",
+                "SELECT set_config('search_path', 'public', false)",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+            ] {
+                for _ in 0..4 {
+                    sql("sql-a", "exec", escape);
+                }
+            }
+        }
+        let cases = containment_cases(postgres, &host_db, &host_role);
+        assert!(
+            cases.len() >= if postgres { 40 } else { 20 },
+            "{}",
+            cases.len()
+        );
+        for case in &cases {
+            for endpoint in ["exec", "query"] {
+                let (s, v) = sql("sql-a", endpoint, case);
+                assert_ne!(s, 200, "the database let {endpoint} {case:?} through: {v}");
+                let message = v["error"]["message"].as_str().unwrap_or_default();
+                assert!(
+                    !message.contains("SQL refused"),
+                    "the rewriter ran although bypassed: {message}"
+                );
+            }
+        }
+        // Nothing outside the plugin changed, and its own data is intact.
+        // (On PostgreSQL sql-a moved some of its own sessions' search path
+        // to `public` above, so it names its schema.)
+        for (slug, table, body) in [
+            ("sql-a", "plugin_sql_a.plugin_sql_a__notes", "from-a"),
+            ("sql-b", "plugin_sql_b.plugin_sql_b__notes", "from-b"),
+        ] {
+            let table = if postgres {
+                table
+            } else {
+                table.split_once('.').unwrap().1
+            };
+            let (s, rows) = sql(slug, "query", &format!("SELECT body FROM {table}"));
+            assert_eq!((s, rows), (200, json!([{ "body": body }])), "{slug}");
+        }
+        let (_, users_after) = host.admin("GET", "/api/admin/users", None);
+        assert_eq!(users_after, users_before);
+        let (_, plugins_after) = host.admin("GET", "/api/admin/plugins", None);
+        let states = |v: &serde_json::Value| {
+            v["plugins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["slug"].clone(), p["state"].clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(states(&plugins_after), states(&plugins_before));
+        assert!(!std::path::Path::new(&format!("{host_db}.copy")).exists());
+        // The host still works: create and delete a user (a foreign key from
+        // a plugin table to a host table would make the delete fail).
+        let (s, v) = host.admin(
+            "POST",
+            "/api/admin/users",
+            Some(json!({"username": "after-the-attack"})),
+        );
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let (s, v) = host.admin("DELETE", &format!("/api/admin/users/{id}"), None);
+        assert!(s == 200 || s == 204, "{s} {v}");
+    }
+
+    #[test]
+    fn tables_an_earlier_version_kept_among_the_hosts_move_on_sqlite() {
+        legacy_tables_move(None);
+    }
+
+    #[test]
+    fn tables_an_earlier_version_kept_among_the_hosts_move_on_postgres() {
+        legacy_tables_move(Some(crate::support::fresh_postgres_database()));
+    }
+
+    /// A database as the previous release left it: the host's tables, and
+    /// the plugin's table (`plugin_sql_a__notes`, with an index and rows)
+    /// beside them, its migrations recorded. At start the table moves into
+    /// the plugin's own place with its rows; the migrations do not run
+    /// again; nothing of it is left among the host's tables.
+    fn legacy_tables_move(url: Option<String>) {
+        use plugboard_migrations::{Migrator, MigratorTrait};
+        use sea_orm::{ConnectionTrait, Statement};
+        let dir = tempdir();
+        let host_url = url
+            .clone()
+            .unwrap_or_else(|| plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db")));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let catalog = if url.is_some() {
+            "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = 'public' \
+             AND tablename LIKE 'plugin_sql_a%'"
+        } else {
+            "SELECT name FROM sqlite_master WHERE name LIKE 'plugin_sql_a%'"
+        };
+        rt.block_on(async {
+            let conn = sea_orm::Database::connect(host_url.clone()).await.unwrap();
+            Migrator::up(&conn, None).await.unwrap();
+            let id_column = if url.is_some() {
+                "id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+            } else {
+                "id INTEGER PRIMARY KEY"
+            };
+            for sql in [
+                format!("CREATE TABLE plugin_sql_a__notes ({id_column}, body TEXT NOT NULL, rank INTEGER)"),
+                "CREATE INDEX plugin_sql_a__by_rank ON plugin_sql_a__notes (rank)".to_string(),
+                "INSERT INTO plugin_sql_a__notes (body, rank) VALUES ('kept one', 1), ('kept two', 2)".to_string(),
+                "INSERT INTO plugin_migrations (plugin, id, applied_at) VALUES \
+                 ('sql-a', '0001_notes', CURRENT_TIMESTAMP), ('sql-a', '0002_notes_rank', CURRENT_TIMESTAMP)"
+                    .to_string(),
+            ] {
+                conn.execute_unprepared(&sql).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        });
+        let host = Host::start_with(dir.path(), options(url.clone()));
+        assert_eq!(host.state("sql-a"), "active");
+        let (s, rows) = host.public(
+            "POST",
+            "/api/plugins/sql-a/query",
+            Some(json!({"sql": "SELECT body, rank FROM notes ORDER BY rank"})),
+        );
+        assert_eq!(
+            (s, rows),
+            (
+                200,
+                json!([{"body": "kept one", "rank": 1}, {"body": "kept two", "rank": 2}])
+            )
+        );
+        // New rows get fresh ids after the moved ones.
+        let (s, v) = host.public(
+            "POST",
+            "/api/plugins/sql-a/exec",
+            Some(json!({"sql": "INSERT INTO notes (body) VALUES ('new')"})),
+        );
+        assert_eq!(s, 200, "{v}");
+        let (_, rows) = host.public(
+            "POST",
+            "/api/plugins/sql-a/query",
+            Some(json!({"sql": "SELECT id FROM notes WHERE body = 'new'"})),
+        );
+        assert_eq!(rows, json!([{"id": 3}]));
+        assert_eq!(
+            host.runtime.db().plugin_tables("sql-a").unwrap(),
+            ["plugin_sql_a__notes"]
+        );
+        host.stop();
+        rt.block_on(async {
+            let conn = sea_orm::Database::connect(host_url.clone()).await.unwrap();
+            let left = conn
+                .query_all_raw(Statement::from_string(conn.get_database_backend(), catalog))
+                .await
+                .unwrap();
+            assert!(
+                left.is_empty(),
+                "{} plugin objects left among the host's",
+                left.len()
+            );
+        });
+        // A second start finds nothing more to move and keeps the rows.
+        let host = Host::start_with(dir.path(), options(url));
+        let (_, rows) = host.public(
+            "POST",
+            "/api/plugins/sql-a/query",
+            Some(json!({"sql": "SELECT count(*) AS n FROM notes"})),
+        );
+        assert_eq!(rows, json!([{"n": 3}]));
+    }
+
+    #[test]
+    fn a_plugins_sqlite_file_is_its_own_and_readable_by_the_owner_only() {
+        let dir = tempdir();
+        let host = Host::start_with(dir.path(), options(None));
+        let (s, v) = host.public(
+            "POST",
+            "/api/plugins/sql-a/exec",
+            Some(json!({"sql": "INSERT INTO notes (body) VALUES ('x')"})),
+        );
+        assert_eq!(s, 200, "{v}");
+        let file = dir.path().join("plugin-sql").join("sql-a.db");
+        assert!(file.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+            let dir_mode = std::fs::metadata(file.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(dir_mode & 0o077, 0, "{dir_mode:o}");
+        }
+        assert_eq!(
+            host.runtime.db().plugin_tables("sql-a").unwrap(),
+            ["plugin_sql_a__notes"]
+        );
+        // The host's file holds no plugin table.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db"));
+        rt.block_on(async {
+            use sea_orm::{ConnectionTrait, Statement};
+            let conn = sea_orm::Database::connect(url).await.unwrap();
+            let rows = conn
+                .query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    "SELECT name FROM sqlite_master WHERE name LIKE 'plugin\\_%\\_\\_%' ESCAPE '\\'",
+                ))
+                .await
+                .unwrap();
+            assert!(rows.is_empty(), "{} plugin tables in the host's file", rows.len());
+        });
+    }
+
+    #[test]
     fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
         for (db, url) in databases() {
             eprintln!("database: {db}");
@@ -272,6 +572,10 @@ mod through_plugins {
         );
         assert!(err.contains("missing_table"), "{err}");
         // 0001 applied; 0002 left nothing behind (its CREATE TABLE was rolled back).
+        assert_eq!(
+            host.runtime.db().plugin_tables("bad-migration").unwrap(),
+            ["plugin_bad_migration__t"]
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -279,22 +583,10 @@ mod through_plugins {
         let url =
             url.unwrap_or_else(|| plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db")));
         rt.block_on(async {
-            use sea_orm::{ConnectionTrait, DbBackend, Statement};
             let conn = sea_orm::Database::connect(url).await.unwrap();
-            let catalog = match conn.get_database_backend() {
-                DbBackend::Postgres => {
-                    "SELECT table_name::text AS name FROM information_schema.tables \
-                     WHERE table_name LIKE 'plugin_bad_migration_%' ORDER BY 1"
-                }
-                _ => "SELECT name FROM sqlite_master WHERE name LIKE 'plugin_bad_migration_%' ORDER BY name",
-            };
-            let rows = conn
-                .query_all_raw(Statement::from_string(conn.get_database_backend(), catalog))
+            let applied = plugboard_core::sql::migrate::applied(&conn, "bad-migration")
                 .await
                 .unwrap();
-            let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").unwrap()).collect();
-            assert_eq!(names, ["plugin_bad_migration__t"]);
-            let applied = plugboard_core::sql::migrate::applied(&conn, "bad-migration").await.unwrap();
             assert_eq!(applied.into_iter().collect::<Vec<_>>(), ["0001_ok"]);
         });
     }

@@ -63,6 +63,8 @@ pub struct Options {
     pub fault_policy: FaultPolicy,
     /// `None`: the SQLite file in the data folder.
     pub database_url: Option<String>,
+    /// Plugin SQL skips the namespace rewriter (test-only feature).
+    pub sql_rewriter_bypassed: bool,
 }
 
 impl Default for Options {
@@ -71,6 +73,7 @@ impl Default for Options {
             builtins: plugboard_builtin_plugins::ALL.to_vec(),
             fault_policy: FaultPolicy::default(),
             database_url: None,
+            sql_rewriter_bypassed: false,
         }
     }
 }
@@ -164,6 +167,7 @@ impl Host {
                 let mut config = RuntimeConfig::new(&dir);
                 config.fault_policy = options.fault_policy;
                 config.database_url = options.database_url;
+                config.sql_rewriter_bypassed = options.sql_rewriter_bypassed;
                 let runtime = Runtime::start(config, &options.builtins)
                     .await
                     .expect("runtime starts");

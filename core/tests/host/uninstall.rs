@@ -4,16 +4,10 @@
 
 use serde_json::json;
 
-use plugboard_core::sql::purge;
-
 use crate::support::{databases, stage, tempdir, Host, Options};
 
 fn tables(host: &Host, slug: &str) -> Vec<String> {
-    let slug = slug.to_string();
-    host.runtime
-        .db()
-        .block_on(|conn| async move { purge::tables(&conn, &slug).await })
-        .unwrap()
+    host.runtime.db().plugin_tables(slug).unwrap()
 }
 
 fn start(dir: &std::path::Path, url: &Option<String>) -> Host {

@@ -1,0 +1,224 @@
+//! SQLite's own refusal of what a plugin connection may touch: an
+//! authorizer callback, the attached-database limit and defensive mode,
+//! installed on each of a plugin's connections right after it opens.
+//!
+//! This is one of the few modules of the host with `unsafe`: it calls the
+//! SQLite C API on the raw handle sqlx lends us.
+#![allow(unsafe_code)]
+
+use std::{
+    collections::HashMap,
+    ffi::{c_char, c_int, c_void, CStr},
+    panic::{catch_unwind, AssertUnwindSafe},
+    ptr,
+    sync::{Mutex, OnceLock},
+};
+
+use libsqlite3_sys as ffi;
+use sea_orm::sqlx::sqlite::LockedSqliteHandle;
+
+use crate::sql::{allowed_function, table_prefix, Backend};
+
+/// What one plugin's connections may touch.
+#[derive(Debug)]
+pub(super) struct Policy {
+    /// `plugin_{slug}__`, lower-case.
+    prefix: String,
+}
+
+impl Policy {
+    /// The plugin's own tables, and SQLite's bookkeeping tables of its own
+    /// file (`sqlite_sequence` for `AUTOINCREMENT`), which list only them.
+    fn own_or_bookkeeping(&self, name: &str) -> bool {
+        self.own_table(name) || name == "sqlite_sequence"
+    }
+
+    fn own_table(&self, name: &str) -> bool {
+        name.len() > self.prefix.len()
+            && name.is_char_boundary(self.prefix.len())
+            && name[..self.prefix.len()].eq_ignore_ascii_case(&self.prefix)
+    }
+
+    /// The decision for one authorizer request (codes and argument meanings:
+    /// <https://www.sqlite.org/c3ref/c_alter_table.html>).
+    fn decide(&self, action: c_int, a1: Option<&str>, a2: Option<&str>, db: Option<&str>) -> bool {
+        let in_main = db.is_none_or(|d| d == "main");
+        match action {
+            // Statements that touch no table of their own.
+            ffi::SQLITE_SELECT
+            | ffi::SQLITE_RECURSIVE
+            | ffi::SQLITE_TRANSACTION
+            | ffi::SQLITE_SAVEPOINT => true,
+            ffi::SQLITE_FUNCTION => a2.is_some_and(|f| allowed_function(Backend::Sqlite, f)),
+            // CREATE and ALTER TABLE read the schema table (SQLite's own
+            // bookkeeping). In the plugin's own file it lists only the
+            // plugin's own tables.
+            ffi::SQLITE_READ => {
+                in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master")
+            }
+            // CREATE TABLE / DROP TABLE / ALTER TABLE write the schema table
+            // and ask for it by name; SQLite itself refuses a plugin's own
+            // writes to it (defensive mode, no writable_schema pragma).
+            ffi::SQLITE_INSERT | ffi::SQLITE_UPDATE | ffi::SQLITE_DELETE => {
+                in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master")
+            }
+            ffi::SQLITE_CREATE_TABLE | ffi::SQLITE_DROP_TABLE => {
+                in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t))
+            }
+            // An index of an own table: named by the plugin, or by SQLite
+            // for a UNIQUE / PRIMARY KEY constraint (`sqlite_autoindex_…`).
+            ffi::SQLITE_CREATE_INDEX | ffi::SQLITE_DROP_INDEX => {
+                in_main && a2.is_some_and(|t| self.own_table(t))
+            }
+            // Rebuilding an own index (SQLite asks while creating one).
+            ffi::SQLITE_REINDEX => in_main && a1.is_some_and(|i| self.own_table(i)),
+            // For ALTER TABLE the first argument is the database name.
+            ffi::SQLITE_ALTER_TABLE => {
+                a1.is_none_or(|d| d == "main") && a2.is_some_and(|t| self.own_table(t))
+            }
+            // PRAGMA, ATTACH, DETACH, views, triggers, temporary objects,
+            // virtual tables, ANALYZE and any code added later.
+            _ => false,
+        }
+    }
+}
+
+/// The one `Policy` of `slug`, alive for the rest of the process: a
+/// connection's authorizer keeps a pointer to it. One per slug ever seen,
+/// so the total is bounded by the plugins this process ran.
+pub(super) fn policy_for(slug: &str) -> &'static Policy {
+    static POLICIES: OnceLock<Mutex<HashMap<String, &'static Policy>>> = OnceLock::new();
+    let mut map = POLICIES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry(slug.to_string()).or_insert_with(|| {
+        Box::leak(Box::new(Policy {
+            prefix: table_prefix(slug).to_ascii_lowercase(),
+        }))
+    })
+}
+
+/// Why a guard could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot confine the plugin's SQLite connection: {0}")]
+pub(super) struct GuardError(String);
+
+/// Installs `policy` on the connection behind `handle`, limits attached
+/// databases to none and turns on defensive mode.
+pub(super) fn install(
+    handle: &mut LockedSqliteHandle<'_>,
+    policy: &'static Policy,
+) -> Result<(), GuardError> {
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `LockedSqliteHandle` guarantees that sqlx's worker thread makes
+    // no call on this handle while we hold it, so these calls are not
+    // concurrent with any other use of the connection. `policy` is
+    // `'static`, so the pointer the authorizer keeps stays valid for as long
+    // as the connection lives (and longer). `authorize` never unwinds.
+    unsafe {
+        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
+        let mut on: c_int = 0;
+        let rc = ffi::sqlite3_db_config(db, ffi::SQLITE_DBCONFIG_DEFENSIVE, 1 as c_int, &mut on);
+        if rc != ffi::SQLITE_OK || on != 1 {
+            return Err(GuardError(format!("defensive mode refused (code {rc})")));
+        }
+        let rc = ffi::sqlite3_set_authorizer(
+            db,
+            Some(authorize),
+            ptr::from_ref(policy).cast_mut().cast::<c_void>(),
+        );
+        if rc != ffi::SQLITE_OK {
+            return Err(GuardError(format!("authorizer refused (code {rc})")));
+        }
+    }
+    Ok(())
+}
+
+/// Reads an optional C string argument of the authorizer.
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that lives for the
+/// duration of the callback (SQLite's contract for authorizer arguments).
+unsafe fn arg<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: see the function's contract.
+        unsafe { CStr::from_ptr(p) }.to_str().ok()
+    }
+}
+
+/// The authorizer callback SQLite calls while it prepares each statement.
+///
+/// # Safety
+/// Called by SQLite only, with `user` the `&'static Policy` given to
+/// `sqlite3_set_authorizer` and the string arguments valid for the call.
+unsafe extern "C" fn authorize(
+    user: *mut c_void,
+    action: c_int,
+    a1: *const c_char,
+    a2: *const c_char,
+    db: *const c_char,
+    _trigger: *const c_char,
+) -> c_int {
+    // Never unwind into C: any surprise is a refusal.
+    let allowed = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `user` is the `&'static Policy` installed with this
+        // callback; the strings are valid for the call (SQLite's contract).
+        let policy = unsafe { &*user.cast::<Policy>() };
+        let (a1, a2, db) = unsafe { (arg(a1), arg(a2), arg(db)) };
+        policy.decide(action, a1, a2, db)
+    }))
+    .unwrap_or(false);
+    if allowed {
+        ffi::SQLITE_OK
+    } else {
+        ffi::SQLITE_DENY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_plugins_own_tables_and_allowed_functions_pass() {
+        let p = policy_for("guest-book");
+        let own = Some("plugin_guest_book__entries");
+        assert!(p.decide(ffi::SQLITE_READ, own, Some("id"), Some("main")));
+        assert!(!p.decide(ffi::SQLITE_READ, own, Some("id"), Some("temp")));
+        assert!(!p.decide(ffi::SQLITE_READ, Some("accounts"), Some("id"), Some("main")));
+        assert!(!p.decide(
+            ffi::SQLITE_READ,
+            Some("plugin_guest_book__"),
+            None,
+            Some("main")
+        ));
+        assert!(!p.decide(ffi::SQLITE_READ, Some("plugin_guest_book_x__t"), None, None));
+        assert!(!p.decide(
+            ffi::SQLITE_READ,
+            Some("sqlite_temp_master"),
+            None,
+            Some("temp")
+        ));
+        assert!(p.decide(ffi::SQLITE_FUNCTION, None, Some("COUNT"), None));
+        assert!(!p.decide(ffi::SQLITE_FUNCTION, None, Some("load_extension"), None));
+        assert!(!p.decide(ffi::SQLITE_PRAGMA, Some("table_info"), None, None));
+        assert!(!p.decide(ffi::SQLITE_ATTACH, Some("/x.db"), None, None));
+        assert!(!p.decide(
+            ffi::SQLITE_CREATE_VIEW,
+            Some("plugin_guest_book__v"),
+            None,
+            None
+        ));
+        assert!(p.decide(ffi::SQLITE_ALTER_TABLE, Some("main"), own, None));
+        assert!(!p.decide(
+            ffi::SQLITE_ALTER_TABLE,
+            Some("main"),
+            Some("accounts"),
+            None
+        ));
+        assert!(std::ptr::eq(p, policy_for("guest-book")));
+    }
+}
