@@ -178,6 +178,17 @@ fn run(label: &str, database_url: Option<String>) {
         },
     );
     let query = "SELECT id, body FROM items WHERE id = ?";
+    // The direct side reads the plugin's table where it lives: the plugin's
+    // own SQLite file, or its schema on PostgreSQL.
+    let sql_conn = if backend == DbBackend::Postgres {
+        conn.clone()
+    } else {
+        let file = dir.path().join("plugin-sql").join("store.db");
+        rt.block_on(sea_orm::Database::connect(
+            plugboard_core::db::sqlite_url(&file),
+        ))
+        .unwrap()
+    };
     let (plugin_sql, direct_sql) = compare(
         &|| {
             entry
@@ -194,11 +205,11 @@ fn run(label: &str, database_url: Option<String>) {
         &|| {
             rt.block_on(async {
                 for i in 0..OPS {
-                    let rows = conn
+                    let rows = sql_conn
                         .query_all_raw(stmt(
                             backend,
                             "SELECT id, body FROM plugin_store__items WHERE id = ?",
-                            "SELECT id, body FROM plugin_store__items WHERE id = $1",
+                            "SELECT id, body FROM plugin_store.plugin_store__items WHERE id = $1",
                             vec![(i64::from(i) % ROWS).into()],
                         ))
                         .await

@@ -3,10 +3,11 @@
 //!
 //! Plugin code is synchronous (a dynamic plugin cannot use the host's tokio),
 //! and it runs on actix worker threads, which are single-threaded tokio
-//! runtimes where tokio's `block_on` is forbidden. [`Db::block_on`] polls
-//! the query on the calling thread (`futures_executor::block_on`) inside the
-//! context of a small runtime of its own (the bridge), whose threads drive
-//! the sockets and timers.
+//! runtimes where tokio's `block_on` is forbidden. [`Db::block_on`] runs the
+//! query on a small runtime of the database's own (the bridge): on
+//! PostgreSQL as a task the caller waits for, on SQLite polled on the
+//! calling thread (`futures_executor::block_on`) inside the bridge's
+//! context, whose threads drive the timers.
 //!
 //! Those queries use a **pool of their own**, created and only ever used on
 //! the bridge runtime. A pooled PostgreSQL connection's socket belongs to the
@@ -55,6 +56,9 @@ pub struct Db {
     sandboxes: Arc<Sandboxes>,
     /// Test builds only: plugin SQL skips the namespace rewriter.
     rewriter_bypassed: Arc<AtomicBool>,
+    /// Whether [`Db::block_on`] runs queries as bridge tasks (PostgreSQL)
+    /// or polls them on the caller's thread (SQLite).
+    spawn_queries: bool,
     _bridge_owner: Arc<Background>,
 }
 
@@ -121,12 +125,14 @@ impl Db {
             .await
             .map_err(|e| open_err(DbErr::Custom(format!("connect task failed: {e}"))))?
             .map_err(open_err)?;
+        let spawn_queries = conn.get_database_backend() == sea_orm::DbBackend::Postgres;
         Ok(Db {
             conn,
             bridge_conn,
             bridge,
             sandboxes: Arc::new(sandboxes),
             rewriter_bypassed: Arc::default(),
+            spawn_queries,
             _bridge_owner: Arc::new(bridge_rt),
         })
     }
@@ -154,12 +160,6 @@ impl Db {
 
     /// Runs a database future for plugin `slug` from synchronous code (like
     /// [`Db::block_on`]); `f` gets the plugin's own confined connection.
-    ///
-    /// Unlike `block_on`, the future runs as a task on the bridge and the
-    /// caller waits for it: polled on the caller's thread, the plugin pools'
-    /// acquire stalled for its whole timeout after a few dozen calls in a
-    /// row on PostgreSQL (the SQL containment test found it); as a bridge
-    /// task, 400 calls in a row pass.
     pub(crate) fn plugin_block_on<T, F>(
         &self,
         slug: &str,
@@ -171,16 +171,10 @@ impl Db {
     {
         let sandboxes = Arc::clone(&self.sandboxes);
         let slug = slug.to_string();
-        let host = self.bridge_conn.clone();
-        let task = self.bridge.spawn(async move {
+        self.block_on(move |host| async move {
             let conn = sandboxes.conn(&host, &slug).await?;
             f(conn).await
-        });
-        // `unconstrained`: see `block_on` (a tokio worker's cooperative
-        // budget would run out, and the join handle answer `Pending` for
-        // ever).
-        futures_executor::block_on(tokio::task::unconstrained(task))
-            .map_err(|e| DbErr::Custom(format!("database task failed: {e}")))?
+        })
     }
 
     /// Runs `f` as a task on the bridge runtime and waits for it, from async
@@ -230,18 +224,29 @@ impl Db {
         T: Send + 'static,
         F: Future<Output = Result<T, DbErr>> + Send + 'static,
     {
-        // Poll the future on this thread, inside the bridge runtime's
-        // context: its sockets and timers belong to the bridge's drivers,
-        // which the bridge's own threads keep turning, so nothing here waits
-        // on the (blocked) caller's runtime, and there is no hop to another
-        // thread and back per query.
-        //
         // `unconstrained`: when the caller is a tokio worker (actix, event
         // delivery) its task's cooperative budget would run out inside this
         // loop, and tokio resources would then answer `Pending` for ever,
         // waiting for a yield to the scheduler that never comes.
-        let _bridge = self.bridge.enter();
-        futures_executor::block_on(tokio::task::unconstrained(f(self.bridge_conn.clone())))
+        let fut = f(self.bridge_conn.clone());
+        if self.spawn_queries {
+            // PostgreSQL: the query runs as a task on the bridge, and this
+            // thread waits for it. Polled on the caller's thread instead,
+            // pool acquires stalled for their whole timeout after a few
+            // dozen queries in a row, under load (found by the SQL
+            // containment test and the access tests); as bridge tasks, 400
+            // in a row pass.
+            let task = self.bridge.spawn(fut);
+            futures_executor::block_on(tokio::task::unconstrained(task))
+                .map_err(|e| DbErr::Custom(format!("database task failed: {e}")))?
+        } else {
+            // SQLite: poll the future on this thread, inside the bridge
+            // runtime's context (sqlx's SQLite connections are worker
+            // threads, not sockets), with no hop to another thread and back
+            // per query: about twice the throughput (BENCHMARKS.md).
+            let _bridge = self.bridge.enter();
+            futures_executor::block_on(tokio::task::unconstrained(fut))
+        }
     }
 }
 
