@@ -173,6 +173,19 @@ impl Grants {
         self.by_plugin.store(Arc::new(table));
         Ok(self.of_plugin(plugin, declared))
     }
+
+    /// Deletes every grant of `plugin` (its data is being removed).
+    pub async fn forget(&self, plugin: &str) -> Result<u64, DbErr> {
+        let _one_at_a_time = self.writes.lock().await;
+        let done = role_permission::Entity::delete_many()
+            .filter(role_permission::Column::Plugin.eq(plugin))
+            .exec(&self.conn)
+            .await?;
+        let mut table = Table::clone(&self.by_plugin.load());
+        table.remove(plugin);
+        self.by_plugin.store(Arc::new(table));
+        Ok(done.rows_affected)
+    }
 }
 
 /// The audit note: every declared permission and who holds it now.

@@ -668,3 +668,28 @@ fn user_events_and_audit_rows_name_who_acted() {
         ["admin token", &format!("account {} (boss)", boss.id)]
     );
 }
+
+#[test]
+fn uninstalling_with_its_data_removes_the_plugins_grants_and_keeping_keeps_them() {
+    for (data, roles_after) in [("keep", json!(["user"])), ("remove", json!([]))] {
+        let dir = tempdir();
+        let host = gatekeeper_host(dir.path(), None);
+        let path = "/api/admin/plugins/gatekeeper/permissions";
+        let (s, _) = host.admin("PUT", path, Some(json!({"grants": {"moderate": ["user"]}})));
+        assert_eq!(s, 200);
+        let (s, v) = host.admin(
+            "DELETE",
+            &format!("/api/admin/plugins/gatekeeper?data={data}"),
+            None,
+        );
+        assert_eq!(s, 200, "{v}");
+        stage(dir.path(), &["gatekeeper"]);
+        host.stop();
+        let host = Host::start(dir.path());
+        let (_, v) = host.admin("GET", path, None);
+        assert_eq!(
+            v["permissions"][0]["roles"], roles_after,
+            "data={data}: {v}"
+        );
+    }
+}

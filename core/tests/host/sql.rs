@@ -99,14 +99,14 @@ mod through_plugins {
         let dir = tempdir();
         let host = Host::start_with(dir.path(), options(url.clone()));
         let exec = |slug: &str, sql: &str, params: serde_json::Value| {
-            host.public(
+            host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/exec"),
                 Some(json!({"sql": sql, "params": params})),
             )
         };
         let query = |slug: &str, sql: &str, params: serde_json::Value| {
-            host.public(
+            host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/query"),
                 Some(json!({"sql": sql, "params": params})),
@@ -155,7 +155,7 @@ mod through_plugins {
         assert_eq!(s, 422);
 
         // A batch whose second statement fails applies nothing.
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/batch",
             Some(json!([
@@ -173,7 +173,7 @@ mod through_plugins {
         );
         let (_, rows) = query("sql-a", "SELECT count(*) AS n FROM notes", json!([]));
         assert_eq!(rows, json!([{"n": 1}]));
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/batch",
             Some(json!([
@@ -199,7 +199,7 @@ mod through_plugins {
         let dir = tempdir();
         let host = Host::start_with(dir.path(), options(url));
         for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
-            let (s, _) = host.public(
+            let (s, _) = host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/exec"),
                 Some(json!({"sql": "INSERT INTO notes (body) VALUES (?)", "params": [body]})),
@@ -222,7 +222,7 @@ mod through_plugins {
         let states_before = states();
         for (needle, sql) in sql_refusal_cases() {
             for endpoint in ["exec", "query"] {
-                let (s, v) = host.public(
+                let (s, v) = host.admin(
                     "POST",
                     &format!("/api/plugins/sql-a/{endpoint}"),
                     Some(json!({"sql": sql, "params": []})),
@@ -236,7 +236,7 @@ mod through_plugins {
             }
         }
         for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
-            let (_, rows) = host.public(
+            let (_, rows) = host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/query"),
                 Some(json!({"sql": "SELECT body FROM notes", "params": []})),
@@ -311,7 +311,7 @@ mod through_plugins {
         let dir = tempdir();
         {
             let host = Host::start_with(dir.path(), options(url.clone()));
-            let (s, _) = host.public(
+            let (s, _) = host.admin(
                 "POST",
                 "/api/plugins/sql-a/exec",
                 Some(json!({"sql": "INSERT INTO notes (body) VALUES ('survives')"})),
@@ -325,7 +325,7 @@ mod through_plugins {
             "active",
             "re-enabling did not re-run 0001 (CREATE TABLE would fail)"
         );
-        let (_, rows) = host.public(
+        let (_, rows) = host.admin(
             "POST",
             "/api/plugins/sql-a/query",
             Some(json!({"sql": "SELECT body FROM notes"})),
