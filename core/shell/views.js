@@ -2,6 +2,7 @@
 
 import { api, h, flash, ApiError } from './api.js';
 import { schemaForm } from './schema-form.js';
+import { routesTable, permissionsSection } from './access.js';
 
 function badge(state) {
   return h('span', { class: `badge ${state}`, 'data-state': state }, state.replace('_', ' '));
@@ -155,10 +156,11 @@ function historyCharts(history) {
 /** A plugin: manifest, capabilities, routes, UI, jobs, audit, metrics, config. */
 export async function detailView(main, slug, ctx) {
   const p = await api('GET', `/api/admin/plugins/${slug}`);
-  const [jobs, audit, config] = await Promise.all([
+  const [jobs, audit, config, permissions] = await Promise.all([
     api('GET', `/api/admin/plugins/${slug}/jobs`).catch(() => ({ jobs: [] })),
     api('GET', `/api/admin/audit?plugin=${slug}&limit=20`),
     api('GET', `/api/admin/plugins/${slug}/config`).catch(() => null),
+    permissionsSection(slug),
   ]);
   const m = p.metrics || { calls: 0, errors: 0, panics: 0, p50_us: 0, p99_us: 0, max_us: 0 };
   const sections = [
@@ -171,7 +173,8 @@ export async function detailView(main, slug, ctx) {
       h('span', {}, 'Previous version'), h('span', {}, p.previous_version || '—'),
       h('span', {}, 'Dependencies'), h('span', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—')),
     h('h2', {}, 'Capabilities'), capabilityList(p.capabilities),
-    h('h2', {}, 'Routes'), p.routes.length ? h('ul', {}, ...p.routes.map(r => h('li', {}, h('code', {}, `${r.method} ${r.path}`)))) : h('p', { class: 'hint' }, 'None live.'),
+    h('h2', {}, 'Routes'), routesTable(p.routes),
+    ...permissions,
     h('h2', {}, 'UI contributions'), (p.ui || []).length
       ? h('ul', {}, ...p.ui.map(c => h('li', {}, `${c.kind.replace('_', ' ')} “${c.title}” in ${c.slot}${c.route ? ` at ${c.route}` : ''}`)))
       : h('p', { class: 'hint' }, 'None live.'),

@@ -41,7 +41,9 @@ pub struct Account {
 /// A signed-in session.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
-    /// Whose.
+    /// Whose: the account's id.
+    pub account_id: i64,
+    /// Whose: the account's name.
     pub username: String,
     /// Their role.
     pub role: Role,
@@ -344,6 +346,7 @@ impl Auth {
         Ok((
             token,
             Session {
+                account_id,
                 username: username.to_string(),
                 role: Role::parse(&role).unwrap_or(Role::User),
                 csrf_token: csrf,
@@ -359,7 +362,7 @@ impl Auth {
             .conn
             .query_one_raw(stmt(
                 self.backend(),
-                "SELECT a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
+                "SELECT a.id, a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
                 vec![token_hash(token).into()],
             ))
             .await?;
@@ -371,6 +374,7 @@ impl Auth {
         }
         let role: String = r.try_get("", "role")?;
         Ok(Some(Session {
+            account_id: r.try_get("", "id")?,
             username: r.try_get("", "username")?,
             role: Role::parse(&role).unwrap_or(Role::User),
             csrf_token: r.try_get("", "csrf")?,

@@ -25,6 +25,7 @@
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
+pub mod access;
 pub mod auth;
 mod background;
 pub mod capabilities;

@@ -227,7 +227,15 @@ impl PluginObject for DynamicPlugin {
         index: u32,
         req: &Request<'_>,
     ) -> PluginResult<Response> {
-        (self.vtable.handle_route())(self.state, raw(ctx), index, req).into_result()
+        // Since 1.5 the caller goes along; an older plugin cannot read it and
+        // gets the call it knows.
+        match self.vtable.handle_route_as() {
+            Some(f) => ctx
+                .caller()
+                .with_info(|caller| f(self.state, raw(ctx), index, req, caller))
+                .into_result(),
+            None => (self.vtable.handle_route())(self.state, raw(ctx), index, req).into_result(),
+        }
     }
 }
 

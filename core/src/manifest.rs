@@ -10,7 +10,9 @@
 //!   "library": "guestbook",
 //!   "capabilities": { "sql": true, "routes": true, "cron": true,
 //!                     "events": { "emit": ["plugin.guestbook.*"] } },
-//!   "config_schema": { "type": "object", "properties": {} }
+//!   "config_schema": { "type": "object", "properties": {} },
+//!   "permissions": [{ "name": "moderate", "description": "Delete entries" }],
+//!   "routes": [{ "method": "GET", "path": "/entries", "access": "public" }]
 //! }
 //! ```
 //!
@@ -20,7 +22,8 @@
 //! several platforms' builds. `capabilities` is everything the plugin may use
 //! (see [`crate::capabilities`]); nothing is granted that is not listed.
 //! `config_schema` is the JSON Schema of its configuration; when absent, the
-//! plugin's code may provide one.
+//! plugin's code may provide one. `permissions` and `routes` say who may
+//! call each route (see [`crate::access`]).
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +65,12 @@ pub struct Manifest {
     /// What it adds to the browser UI (ES modules from its `assets/`).
     #[serde(default, skip_serializing_if = "UiDeclaration::is_empty")]
     pub ui: UiDeclaration,
+    /// Permissions its routes may require; admins grant them to roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<crate::access::PermissionDecl>,
+    /// Who may call each route (see [`crate::access`]); unlisted: `user`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<crate::access::RouteAccess>,
 }
 
 /// A plugin another one needs: its slug and a semver requirement.
@@ -208,6 +217,12 @@ impl Manifest {
             }
             d.requirement()?;
         }
+        crate::access::validate(&self.permissions, &self.routes)?;
+        if !self.routes.is_empty() && !self.capabilities.routes {
+            return Err(
+                "`routes` gives routes access, but the `routes` capability is not declared".into(),
+            );
+        }
         if let Some(schema) = &self.config_schema {
             jsonschema::validator_for(schema)
                 .map_err(|e| format!("config_schema is not a valid JSON Schema: {e}"))?;
@@ -254,6 +269,8 @@ mod tests {
             config_schema: None,
             dependencies: Vec::new(),
             ui: Default::default(),
+            permissions: Vec::new(),
+            routes: Vec::new(),
         };
         assert!(m.validate().unwrap_err().contains("base name"));
     }

@@ -3,6 +3,8 @@
 //! removed when it is disabled, without a restart.
 
 use dashmap::DashMap;
+
+use crate::access::Access;
 use plugboard_plugin_api::{abi::RouteSpec, Method};
 use serde::Serialize;
 use std::sync::Arc;
@@ -152,6 +154,8 @@ pub struct RouteEntry {
     pub pattern: Pattern,
     /// The index the plugin gave it.
     pub index: u32,
+    /// Who may call it (from the manifest; `user` unless listed).
+    pub access: Access,
 }
 
 /// A route as the admin API shows it.
@@ -161,6 +165,8 @@ pub struct RouteInfo {
     pub method: &'static str,
     /// The full path pattern.
     pub path: String,
+    /// Who may call it: `public`, `user`, `admin` or `permission:{name}`.
+    pub access: String,
 }
 
 /// Compiles a plugin's declared routes, refusing bad and conflicting ones.
@@ -188,6 +194,7 @@ pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
             method,
             pattern,
             index: i as u32,
+            access: Access::User,
         });
     }
     // Most specific first, so `/entries/latest` wins over `/entries/{id}`.
@@ -225,6 +232,8 @@ pub enum Lookup<T = ()> {
         index: u32,
         /// Captured parameters.
         params: Vec<(String, String)>,
+        /// Who may call the route.
+        access: Access,
         /// What the routes were published with.
         target: T,
     },
@@ -250,6 +259,7 @@ impl<T: Clone> RouteTable<T> {
                     .map(|e| RouteInfo {
                         method: e.method.as_str(),
                         path: format!("/api/plugins/{slug}{}", e.pattern.as_str()),
+                        access: e.access.to_string(),
                     })
                     .collect()
             })
@@ -267,6 +277,7 @@ impl<T: Clone> RouteTable<T> {
                     return Lookup::Found {
                         index: r.index,
                         params,
+                        access: r.access.clone(),
                         target: published.1.clone(),
                     };
                 }

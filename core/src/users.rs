@@ -38,8 +38,10 @@ impl From<user::Model> for Account {
 }
 
 impl Account {
-    fn event_payload(&self) -> serde_json::Value {
-        serde_json::json!({ "id": self.id, "username": self.username, "role": self.role })
+    fn event_payload(&self, actor: &serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "username": self.username, "role": self.role, "actor": actor
+        })
     }
     fn hook_view(&self) -> User {
         User {
@@ -89,9 +91,10 @@ fn validate(username: &str, role: &str) -> Result<(), UserError> {
 }
 
 /// Calls the user hook `hook` on the plugins that implement it, then emits
-/// the event of the same name (`user.created`, …) with the account as payload.
+/// the event of the same name (`user.created`, …) with the account as
+/// payload, plus `actor`: who did it (`{"id", "username", "role"}`).
 /// Failures of plugins are logged; they never fail the operation.
-fn announce(rt: &Runtime, account: &Account, hook: Hook) {
+fn announce(rt: &Runtime, account: &Account, hook: Hook, actor: &serde_json::Value) {
     let view = account.hook_view();
     let mut call = match hook {
         Hook::UserCreated => HookCall::UserCreated(&view),
@@ -103,7 +106,7 @@ fn announce(rt: &Runtime, account: &Account, hook: Hook) {
     for f in rt.notify(&mut call) {
         tracing::warn!(plugin = %f.slug, hook = hook.name(), "hook failed: {}", f.error);
     }
-    rt.emit(hook.name(), &account.event_payload());
+    rt.emit(hook.name(), &account.event_payload(actor));
 }
 
 fn taken_or(e: DbErr, username: &str) -> UserError {
@@ -135,7 +138,13 @@ pub async fn get(rt: &Runtime, id: i64) -> Result<Account, UserError> {
 
 /// Creates an account: the `user.before_create` filters may change or refuse
 /// it; `user.created` fires after.
-pub async fn create(rt: &Runtime, username: &str, role: &str) -> Result<Account, UserError> {
+/// `actor` (`{"id", "username", "role"}`) goes into the event payload.
+pub async fn create(
+    rt: &Runtime,
+    username: &str,
+    role: &str,
+    actor: &serde_json::Value,
+) -> Result<Account, UserError> {
     validate(username, role)?;
     let mut new = NewUser {
         username: username.into(),
@@ -155,7 +164,7 @@ pub async fn create(rt: &Runtime, username: &str, role: &str) -> Result<Account,
     .await
     .map_err(|e| taken_or(e, &new.username))?;
     let account = Account::from(model);
-    announce(rt, &account, Hook::UserCreated);
+    announce(rt, &account, Hook::UserCreated, actor);
     Ok(account)
 }
 
@@ -165,6 +174,7 @@ pub async fn update(
     id: i64,
     username: Option<&str>,
     role: Option<&str>,
+    actor: &serde_json::Value,
 ) -> Result<Account, UserError> {
     let current = get(rt, id).await?;
     let username = username.unwrap_or(&current.username);
@@ -181,20 +191,29 @@ pub async fn update(
     .await
     .map_err(|e| taken_or(e, username))?;
     let account = Account::from(model);
-    announce(rt, &account, Hook::UserUpdated);
+    announce(rt, &account, Hook::UserUpdated, actor);
     Ok(account)
 }
 
 /// Deletes an account; `user.deleted` fires after.
-pub async fn delete(rt: &Runtime, id: i64) -> Result<Account, UserError> {
+pub async fn delete(
+    rt: &Runtime,
+    id: i64,
+    actor: &serde_json::Value,
+) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
     user::Entity::delete_by_id(id).exec(rt.db().conn()).await?;
-    announce(rt, &account, Hook::UserDeleted);
+    announce(rt, &account, Hook::UserDeleted, actor);
     Ok(account)
 }
 
 /// Records a sign-in or sign-out of `id`, firing `user.login` / `user.logout`.
-pub async fn record_session(rt: &Runtime, id: i64, login: bool) -> Result<Account, UserError> {
+pub async fn record_session(
+    rt: &Runtime,
+    id: i64,
+    login: bool,
+    actor: &serde_json::Value,
+) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
     announce(
         rt,
@@ -204,6 +223,7 @@ pub async fn record_session(rt: &Runtime, id: i64, login: bool) -> Result<Accoun
         } else {
             Hook::UserLogout
         },
+        actor,
     );
     Ok(account)
 }

@@ -42,7 +42,7 @@ use abi_stable::{
     library::RootModule,
     package_version_strings,
     sabi_types::VersionStrings,
-    std_types::{ROption, RResult, RStr, RString, RVec},
+    std_types::{ROption, RResult, RSlice, RStr, RString, RVec},
     type_layout::TypeLayout,
     StableAbi,
 };
@@ -156,6 +156,47 @@ pub mod user_hook {
     pub const LOGOUT: u8 = 5;
 }
 
+/// Kinds of [`CallerInfo`] (since 1.5).
+pub mod caller_kind {
+    /// No credentials.
+    pub const ANONYMOUS: u8 = 0;
+    /// A signed-in account.
+    pub const ACCOUNT: u8 = 1;
+    /// The admin bearer token.
+    pub const TOKEN: u8 = 2;
+}
+
+/// The caller of a route as it crosses the boundary (since 1.5), borrowed
+/// for the call; plugins read it as a [`Caller`](crate::Caller).
+///
+/// `id`, `username`, `role` and `permissions` are meaningful for
+/// [`caller_kind::ACCOUNT`] only (zero and empty otherwise).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct CallerInfo<'a> {
+    /// One of [`caller_kind`].
+    pub kind: u8,
+    /// The account's id.
+    pub id: i64,
+    /// The account's name.
+    pub username: RStr<'a>,
+    /// The account's role (`user`, `admin`).
+    pub role: RStr<'a>,
+    /// The calling plugin's permissions the account holds.
+    pub permissions: RSlice<'a, RStr<'a>>,
+}
+
+impl CallerInfo<'static> {
+    /// An anonymous caller.
+    pub const EMPTY: CallerInfo<'static> = CallerInfo {
+        kind: caller_kind::ANONYMOUS,
+        id: 0,
+        username: RStr::from_str(""),
+        role: RStr::from_str(""),
+        permissions: RSlice::from_slice(&[]),
+    };
+}
+
 /// What a plugin provides to the host. Grows by appending fields.
 #[repr(C)]
 #[derive(StableAbi)]
@@ -240,6 +281,15 @@ pub struct PluginVTable {
         ctx: HostHandle,
         from_version: RStr<'_>,
     ) -> RResult<(), PluginError>,
+    /// Since 1.5: serves the route at `index` for `caller` (the host calls
+    /// this instead of `handle_route` when the plugin provides it).
+    pub handle_route_as: extern "C" fn(
+        state: *const c_void,
+        ctx: HostHandle,
+        index: u32,
+        request: &Request<'_>,
+        caller: &CallerInfo<'_>,
+    ) -> RResult<Response, PluginError>,
 }
 
 /// A scheduled job a plugin declares (since 1.2): a name unique within the

@@ -5,6 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
     abi::{log_level, HostHandle, HostVTable_Prefix, HostVTable_Ref},
+    caller::Caller,
     error::{ErrorKind, PluginError},
 };
 
@@ -29,7 +30,68 @@ use crate::{
 pub struct Context<'a> {
     pub(crate) handle: HostHandle,
     pub(crate) vtable: HostVTable_Ref,
+    caller: Option<&'a Caller>,
     _call: std::marker::PhantomData<&'a ()>,
+}
+
+static NOBODY: Caller = Caller::Anonymous;
+
+impl<'a> Context<'a> {
+    /// The same context for a call made by `caller` (the host and the
+    /// plugin-side glue do this for route calls; tests may too).
+    pub fn with_caller<'b>(self, caller: &'b Caller) -> Context<'b>
+    where
+        'a: 'b,
+    {
+        Context {
+            handle: self.handle,
+            vtable: self.vtable,
+            caller: Some(caller),
+            _call: std::marker::PhantomData,
+        }
+    }
+
+    /// Who made the request this route call serves (since 1.5): anonymous,
+    /// a signed-in account (id, name, role, this plugin's permissions it
+    /// holds) or the admin token. The host has already enforced the route's
+    /// access level before the plugin runs. Outside route calls (hooks,
+    /// jobs, events, lifecycle) it is [`Caller::Anonymous`].
+    ///
+    /// ```
+    /// use plugboard_plugin_api::{prelude::*, testing::MemoryHost};
+    ///
+    /// struct Hello;
+    /// impl Hello {
+    ///     fn hello(&self, ctx: &Context, _req: &Request) -> PluginResult<Response> {
+    ///         Ok(Response::text(match ctx.caller().username() {
+    ///             Some(name) => format!("hello {name}"),
+    ///             None => "hello stranger".to_string(),
+    ///         }))
+    ///     }
+    /// }
+    /// impl Plugin for Hello {
+    ///     fn slug(&self) -> &str { "hello" }
+    ///     fn version(&self) -> &str { "1.0.0" }
+    ///     fn routes(&self) -> Vec<Route<Self>> { vec![Route::get("/hello", Self::hello)] }
+    /// }
+    ///
+    /// let mut host = MemoryHost::new();
+    /// let plugin = plugboard_plugin_api::builtin(Hello).unwrap();
+    /// let req = Request::new("GET", "/hello", "", &[], &[], b"");
+    /// let res = plugin.handle_route(&host.context(), 0, &req).unwrap();
+    /// assert_eq!(res.body(), b"hello stranger");
+    /// host.set_caller(Caller::account(7, "ann", "user"));
+    /// let res = plugin.handle_route(&host.context(), 0, &req).unwrap();
+    /// assert_eq!(res.body(), b"hello ann");
+    /// ```
+    pub fn caller(&self) -> &'a Caller {
+        self.caller.unwrap_or(&NOBODY)
+    }
+
+    /// The caller, if this context was made for a route call.
+    pub fn route_caller(&self) -> Option<&'a Caller> {
+        self.caller
+    }
 }
 
 impl Context<'_> {
@@ -56,6 +118,7 @@ impl Context<'_> {
         Self {
             handle,
             vtable,
+            caller: None,
             _call: std::marker::PhantomData,
         }
     }

@@ -362,6 +362,20 @@ extern "C" fn handle_route<P: Plugin>(
     guard(|| adapter::<P>(state).route(&context(ctx), index, request)).into()
 }
 
+extern "C" fn handle_route_as<P: Plugin>(
+    state: *const c_void,
+    ctx: HostHandle,
+    index: u32,
+    request: &Request<'_>,
+    caller: &crate::abi::CallerInfo<'_>,
+) -> RResult<Response, PluginError> {
+    guard(|| {
+        let caller = crate::caller::Caller::from_info(caller);
+        adapter::<P>(state).route(&context(ctx).with_caller(&caller), index, request)
+    })
+    .into()
+}
+
 extern "C" fn migrations<P: Plugin>(
     state: *const c_void,
 ) -> RResult<RVec<crate::abi::Migration>, PluginError> {
@@ -472,6 +486,7 @@ impl<P: Plugin> VTableFor<P> {
         config_schema: config_schema::<P>,
         on_config_changed: on_config_changed::<P>,
         on_upgrade: on_upgrade::<P>,
+        handle_route_as: handle_route_as::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

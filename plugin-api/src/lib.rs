@@ -7,6 +7,9 @@
 //! * [`Context`]: the host services a plugin gets on every call (KV, SQL,
 //!   events, config, outbound HTTP, logs);
 //! * [`Request`] / [`Response`]: what a plugin route receives and returns;
+//! * [`Caller`]: who is calling a route (`ctx.caller()`, since 1.5): the host
+//!   authenticates and enforces each route's access (declared in the
+//!   manifest) before the plugin runs, and never passes credentials on;
 //! * [`Hook`] / [`HookSpec`]: platform hooks and their ordering;
 //! * [`export_plugin!`]: turns a `cdylib` into a loadable plugin;
 //! * [`abi`]: the FFI-safe root module and vtables, and how they evolve.
@@ -36,6 +39,7 @@
 //! and returns a [`PluginError`] of kind [`ErrorKind::Panicked`].
 
 pub mod abi;
+mod caller;
 mod context;
 mod error;
 mod events;
@@ -49,6 +53,7 @@ mod plugin;
 pub mod testing;
 
 pub use abi::Migration;
+pub use caller::{Caller, CallerAccount};
 pub use context::{Context, Kv, Logger, Sql};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use events::{event_matches, Event, EventFailure, Events};
@@ -62,8 +67,8 @@ pub use plugin::{Handler, Job, JobHandler, Plugin, Route};
 /// Everything a plugin author needs, in one import.
 pub mod prelude {
     pub use crate::{
-        export_plugin, Context, ErrorKind, Event, Hook, HookSpec, Job, Method, Migration, NewUser,
-        Plugin, PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
+        export_plugin, Caller, Context, ErrorKind, Event, Hook, HookSpec, Job, Method, Migration,
+        NewUser, Plugin, PluginError, PluginEvent, PluginResult, Request, Response, Route, User,
     };
 }
 

@@ -32,6 +32,7 @@
 use std::{collections::BTreeMap, sync::Mutex};
 
 use crate::{
+    caller::Caller,
     context::Context,
     error::PluginResult,
     host::{context_for, HostServices, LogLevel},
@@ -54,6 +55,7 @@ pub struct MemoryHost {
     config: Mutex<serde_json::Value>,
     outbound: Mutex<Vec<OutboundRequest>>,
     http_status: Mutex<u16>,
+    caller: Caller,
 }
 
 impl Default for MemoryHost {
@@ -65,6 +67,7 @@ impl Default for MemoryHost {
             config: Mutex::new(serde_json::json!({})),
             outbound: Mutex::default(),
             http_status: Mutex::new(200),
+            caller: Caller::Anonymous,
         }
     }
 }
@@ -74,9 +77,24 @@ impl MemoryHost {
     pub fn new() -> Self {
         Self::default()
     }
-    /// A context over this host, to pass to a plugin's methods.
+    /// A context over this host, to pass to a plugin's methods; route
+    /// handlers see the caller set with [`MemoryHost::set_caller`].
     pub fn context(&self) -> Context<'_> {
-        context_for(self)
+        context_for(self).with_caller(&self.caller)
+    }
+    /// Sets who calls the plugin's routes from now on (default:
+    /// [`Caller::Anonymous`]). `MemoryHost` does not enforce access levels;
+    /// the host does that before a route runs.
+    ///
+    /// ```
+    /// use plugboard_plugin_api::{prelude::*, testing::MemoryHost};
+    ///
+    /// let mut host = MemoryHost::new();
+    /// host.set_caller(Caller::account(3, "mod", "user").with_permissions(&["moderate"]));
+    /// assert!(host.context().caller().has_permission("moderate"));
+    /// ```
+    pub fn set_caller(&mut self, caller: Caller) {
+        self.caller = caller;
     }
     /// The JSON text stored under `key`.
     pub fn kv_value(&self, key: &str) -> Option<String> {

@@ -144,11 +144,11 @@ async fn show(
 }
 
 async fn enable(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = rt.enable(&slug, "admin").await?;
+    let record = rt.enable(&slug, &admin.0.actor()).await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
 }
 
@@ -161,21 +161,23 @@ struct CascadeQuery {
 }
 
 async fn disable(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<String>,
     query: web::Query<CascadeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = rt.disable_cascading(&slug, query.cascade, "admin").await?;
+    let record = rt
+        .disable_cascading(&slug, query.cascade, &admin.0.actor())
+        .await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
 }
 
 async fn reset(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = rt.reset(&slug, "admin").await?;
+    let record = rt.reset(&slug, &admin.0.actor()).await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
 }
 
@@ -191,7 +193,7 @@ struct UninstallQuery {
 }
 
 async fn uninstall(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<String>,
     query: web::Query<UninstallQuery>,
@@ -208,7 +210,7 @@ async fn uninstall(
         }
     };
     let done = rt
-        .uninstall_cascading(&slug, data, query.cascade, "admin")
+        .uninstall_cascading(&slug, data, query.cascade, &admin.0.actor())
         .await?;
     Ok(HttpResponse::Ok().json(done))
 }

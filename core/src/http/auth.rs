@@ -121,6 +121,47 @@ impl Caller {
             Caller::Session(s) => &s.username,
         }
     }
+    /// How audit rows name the caller: `admin token`, or
+    /// `account {id} ({username})` (unambiguous even for an account named
+    /// like a system actor).
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Token => "admin token".to_string(),
+            Caller::Session(s) => format!("account {} ({})", s.account_id, s.username),
+        }
+    }
+    /// The caller as hook and event payloads name it:
+    /// `{"id", "username", "role"}` (`id` is null for the admin token).
+    pub fn actor_json(&self) -> serde_json::Value {
+        match self {
+            Caller::Token => {
+                serde_json::json!({ "id": null, "username": "admin token", "role": "admin" })
+            }
+            Caller::Session(s) => serde_json::json!({
+                "id": s.account_id, "username": s.username, "role": s.role.as_str()
+            }),
+        }
+    }
+    /// The caller as a plugin route sees it, holding the permissions among
+    /// `declared` that its role was granted for `plugin` (admins hold all).
+    pub fn for_plugin(
+        &self,
+        grants: &crate::access::Grants,
+        plugin: &str,
+        declared: &[crate::access::PermissionDecl],
+    ) -> plugboard_plugin_api::Caller {
+        match self {
+            Caller::Token => plugboard_plugin_api::Caller::Token,
+            Caller::Session(s) => {
+                plugboard_plugin_api::Caller::Account(plugboard_plugin_api::CallerAccount {
+                    id: s.account_id,
+                    username: s.username.clone(),
+                    role: s.role.as_str().to_string(),
+                    permissions: grants.held(plugin, s.role.as_str(), declared),
+                })
+            }
+        }
+    }
 }
 
 fn unsafe_method(req: &HttpRequest) -> bool {
@@ -165,7 +206,20 @@ fn csrf_ok(req: &HttpRequest, session: &Session) -> Result<(), ApiError> {
     }
 }
 
-async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
+/// What the request's credentials come to.
+enum Credentials {
+    /// Neither a bearer token nor a session cookie.
+    None,
+    /// A session cookie for a session that has ended (or never existed).
+    Ended,
+    /// Someone.
+    Caller(Caller),
+}
+
+/// Reads the bearer token or the session cookie. A wrong token is refused;
+/// a live session must pass the CSRF checks, and one that must change its
+/// password may only reach `/api/auth/*`.
+async fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
     let Some(token) = req.app_data::<web::Data<AdminToken>>() else {
         return Err(ApiError::internal("admin token not configured"));
     };
@@ -176,33 +230,56 @@ async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
     {
         return if token.matches(given.trim()) {
-            Ok(Caller::Token)
+            Ok(Credentials::Caller(Caller::Token))
         } else {
             Err(ApiError::unauthorized("wrong admin token"))
         };
     }
-    let Some(value) = cookie(&req, SESSION_COOKIE) else {
-        return Err(ApiError::unauthorized(
-            "sign in (session cookie) or send Authorization: Bearer …",
-        ));
+    let Some(value) = cookie(req, SESSION_COOKIE) else {
+        return Ok(Credentials::None);
     };
     let rt = req
         .app_data::<web::Data<crate::Runtime>>()
         .ok_or_else(|| ApiError::internal("runtime not configured"))?;
-    let session = rt
+    let Some(session) = rt
         .auth()
         .session(&value)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .ok_or_else(|| ApiError::unauthorized("the session has ended; sign in again"))?;
-    csrf_ok(&req, &session)?;
+    else {
+        return Ok(Credentials::Ended);
+    };
+    csrf_ok(req, &session)?;
     if session.must_change_password && !req.path().starts_with("/api/auth/") {
         return Err(ApiError::forbidden(
             "password_change_required",
             "choose a new password first (POST /api/auth/password)",
         ));
     }
-    Ok(Caller::Session(session))
+    Ok(Credentials::Caller(Caller::Session(session)))
+}
+
+async fn caller(req: HttpRequest) -> Result<Caller, ApiError> {
+    match credentials(&req).await? {
+        Credentials::Caller(c) => Ok(c),
+        Credentials::None => Err(ApiError::unauthorized(
+            "sign in (session cookie) or send Authorization: Bearer …",
+        )),
+        Credentials::Ended => Err(ApiError::unauthorized(
+            "the session has ended; sign in again",
+        )),
+    }
+}
+
+/// Who is calling, where nobody is a valid answer (plugin routes decide by
+/// their access level): `None` without credentials or with a session that
+/// has ended. A wrong bearer token, a failed CSRF check or a session that
+/// must change its password are still errors.
+pub async fn optional_caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    Ok(match credentials(req).await? {
+        Credentials::Caller(c) => Some(c),
+        Credentials::None | Credentials::Ended => None,
+    })
 }
 
 impl FromRequest for Caller {

@@ -6,8 +6,10 @@
 //! | `/api/admin/plugins…`, `/api/admin/audit`, `/api/admin/hooks` | [`admin`] |
 //! | `/api/admin/catalog…`, `/api/admin/trusted-keys…`, `/api/admin/plugins/install`, `/api/admin/installs…` | [`marketplace`] |
 //! | `/api/admin/users…` | [`users`] |
+//! | `/api/admin/plugins/{slug}/permissions` | [`access`] |
 //! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod error;
@@ -63,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/admin")
             .configure(marketplace::configure)
             .configure(admin::configure)
+            .configure(access::configure)
             .configure(session::configure_admin)
             .configure(users::configure),
     )

@@ -1,11 +1,19 @@
 //! `/api/plugins/{slug}/…`: requests to plugin routes, across the boundary.
+//!
+//! Before the plugin runs, the host finds the route, works out who is
+//! calling ([`optional_caller`]: bearer token, session with CSRF checked, or
+//! nobody) and applies the route's access level (401 / 403). The plugin gets
+//! the caller, never the credentials: the headers in [`CREDENTIAL_HEADERS`]
+//! are not passed on, and `Set-Cookie` from a plugin is dropped (it could
+//! overwrite the session cookie, and no cookie ever reaches a plugin).
 
 use abi_stable::std_types::{RStr, Tuple2};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-use plugboard_plugin_api::{ErrorKind, Request};
+use plugboard_plugin_api::{Caller, ErrorKind, Request};
 
-use super::error::ApiError;
+use super::{auth::optional_caller, error::ApiError};
 use crate::{
+    access::Denied,
     registry::CallError,
     routes::Lookup,
     runtime::{dispatch_status, Runtime},
@@ -18,6 +26,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 const PREFIX: &str = "/api/plugins";
+
+/// Request headers that carry credentials; never passed to a plugin (header
+/// names arrive in lower case).
+pub const CREDENTIAL_HEADERS: [&str; 4] = [
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "x-csrf-token",
+];
 
 /// Splits `/api/plugins/{slug}/{rest}` into the slug and `/{rest}`.
 fn split_path(full: &str) -> Option<(&str, &str)> {
@@ -38,12 +55,13 @@ async fn serve(
     };
     let method = req.method().as_str();
     let no_plugin = || ApiError::not_found(format!("no active plugin {slug:?}"));
-    let (index, params, entry) = match rt.routes().lookup(slug, method, path) {
+    let (index, params, access, entry) = match rt.routes().lookup(slug, method, path) {
         Lookup::Found {
             index,
             params,
+            access,
             target,
-        } => (index, params, target),
+        } => (index, params, access, target),
         Lookup::NoPlugin => return Err(no_plugin()),
         Lookup::NoRoute => {
             return Err(ApiError::not_found(format!(
@@ -58,9 +76,18 @@ async fn serve(
             ))
         }
     };
+    let caller = match optional_caller(&req).await? {
+        Some(c) => c.for_plugin(rt.grants(), slug, &entry.manifest().permissions),
+        None => Caller::Anonymous,
+    };
+    access.check(&caller).map_err(|denied| match denied {
+        Denied::SignIn => ApiError::unauthorized(denied.to_string()),
+        Denied::Forbidden(why) => ApiError::forbidden("forbidden", why),
+    })?;
     let headers: Vec<Tuple2<RStr<'_>, RStr<'_>>> = req
         .headers()
         .iter()
+        .filter(|(k, _)| !CREDENTIAL_HEADERS.contains(&k.as_str()))
         .filter_map(|(k, v)| Some(Tuple2(RStr::from(k.as_str()), RStr::from(v.to_str().ok()?))))
         .collect();
     let params: Vec<Tuple2<RStr<'_>, RStr<'_>>> = params
@@ -68,13 +95,15 @@ async fn serve(
         .map(|(k, v)| Tuple2(RStr::from(k.as_str()), RStr::from(v.as_str())))
         .collect();
     let request = Request::new(method, path, req.query_string(), &headers, &params, &body);
-    match rt.call_route(&entry, index, &request) {
+    match rt.call_route(&entry, index, &request, &caller) {
         Ok(response) => {
             let status = StatusCode::from_u16(response.status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut out = HttpResponse::build(status);
             for (k, v) in response.headers() {
-                out.append_header((k, v));
+                if !k.eq_ignore_ascii_case("set-cookie") {
+                    out.append_header((k, v));
+                }
             }
             Ok(out.body(response.body().to_vec()))
         }

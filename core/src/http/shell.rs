@@ -43,6 +43,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/contributions.js"),
     ),
     (
+        "access.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/access.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../shell/style.css"),

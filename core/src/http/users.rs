@@ -41,11 +41,11 @@ async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError
 }
 
 async fn create(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     body: web::Json<NewUserBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = users::create(&rt, &body.username, &body.role).await?;
+    let account = users::create(&rt, &body.username, &body.role, &admin.0.actor_json()).await?;
     Ok(HttpResponse::Created().json(account))
 }
 
@@ -58,35 +58,46 @@ async fn show(
 }
 
 async fn update(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
     body: web::Json<PatchUserBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = users::update(&rt, *id, body.username.as_deref(), body.role.as_deref()).await?;
+    let account = users::update(
+        &rt,
+        *id,
+        body.username.as_deref(),
+        body.role.as_deref(),
+        &admin.0.actor_json(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(account))
 }
 
 async fn remove(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(users::delete(&rt, *id).await?))
+    Ok(HttpResponse::Ok().json(users::delete(&rt, *id, &admin.0.actor_json()).await?))
 }
 
 async fn login(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(users::record_session(&rt, *id, true).await?))
+    Ok(
+        HttpResponse::Ok()
+            .json(users::record_session(&rt, *id, true, &admin.0.actor_json()).await?),
+    )
 }
 
 async fn logout(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(users::record_session(&rt, *id, false).await?))
+    Ok(HttpResponse::Ok()
+        .json(users::record_session(&rt, *id, false, &admin.0.actor_json()).await?))
 }

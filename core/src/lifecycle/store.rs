@@ -192,6 +192,22 @@ impl LifecycleStore {
         self.get(slug).await
     }
 
+    /// Adds an audit row for `slug` carrying `note` on `conn` (a
+    /// transaction of the caller's); the state does not change.
+    pub(crate) async fn audit_note<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        slug: &str,
+        actor: &str,
+        note: &str,
+    ) -> Result<(), LifecycleError> {
+        let current = self.get(slug).await?;
+        audit_row(slug, Some(current.state), current.state, actor, Some(note))
+            .insert(conn)
+            .await?;
+        Ok(())
+    }
+
     /// The record of `slug`.
     pub async fn get(&self, slug: &str) -> Result<PluginRecord, LifecycleError> {
         plugin::Entity::find_by_id(slug)

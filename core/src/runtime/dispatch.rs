@@ -199,15 +199,18 @@ impl Runtime {
         Ok(())
     }
 
-    /// Serves one request with the plugin's route at `index`.
+    /// Serves one request from `caller` with the plugin's route at `index`
+    /// (the caller's access was checked before; the plugin reads it with
+    /// `ctx.caller()`).
     pub fn call_route(
         &self,
         entry: &Arc<PluginEntry>,
         index: u32,
         request: &Request<'_>,
+        caller: &plugboard_plugin_api::Caller,
     ) -> Result<Response, CallError> {
         let r = entry.call(self.fault_policy(), true, |p, ctx| {
-            p.handle_route(ctx, index, request)
+            p.handle_route(&ctx.with_caller(caller), index, request)
         });
         self.after_call(entry, r)
     }

@@ -200,6 +200,7 @@ struct Inner {
     draining: Mutex<Vec<Draining>>,
     ui: crate::ui::UiRegistry,
     auth: crate::auth::Auth,
+    grants: crate::access::Grants,
     changes: tokio::sync::broadcast::Sender<String>,
     /// `true` once the server is stopping: live streams end.
     stopping: tokio::sync::watch::Sender<bool>,
@@ -249,6 +250,9 @@ impl Runtime {
                 path: data_dir.clone(),
                 source,
             })?;
+        let grants = crate::access::Grants::load(db.conn().clone())
+            .await
+            .map_err(crate::lifecycle::LifecycleError::from)?;
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 bus,
@@ -259,6 +263,7 @@ impl Runtime {
                 draining: Mutex::new(Vec::new()),
                 ui: Default::default(),
                 auth: crate::auth::Auth::new(db.conn().clone()),
+                grants,
                 changes: tokio::sync::broadcast::channel(256).0,
                 stopping: tokio::sync::watch::channel(false).0,
                 history: Default::default(),
@@ -338,6 +343,10 @@ impl Runtime {
     /// The live route table.
     pub fn routes(&self) -> &RouteTable<Arc<PluginEntry>> {
         &self.inner.routes
+    }
+    /// The plugin permissions granted to roles.
+    pub fn grants(&self) -> &crate::access::Grants {
+        &self.inner.grants
     }
     /// Accounts and sessions.
     pub fn auth(&self) -> &crate::auth::Auth {

@@ -160,6 +160,9 @@ impl Runtime {
                     .map_err(|e| e.to_string())
             })
             .map_err(failed("routes()"))?;
+        let mut routes = routes;
+        crate::access::assign(&mut routes, &entry.manifest().routes)
+            .map_err(|e| Unprepared::Failed("routes", e))?;
         // Refused (without failing the plugin) if its hooks would make an order impossible.
         self.check_hook_order_with(entry, &hooks)
             .map_err(Unprepared::Cycle)?;

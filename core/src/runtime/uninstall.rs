@@ -107,11 +107,17 @@ impl Runtime {
         }
         let removed = match data {
             DataPolicy::Keep => None,
-            DataPolicy::Remove => Some(
-                purge::purge(self.db(), slug)
+            DataPolicy::Remove => {
+                self.grants()
+                    .forget(slug)
                     .await
-                    .map_err(crate::lifecycle::LifecycleError::Db)?,
-            ),
+                    .map_err(crate::lifecycle::LifecycleError::Db)?;
+                Some(
+                    purge::purge(self.db(), slug)
+                        .await
+                        .map_err(crate::lifecycle::LifecycleError::Db)?,
+                )
+            }
         };
         if let Some(folder) = &folder {
             self.remove_folder(slug, folder)?;

@@ -132,13 +132,13 @@ fn the_plugin_detail_has_a_metrics_history_per_interval() {
     host.runtime.sample_metrics();
     let start = history().len();
     for _ in 0..3 {
-        assert_eq!(host.public("GET", "/api/plugins/probe/seen", None).0, 200);
+        assert_eq!(host.admin("GET", "/api/plugins/probe/seen", None).0, 200);
     }
     host.runtime.sample_metrics();
     for _ in 0..2 {
-        assert_eq!(host.public("GET", "/api/plugins/probe/seen", None).0, 200);
+        assert_eq!(host.admin("GET", "/api/plugins/probe/seen", None).0, 200);
     }
-    let (s, _) = host.public(
+    let (s, _) = host.admin(
         "POST",
         "/api/plugins/probe/emit",
         Some(serde_json::json!({"name": "elsewhere.x"})),

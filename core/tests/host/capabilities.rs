@@ -45,7 +45,7 @@ fn calls_outside_the_declared_set_are_refused_naming_the_capability() {
         assert_eq!(host.state(slug), "active", "built-ins come up enabled");
     }
 
-    let (status, v) = host.public("PUT", "/api/plugins/no-kv/kv/a", Some(json!(1)));
+    let (status, v) = host.admin("PUT", "/api/plugins/no-kv/kv/a", Some(json!(1)));
     assert_eq!(status, 403, "{v}");
     let message = v["error"]["message"].as_str().unwrap();
     assert!(
@@ -53,13 +53,13 @@ fn calls_outside_the_declared_set_are_refused_naming_the_capability() {
         "the refusal names the capability: {message}"
     );
 
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/narrow/emit",
         Some(json!({"name": "plugin.narrow.allowed"})),
     );
     assert_eq!(status, 200, "{v}");
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/narrow/emit",
         Some(json!({"name": "plugin.narrow.other"})),
@@ -74,7 +74,7 @@ fn calls_outside_the_declared_set_are_refused_naming_the_capability() {
     );
 
     let receiver = Receiver::start(&[]);
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/fetcher/fetch",
         Some(json!({"url": receiver.url})),
@@ -83,7 +83,7 @@ fn calls_outside_the_declared_set_are_refused_naming_the_capability() {
     assert_eq!(v["status"], 200);
     assert_eq!(v["body"], "received 0");
     let port = receiver.url.split(':').nth(2).unwrap();
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/fetcher/fetch",
         Some(json!({"url": format!("http://localhost:{port}")})),
@@ -96,7 +96,7 @@ fn calls_outside_the_declared_set_are_refused_naming_the_capability() {
             .contains("`network` for host \"localhost\""),
         "{v}"
     );
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/fetcher/fetch",
         Some(json!({"url": "file:///etc/passwd"})),

@@ -55,7 +55,7 @@ fn invalid_configs_list_every_violation_and_change_nothing() {
         json!({"retries": 3, "mode": "safe"}),
         "nothing saved"
     );
-    let (_, seen) = host.public("GET", "/api/plugins/configurable/config", None);
+    let (_, seen) = host.admin("GET", "/api/plugins/configurable/config", None);
     assert_eq!(seen["applied"], json!(null), "on_config_changed not called");
 }
 
@@ -74,7 +74,7 @@ fn a_valid_config_is_saved_with_defaults_and_passwords_never_come_back() {
     let (_, v) = host.admin("GET", "/api/admin/plugins/configurable/config", None);
     assert!(!v.to_string().contains("sk-live-123"), "{v}");
     // The plugin itself reads the real value, and was told about the change.
-    let (_, seen) = host.public("GET", "/api/plugins/configurable/config", None);
+    let (_, seen) = host.admin("GET", "/api/plugins/configurable/config", None);
     assert_eq!(seen["config"]["api_key"], "sk-live-123");
     assert_eq!(seen["applied"]["mode"], "safe");
     // Sending the mask back keeps the stored secret.
@@ -86,7 +86,7 @@ fn a_valid_config_is_saved_with_defaults_and_passwords_never_come_back() {
         Some(edited),
     );
     assert_eq!(s, 200);
-    let (_, seen) = host.public("GET", "/api/plugins/configurable/config", None);
+    let (_, seen) = host.admin("GET", "/api/plugins/configurable/config", None);
     assert_eq!(
         (
             seen["config"]["api_key"].as_str(),

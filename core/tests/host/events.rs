@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::support::{event_probe::EventProbe, stage, tempdir, Host, Options};
 
 fn seen_names(host: &Host, slug: &str) -> Vec<String> {
-    let (status, v) = host.public("GET", &format!("/api/plugins/{slug}/seen"), None);
+    let (status, v) = host.admin("GET", &format!("/api/plugins/{slug}/seen"), None);
     assert_eq!(status, 200, "{v}");
     v.as_array()
         .unwrap()
@@ -73,7 +73,7 @@ fn subscribers_get_platform_events_other_plugins_events_and_app_events_in_order(
         201
     );
     assert_eq!(
-        host.public(
+        host.admin(
             "POST",
             "/api/plugins/guestbook/entries",
             Some(json!({"author": "erin", "message": "hey"}))
@@ -86,7 +86,7 @@ fn subscribers_get_platform_events_other_plugins_events_and_app_events_in_order(
         .emit("app.order.shipped", &json!({"order": 42}));
     // Many events from one emitter arrive in emit order.
     for i in 0..200 {
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/emitter/emit",
             Some(json!({"name": format!("plugin.emitter.tick{i}"), "payload": {"i": i}})),
@@ -104,7 +104,7 @@ fn subscribers_get_platform_events_other_plugins_events_and_app_events_in_order(
         ],
         "only matching events, in order"
     );
-    let (_, rows) = host.public("GET", "/api/plugins/listener/seen", None);
+    let (_, rows) = host.admin("GET", "/api/plugins/listener/seen", None);
     let payload: serde_json::Value =
         serde_json::from_str(rows[0]["payload"].as_str().unwrap()).unwrap();
     assert_eq!(payload["username"], "erin");
@@ -143,7 +143,7 @@ fn emits_outside_the_plugins_namespace_are_refused() {
         "plugin.emitter.",
         "plugin.emitter.a b",
     ] {
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/emitter/emit",
             Some(json!({"name": name})),
@@ -202,7 +202,7 @@ fn sync_emit_returns_subscriber_failures_and_isolates_them() {
             ..Options::default()
         },
     );
-    let (s, v) = host.public(
+    let (s, v) = host.admin(
         "POST",
         "/api/plugins/emitter/emit",
         Some(json!({"name": "plugin.emitter.x", "wait": true})),

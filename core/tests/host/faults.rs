@@ -13,7 +13,7 @@ fn a_panicking_route_answers_500_with_an_error_id_and_the_server_keeps_serving()
     stage(dir.path(), &["faulty"]);
     let host = Host::start(dir.path());
     assert_eq!(host.enable("faulty").0, 200);
-    let (status, v) = host.public("GET", "/api/plugins/faulty/panic", None);
+    let (status, v) = host.admin("GET", "/api/plugins/faulty/panic", None);
     assert_eq!(status, 500, "{v}");
     assert_eq!(v["error"]["code"], "plugin_panicked");
     let id = v["error"]["id"].as_str().unwrap();
@@ -23,9 +23,9 @@ fn a_panicking_route_answers_500_with_an_error_id_and_the_server_keeps_serving()
         .unwrap()
         .contains("panicked on purpose"));
     // Same process, still serving, same plugin still answering.
-    let (status, v) = host.public("GET", "/api/plugins/faulty/ok", None);
+    let (status, v) = host.admin("GET", "/api/plugins/faulty/ok", None);
     assert_eq!((status, v), (200, serde_json::json!({"ok": true})));
-    let (status, v) = host.public("GET", "/api/plugins/faulty/error", None);
+    let (status, v) = host.admin("GET", "/api/plugins/faulty/error", None);
     assert_eq!(status, 500);
     assert_eq!(v["error"]["code"], "plugin_error");
     // Counted per plugin.
@@ -46,10 +46,10 @@ fn a_panicking_builtin_route_is_caught_on_the_host_side() {
             ..Options::default()
         },
     );
-    let (status, v) = host.public("GET", "/api/plugins/probe/boom", None);
+    let (status, v) = host.admin("GET", "/api/plugins/probe/boom", None);
     assert_eq!(status, 500, "{v}");
     assert_eq!(v["error"]["code"], "plugin_panicked");
-    assert_eq!(host.public("GET", "/api/plugins/probe/keys", None).0, 200);
+    assert_eq!(host.admin("GET", "/api/plugins/probe/keys", None).0, 200);
 }
 
 #[test]
@@ -68,10 +68,10 @@ fn repeated_panics_move_the_plugin_to_errored_until_an_admin_resets_it() {
     );
     assert_eq!(host.enable("faulty").0, 200);
     for _ in 0..3 {
-        assert_eq!(host.public("GET", "/api/plugins/faulty/panic", None).0, 500);
+        assert_eq!(host.admin("GET", "/api/plugins/faulty/panic", None).0, 500);
     }
     // Out of service at once: its routes are gone.
-    let (status, v) = host.public("GET", "/api/plugins/faulty/ok", None);
+    let (status, v) = host.admin("GET", "/api/plugins/faulty/ok", None);
     assert_eq!(status, 404, "{v}");
     // Errored is recorded (in the background) with the reason.
     let mut state = String::new();
@@ -98,5 +98,5 @@ fn repeated_panics_move_the_plugin_to_errored_until_an_admin_resets_it() {
         200
     );
     assert_eq!(host.enable("faulty").0, 200);
-    assert_eq!(host.public("GET", "/api/plugins/faulty/ok", None).0, 200);
+    assert_eq!(host.admin("GET", "/api/plugins/faulty/ok", None).0, 200);
 }

@@ -61,7 +61,7 @@ fn user_changes_fire_hooks_and_the_filter_can_transform_or_refuse() {
     );
 
     // guestbook's user.created hook ran.
-    let (_, entries) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (_, entries) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(
         entries["entries"][0]["message"], "Welcome, alice!",
         "{entries}"
@@ -94,7 +94,7 @@ fn user_changes_fire_hooks_and_the_filter_can_transform_or_refuse() {
         404
     );
 
-    let (_, recent) = host.public("GET", "/api/plugins/activity/recent", None);
+    let (_, recent) = host.admin("GET", "/api/plugins/activity/recent", None);
     let hooks: Vec<&str> = recent["events"]
         .as_array()
         .unwrap()
@@ -197,11 +197,11 @@ fn system_startup_and_shutdown_hooks_fire() {
         ..Options::default()
     };
     let host = Host::start_with(dir.path(), options());
-    let (_, seen) = host.public("GET", "/api/plugins/system-probe/events", None);
+    let (_, seen) = host.admin("GET", "/api/plugins/system-probe/events", None);
     assert_eq!(seen, json!(["startup"]));
     host.stop();
     let host = Host::start_with(dir.path(), options());
-    let (_, seen) = host.public("GET", "/api/plugins/system-probe/events", None);
+    let (_, seen) = host.admin("GET", "/api/plugins/system-probe/events", None);
     assert_eq!(
         seen,
         json!(["startup", "shutdown", "startup"]),

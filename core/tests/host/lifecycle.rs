@@ -127,8 +127,14 @@ fn every_transition_is_audited_with_actor_and_error() {
             .unwrap_or_else(|| panic!("no {slug} {from}->{to} in {audit}"))
             .clone()
     };
-    assert_eq!(find("guestbook", "installed", "active")["actor"], "admin");
-    assert_eq!(find("guestbook", "active", "inactive")["actor"], "admin");
+    assert_eq!(
+        find("guestbook", "installed", "active")["actor"],
+        "admin token"
+    );
+    assert_eq!(
+        find("guestbook", "active", "inactive")["actor"],
+        "admin token"
+    );
     let failed = find("enable-error", "installed", "errored");
     assert!(
         failed["error"]
@@ -215,7 +221,7 @@ fn states_survive_a_restart() {
     {
         let host = Host::start(dir.path());
         assert_eq!(host.enable("guestbook").0, 200);
-        let (status, _) = host.public(
+        let (status, _) = host.admin(
             "POST",
             "/api/plugins/guestbook/entries",
             Some(serde_json::json!({"author": "ann", "message": "before restart"})),
@@ -235,14 +241,14 @@ fn states_survive_a_restart() {
         "inactive",
         "a disabled built-in stays disabled"
     );
-    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (status, v) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(status, 200);
     assert_eq!(
         v["entries"][0]["message"], "before restart",
         "KV data persisted: {v}"
     );
     assert_eq!(
-        host.public("GET", "/api/plugins/activity/recent", None).0,
+        host.admin("GET", "/api/plugins/activity/recent", None).0,
         404
     );
 }

@@ -146,7 +146,7 @@ fn each_bad_plugin_gets_a_clear_error_and_the_rest_keep_working() {
 
     // The good plugin still loads and serves.
     assert_eq!(host.enable("guestbook").0, 200);
-    let (status, _) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (status, _) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(status, 200);
 }
 
@@ -158,8 +158,8 @@ fn a_plugin_built_against_plugin_api_1_0_loads_into_the_current_host() {
     let (status, v) = host.enable("legacy");
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["api_version"], "1.0.0");
-    let (_, first) = host.public("GET", "/api/plugins/legacy/counter", None);
-    let (_, second) = host.public("GET", "/api/plugins/legacy/counter", None);
+    let (_, first) = host.admin("GET", "/api/plugins/legacy/counter", None);
+    let (_, second) = host.admin("GET", "/api/plugins/legacy/counter", None);
     assert_eq!(first, serde_json::json!({"counter": 1, "api": "1.0.0"}));
     assert_eq!(
         second["counter"], 2,

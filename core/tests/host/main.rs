@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod admin_api;
 mod capabilities;
 mod config;

@@ -10,7 +10,7 @@ fn routes_appear_on_enable_and_vanish_on_disable() {
     let dir = tempdir();
     stage(dir.path(), &["guestbook"]);
     let host = Host::start(dir.path());
-    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (status, v) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(status, 404);
     assert_eq!(v["error"]["code"], "not_found", "a JSON error: {v}");
 
@@ -33,39 +33,39 @@ fn routes_appear_on_enable_and_vanish_on_disable() {
         "{routes:?}"
     );
 
-    let (status, created) = host.public(
+    let (status, created) = host.admin(
         "POST",
         "/api/plugins/guestbook/entries",
         Some(json!({"author": "bo", "message": "hello"})),
     );
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_u64().unwrap();
-    let (status, got) = host.public("GET", &format!("/api/plugins/guestbook/entries/{id}"), None);
+    let (status, got) = host.admin("GET", &format!("/api/plugins/guestbook/entries/{id}"), None);
     assert_eq!((status, got["message"].as_str()), (200, Some("hello")));
     // Path parameters, plugin-chosen statuses, and bad input.
     assert_eq!(
-        host.public("GET", "/api/plugins/guestbook/entries/999", None)
+        host.admin("GET", "/api/plugins/guestbook/entries/999", None)
             .0,
         404
     );
     assert_eq!(
-        host.public("GET", "/api/plugins/guestbook/entries/abc", None)
+        host.admin("GET", "/api/plugins/guestbook/entries/abc", None)
             .0,
         422
     );
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "POST",
         "/api/plugins/guestbook/entries",
         Some(json!({"nope": 1})),
     );
     assert_eq!(status, 422, "{v}");
     assert_eq!(
-        host.public("PATCH", "/api/plugins/guestbook/entries", None)
+        host.admin("PATCH", "/api/plugins/guestbook/entries", None)
             .0,
         405
     );
     assert_eq!(
-        host.public(
+        host.admin(
             "DELETE",
             &format!("/api/plugins/guestbook/entries/{id}"),
             None
@@ -79,13 +79,13 @@ fn routes_appear_on_enable_and_vanish_on_disable() {
             .0,
         200
     );
-    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (status, v) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(status, 404, "{v}");
     assert!(v["error"]["message"]
         .as_str()
         .unwrap()
         .contains("no active plugin \"guestbook\""));
-    assert_eq!(host.public("GET", "/api/plugins/unknown/x", None).0, 404);
+    assert_eq!(host.admin("GET", "/api/plugins/unknown/x", None).0, 404);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn kv_namespaced(database_url: Option<String>) {
         },
     );
     let put = |plugin: &str, key: &str, value: serde_json::Value| {
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "PUT",
             &format!("/api/plugins/{plugin}/kv/{key}"),
             Some(value),
@@ -124,29 +124,29 @@ fn kv_namespaced(database_url: Option<String>) {
     put("kv-a", "user%2", json!("z"));
 
     assert_eq!(
-        host.public("GET", "/api/plugins/kv-a/kv/count", None),
+        host.admin("GET", "/api/plugins/kv-a/kv/count", None),
         (200, json!(1))
     );
     assert_eq!(
-        host.public("GET", "/api/plugins/kv-b/kv/count", None),
+        host.admin("GET", "/api/plugins/kv-b/kv/count", None),
         (200, json!({"other": true}))
     );
     // `_` and `%` in a prefix are literal characters, not wildcards.
-    let (_, keys) = host.public("GET", "/api/plugins/kv-a/keys?prefix=user_", None);
+    let (_, keys) = host.admin("GET", "/api/plugins/kv-a/keys?prefix=user_", None);
     assert_eq!(keys, json!(["user_1"]));
-    let (_, keys) = host.public("GET", "/api/plugins/kv-a/keys?prefix=user%25", None);
+    let (_, keys) = host.admin("GET", "/api/plugins/kv-a/keys?prefix=user%25", None);
     assert_eq!(keys, json!(["user%2"]));
-    let (_, keys) = host.public("GET", "/api/plugins/kv-b/keys", None);
+    let (_, keys) = host.admin("GET", "/api/plugins/kv-b/keys", None);
     assert_eq!(keys, json!(["count"]), "kv-b sees only its own keys");
 
-    let (_, v) = host.public("DELETE", "/api/plugins/kv-a/kv/count", None);
+    let (_, v) = host.admin("DELETE", "/api/plugins/kv-a/kv/count", None);
     assert_eq!(v, json!({"existed": true}));
-    let (_, v) = host.public("DELETE", "/api/plugins/kv-a/kv/count", None);
+    let (_, v) = host.admin("DELETE", "/api/plugins/kv-a/kv/count", None);
     assert_eq!(v, json!({"existed": false}));
-    let (_, v) = host.public("POST", "/api/plugins/kv-a/clear", None);
+    let (_, v) = host.admin("POST", "/api/plugins/kv-a/clear", None);
     assert_eq!(v, json!({"cleared": 3}));
     assert_eq!(
-        host.public("GET", "/api/plugins/kv-b/kv/count", None).0,
+        host.admin("GET", "/api/plugins/kv-b/kv/count", None).0,
         200,
         "clear is per plugin"
     );
@@ -184,7 +184,7 @@ fn plugin_log_lines_are_tagged_with_the_plugin() {
     stage(dir.path(), &["guestbook"]);
     let host = Host::start(dir.path());
     assert_eq!(host.enable("guestbook").0, 200);
-    let (status, _) = host.public(
+    let (status, _) = host.admin(
         "POST",
         "/api/plugins/guestbook/entries",
         Some(json!({"author": "logan", "message": "log me"})),

@@ -101,14 +101,14 @@ mod through_plugins {
         let dir = tempdir();
         let host = Host::start_with(dir.path(), options(url.clone()));
         let exec = |slug: &str, sql: &str, params: serde_json::Value| {
-            host.public(
+            host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/exec"),
                 Some(json!({"sql": sql, "params": params})),
             )
         };
         let query = |slug: &str, sql: &str, params: serde_json::Value| {
-            host.public(
+            host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/query"),
                 Some(json!({"sql": sql, "params": params})),
@@ -157,7 +157,7 @@ mod through_plugins {
         assert_eq!(s, 422);
 
         // A batch whose second statement fails applies nothing.
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/batch",
             Some(json!([
@@ -175,7 +175,7 @@ mod through_plugins {
         );
         let (_, rows) = query("sql-a", "SELECT count(*) AS n FROM notes", json!([]));
         assert_eq!(rows, json!([{"n": 1}]));
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/batch",
             Some(json!([
@@ -201,7 +201,7 @@ mod through_plugins {
         let dir = tempdir();
         let host = Host::start_with(dir.path(), options(url));
         for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
-            let (s, _) = host.public(
+            let (s, _) = host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/exec"),
                 Some(json!({"sql": "INSERT INTO notes (body) VALUES (?)", "params": [body]})),
@@ -224,7 +224,7 @@ mod through_plugins {
         let states_before = states();
         for (needle, sql) in sql_refusal_cases() {
             for endpoint in ["exec", "query"] {
-                let (s, v) = host.public(
+                let (s, v) = host.admin(
                     "POST",
                     &format!("/api/plugins/sql-a/{endpoint}"),
                     Some(json!({"sql": sql, "params": []})),
@@ -238,7 +238,7 @@ mod through_plugins {
             }
         }
         for (slug, body) in [("sql-a", "a's"), ("sql-b", "b's")] {
-            let (_, rows) = host.public(
+            let (_, rows) = host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/query"),
                 Some(json!({"sql": "SELECT body FROM notes", "params": []})),
@@ -297,7 +297,7 @@ mod through_plugins {
         opts.sql_rewriter_bypassed = true;
         let host = Host::start_with(dir.path(), opts);
         let sql = |slug: &str, endpoint: &str, sql: &str| {
-            host.public(
+            host.admin(
                 "POST",
                 &format!("/api/plugins/{slug}/{endpoint}"),
                 Some(json!({"sql": sql, "params": []})),
@@ -453,7 +453,7 @@ mod through_plugins {
         });
         let host = Host::start_with(dir.path(), options(url.clone()));
         assert_eq!(host.state("sql-a"), "active");
-        let (s, rows) = host.public(
+        let (s, rows) = host.admin(
             "POST",
             "/api/plugins/sql-a/query",
             Some(json!({"sql": "SELECT body, rank FROM notes ORDER BY rank"})),
@@ -466,13 +466,13 @@ mod through_plugins {
             )
         );
         // New rows get fresh ids after the moved ones.
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/exec",
             Some(json!({"sql": "INSERT INTO notes (body) VALUES ('new')"})),
         );
         assert_eq!(s, 200, "{v}");
-        let (_, rows) = host.public(
+        let (_, rows) = host.admin(
             "POST",
             "/api/plugins/sql-a/query",
             Some(json!({"sql": "SELECT id FROM notes WHERE body = 'new'"})),
@@ -497,7 +497,7 @@ mod through_plugins {
         });
         // A second start finds nothing more to move and keeps the rows.
         let host = Host::start_with(dir.path(), options(url));
-        let (_, rows) = host.public(
+        let (_, rows) = host.admin(
             "POST",
             "/api/plugins/sql-a/query",
             Some(json!({"sql": "SELECT count(*) AS n FROM notes"})),
@@ -509,7 +509,7 @@ mod through_plugins {
     fn a_plugins_sqlite_file_is_its_own_and_readable_by_the_owner_only() {
         let dir = tempdir();
         let host = Host::start_with(dir.path(), options(None));
-        let (s, v) = host.public(
+        let (s, v) = host.admin(
             "POST",
             "/api/plugins/sql-a/exec",
             Some(json!({"sql": "INSERT INTO notes (body) VALUES ('x')"})),
@@ -603,7 +603,7 @@ mod through_plugins {
         let dir = tempdir();
         {
             let host = Host::start_with(dir.path(), options(url.clone()));
-            let (s, _) = host.public(
+            let (s, _) = host.admin(
                 "POST",
                 "/api/plugins/sql-a/exec",
                 Some(json!({"sql": "INSERT INTO notes (body) VALUES ('survives')"})),
@@ -617,7 +617,7 @@ mod through_plugins {
             "active",
             "re-enabling did not re-run 0001 (CREATE TABLE would fail)"
         );
-        let (_, rows) = host.public(
+        let (_, rows) = host.admin(
             "POST",
             "/api/plugins/sql-a/query",
             Some(json!({"sql": "SELECT body FROM notes"})),

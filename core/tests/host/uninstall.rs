@@ -21,7 +21,7 @@ fn start(dir: &std::path::Path, url: &Option<String>) -> Host {
 }
 
 fn entries(host: &Host) -> usize {
-    let (status, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    let (status, v) = host.admin("GET", "/api/plugins/guestbook/entries", None);
     assert_eq!(status, 200, "{v}");
     v["entries"].as_array().unwrap().len()
 }
@@ -35,14 +35,14 @@ fn uninstall_keeps_or_removes_the_plugins_data() {
         for slug in ["guestbook", "legacy"] {
             assert_eq!(host.enable(slug).0, 200, "{db} {slug}");
         }
-        let (status, v) = host.public(
+        let (status, v) = host.admin(
             "POST",
             "/api/plugins/guestbook/entries",
             Some(json!({"author": "ann", "message": "hello"})),
         );
         assert_eq!(status, 201, "{db}: {v}");
         assert_eq!(
-            host.public("GET", "/api/plugins/legacy/counter", None).0,
+            host.admin("GET", "/api/plugins/legacy/counter", None).0,
             200
         );
         assert_eq!(
@@ -61,7 +61,7 @@ fn uninstall_keeps_or_removes_the_plugins_data() {
             404
         );
         assert_eq!(
-            host.public("GET", "/api/plugins/guestbook/entries", None).0,
+            host.admin("GET", "/api/plugins/guestbook/entries", None).0,
             404
         );
         assert!(
@@ -107,7 +107,7 @@ fn uninstall_keeps_or_removes_the_plugins_data() {
         assert_eq!(host.enable("guestbook").0, 200, "{db}");
         assert_eq!(entries(&host), 0, "{db}: removed data stays removed");
         assert_eq!(host.enable("legacy").0, 200, "{db}");
-        let (_, v) = host.public("GET", "/api/plugins/legacy/counter", None);
+        let (_, v) = host.admin("GET", "/api/plugins/legacy/counter", None);
         assert_eq!(v["counter"], 1, "{db}: the KV counter started over");
         host.stop();
     }

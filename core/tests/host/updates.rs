@@ -247,7 +247,10 @@ fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
     assert_eq!(draining[0]["version"], "1.0.0", "{draining}");
     assert_eq!(draining[0]["generation"], json!(old.generation()));
     let request = Request::new("GET", "/version", "", &[], &[], &[]);
-    let answer = host.runtime.call_route(&old, 0, &request).unwrap();
+    let answer = host
+        .runtime
+        .call_route(&old, 0, &request, &plugboard_plugin_api::Caller::Anonymous)
+        .unwrap();
     assert_eq!(
         serde_json::from_slice::<Value>(answer.body()).unwrap()["version"],
         "1.0.0"

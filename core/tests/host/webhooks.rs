@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{databases, receiver::Receiver, tempdir, Host, Options};
 
 fn deliveries(host: &Host, query: &str) -> Vec<Value> {
-    let (status, v) = host.public(
+    let (status, v) = host.admin(
         "GET",
         &format!("/api/plugins/webhooks/deliveries{query}"),
         None,
@@ -76,7 +76,7 @@ fn matching_events_are_posted_with_retries_and_every_attempt_is_recorded() {
         let all = deliveries(&host, "");
         assert_eq!(all.len(), 2, "{db}: user.deleted did not match: {all:#?}");
 
-        let (_, detail) = host.public(
+        let (_, detail) = host.admin(
             "GET",
             &format!("/api/plugins/webhooks/deliveries/{}", zoe["id"]),
             None,

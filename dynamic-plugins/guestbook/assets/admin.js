@@ -7,6 +7,15 @@ async function entries() {
   return (await res.json()).entries;
 }
 
+// Deleting is admin-only and, from a browser session, must echo the
+// session's CSRF token.
+async function csrfHeaders() {
+  const res = await fetch('/api/auth/session');
+  if (!res.ok) return {};
+  const { csrf_token: token } = await res.json();
+  return token ? { 'x-csrf-token': token } : {};
+}
+
 class GuestbookAdmin extends HTMLElement {
   connectedCallback() { this.load(); }
 
@@ -28,7 +37,14 @@ class GuestbookAdmin extends HTMLElement {
       del.textContent = 'Delete';
       del.setAttribute('aria-label', `Delete entry ${e.id} by ${e.author}`);
       del.addEventListener('click', async () => {
-        await fetch(`/api/plugins/guestbook/entries/${e.id}`, { method: 'DELETE' });
+        const res = await fetch(`/api/plugins/guestbook/entries/${e.id}`, {
+          method: 'DELETE', headers: await csrfHeaders(),
+        });
+        if (!res.ok) {
+          const body = await res.json().catch(() => ({}));
+          del.textContent = (body.error && body.error.message) || `HTTP ${res.status}`;
+          return;
+        }
         this.load();
       });
       const td = document.createElement('td');

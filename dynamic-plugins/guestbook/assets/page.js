@@ -1,5 +1,14 @@
 // <guestbook-page>: the guestbook's page: every entry and a form to sign.
 
+// A signed-in browser's state-changing requests must echo the session's
+// CSRF token (the host refuses them otherwise); anonymous visitors have none.
+async function csrfHeaders() {
+  const res = await fetch('/api/auth/session');
+  if (!res.ok) return {};
+  const { csrf_token: token } = await res.json();
+  return token ? { 'x-csrf-token': token } : {};
+}
+
 class GuestbookPage extends HTMLElement {
   connectedCallback() {
     this.innerHTML = `
@@ -29,7 +38,7 @@ class GuestbookPage extends HTMLElement {
     const status = this.querySelector('.gb-status');
     const res = await fetch('/api/plugins/guestbook/entries', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await csrfHeaders()) },
       body: JSON.stringify({
         author: this.querySelector('#gb-author').value,
         message: this.querySelector('#gb-message').value,

@@ -80,6 +80,9 @@ impl Files {
             .min_connections(0)
             .idle_timeout(Some(Duration::from_secs(60)))
             .acquire_timeout(Duration::from_secs(10))
+            // A local file: nothing to test before each use (a ping is a
+            // round trip to the connection's worker thread per statement).
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
