@@ -6,6 +6,7 @@ mod support;
 
 mod admin_api;
 mod capabilities;
+mod cli;
 mod config;
 mod cron;
 mod events;
