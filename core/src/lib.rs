@@ -42,6 +42,7 @@ pub mod manifest;
 pub mod marketplace;
 pub mod metrics;
 pub mod outbound;
+pub mod private_files;
 pub mod registry;
 pub mod routes;
 pub mod runtime;

@@ -35,6 +35,10 @@ impl From<AuthError> for ApiError {
                 e.to_string(),
             )
             .with_details(serde_json::json!({ "retry_after": secs })),
+            AuthError::Busy(secs) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+                    .with_details(serde_json::json!({ "retry_after": secs }))
+            }
             AuthError::Invalid(_) => ApiError::unprocessable(e.to_string()),
             AuthError::Exists(_) => ApiError::conflict("exists", e.to_string()),
             AuthError::Db(_) | AuthError::Hash(_) => ApiError::internal(e.to_string()),

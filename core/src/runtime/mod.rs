@@ -210,6 +210,31 @@ pub struct Runtime {
     inner: Arc<Inner>,
 }
 
+/// The data folder and the SQLite file (wherever it is), owner-only: see
+/// [`crate::private_files`].
+fn secure_files(data_dir: &std::path::Path, url: &str) -> Result<(), RuntimeError> {
+    use crate::private_files::{
+        create_private_file, secure_data_dir, secure_path, sqlite_file, PrivateFileError,
+    };
+    let fail = |e: PrivateFileError| RuntimeError::DataDir {
+        path: e.path,
+        source: e.source,
+    };
+    let mut changed = secure_data_dir(data_dir).map_err(fail)?;
+    if let Some(file) = sqlite_file(url) {
+        create_private_file(&file).map_err(fail)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = file.clone().into_os_string();
+            name.push(suffix);
+            changed.extend(secure_path(std::path::Path::new(&name)).map_err(fail)?);
+        }
+    }
+    for path in changed {
+        tracing::warn!(path = %path.display(), "was readable by others; now owner-only");
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// Opens the database, loads every plugin and brings the persisted state
     /// back (active plugins are enabled again), then fires `system.startup`.
@@ -226,6 +251,7 @@ impl Runtime {
             .database_url
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
+        secure_files(&data_dir, &url)?;
         let db = Db::open(&url).await?;
         let bus = Arc::new(EventBus::new(config.fault_policy).map_err(|source| {
             RuntimeError::DataDir {

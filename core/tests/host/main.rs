@@ -16,6 +16,7 @@ mod lifecycle;
 mod loading;
 mod marketplace;
 mod routes_and_kv;
+mod sign_in;
 mod sql;
 mod ui_and_auth;
 mod uninstall;

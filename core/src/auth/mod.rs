@@ -1,19 +1,18 @@
 //! Sign-in for the browser admin: accounts with a role and an argon2
 //! password hash, sessions (the browser holds a random token in an
 //! `HttpOnly` cookie; the database holds its SHA-256 and a CSRF token), and
-//! a limiter that slows repeated failed sign-ins down.
+//! a [`limiter`] that counts each attempt before its password is verified
+//! and bounds how many verifications run at once.
 //!
 //! The first start creates the account `admin` with the password from
 //! `PLUGBOARD_ADMIN_PASSWORD`, or a generated one printed once.
 
-use std::time::{Duration, Instant};
+pub mod limiter;
+pub mod password;
 
-use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use plugboard_frontend_manifest::Role;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use serde::Serialize;
@@ -23,9 +22,9 @@ use crate::marketplace::sources::stmt;
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins allowed (per account name and per client address) before
-/// each further attempt has to wait.
-pub const FREE_FAILURES: u32 = 3;
+pub use limiter::{Limiter, Refusal};
+pub use password::hash_password;
+use password::verify_password;
 
 /// An account as shown to admins (never its hash).
 #[derive(Debug, Clone, Serialize)]
@@ -60,9 +59,12 @@ pub enum AuthError {
     /// Unknown user or wrong password (not told apart).
     #[error("wrong username or password")]
     BadCredentials,
-    /// Too many failures: wait.
+    /// Too many failures: wait this many seconds.
     #[error("too many failed sign-ins; try again in {0} s")]
     Throttled(u64),
+    /// Too many sign-ins at once: retry after this many seconds.
+    #[error("too many sign-ins at once; try again in {0} s")]
+    Busy(u64),
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -77,16 +79,19 @@ pub enum AuthError {
     Hash(String),
 }
 
-#[derive(Default)]
-struct Failures {
-    count: u32,
-    last: Option<Instant>,
+impl From<Refusal> for AuthError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Throttled(secs) => AuthError::Throttled(secs),
+            Refusal::Busy(secs) => AuthError::Busy(secs),
+        }
+    }
 }
 
 /// Accounts, sessions and the sign-in limiter.
 pub struct Auth {
     conn: DatabaseConnection,
-    failures: DashMap<String, Failures>,
+    limiter: Limiter,
 }
 
 /// `n` random bytes from the OS, as hex.
@@ -110,46 +115,20 @@ fn check_password(password: &str) -> Result<(), AuthError> {
     }
 }
 
-/// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Seconds a client must wait after `count` failures, the last `since` ago.
-fn wait_secs(count: u32, since: Duration) -> u64 {
-    if count < FREE_FAILURES {
-        return 0;
-    }
-    let penalty = Duration::from_secs(1u64 << (count - FREE_FAILURES).min(8));
-    penalty
-        .saturating_sub(since)
-        .as_secs()
-        .max(u64::from(penalty > since))
-}
-
 impl Auth {
-    /// Over `conn`.
+    /// Over `conn`, with a limiter sized for this machine.
     pub fn new(conn: DatabaseConnection) -> Self {
-        Self {
-            conn,
-            failures: DashMap::new(),
-        }
+        Self::with_limiter(conn, Limiter::for_this_machine())
+    }
+
+    /// Over `conn`, with `limiter`.
+    pub fn with_limiter(conn: DatabaseConnection, limiter: Limiter) -> Self {
+        Self { conn, limiter }
+    }
+
+    /// The sign-in limiter (for its counters).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     fn backend(&self) -> sea_orm::DbBackend {
@@ -269,22 +248,8 @@ impl Auth {
         password: &str,
         client: &str,
     ) -> Result<(String, Session), AuthError> {
-        let keys = [
-            format!("user:{}", username.to_lowercase()),
-            format!("client:{client}"),
-        ];
-        let wait = keys
-            .iter()
-            .filter_map(|k| {
-                self.failures
-                    .get(k)
-                    .map(|f| wait_secs(f.count, f.last.map_or(Duration::MAX, |l| l.elapsed())))
-            })
-            .max()
-            .unwrap_or(0);
-        if wait > 0 {
-            return Err(AuthError::Throttled(wait));
-        }
+        // Counted as a failure before anything is verified.
+        let mut attempt = self.limiter.begin(username, client).await?;
         let row = self
             .conn
             .query_one_raw(stmt(
@@ -312,20 +277,18 @@ impl Auth {
                 .clone(),
         };
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
+        // The slot moves into the blocking task: it is held until the
+        // verification ends, even if the request goes away first.
+        let mut slot = attempt.slot();
+        let ok = tokio::task::spawn_blocking(move || {
+            password::verify_password_in(&pw, &phc, slot.memory())
+        })
+        .await
+        .unwrap_or(false);
         let Some((account_id, _, role, must_change_password)) = found.filter(|_| ok) else {
-            for k in keys {
-                let mut f = self.failures.entry(k).or_default();
-                f.count += 1;
-                f.last = Some(Instant::now());
-            }
             return Err(AuthError::BadCredentials);
         };
-        for k in &keys {
-            self.failures.remove(k);
-        }
+        attempt.succeeded();
         let token = random_hex(32);
         let csrf = random_hex(16);
         let expires_at = Utc::now()
@@ -430,28 +393,5 @@ impl Auth {
         )
         .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_verify_and_differ() {
-        let a = hash_password("correct horse").unwrap();
-        let b = hash_password("correct horse").unwrap();
-        assert_ne!(a, b, "salted");
-        assert!(verify_password("correct horse", &a));
-        assert!(!verify_password("wrong horse", &a));
-    }
-
-    #[test]
-    fn waits_grow_after_the_free_failures() {
-        assert_eq!(wait_secs(2, Duration::ZERO), 0);
-        assert_eq!(wait_secs(3, Duration::ZERO), 1);
-        assert_eq!(wait_secs(5, Duration::ZERO), 4);
-        assert_eq!(wait_secs(5, Duration::from_secs(10)), 0);
-        assert_eq!(wait_secs(40, Duration::ZERO), 256);
     }
 }
