@@ -48,6 +48,7 @@ pub mod routes;
 pub mod runtime;
 pub mod scheduler;
 mod scope;
+pub mod settings;
 pub mod sql;
 pub mod ui;
 pub mod users;

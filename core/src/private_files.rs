@@ -35,12 +35,18 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> PrivateFileError + '_ {
 /// Creates `dir` (0700) if missing, and removes the group's and others'
 /// permissions from it and everything below it. Returns what it changed.
 pub fn secure_data_dir(dir: &Path) -> Result<Vec<PathBuf>, PrivateFileError> {
+    create_private_dir(dir)?;
+    secure_path(dir)
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (an existing one is
+/// left as it is).
+pub fn create_private_dir(dir: &Path) -> Result<(), PrivateFileError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(at(dir))?;
-    secure_path(dir)
+    builder.create(dir).map_err(at(dir))
 }
 
 /// Removes the group's and others' permissions from `path` (a file, or a

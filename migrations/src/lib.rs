@@ -15,6 +15,7 @@ mod m20261122_000007_create_plugin_config;
 mod m20261123_000008_create_marketplace;
 mod m20261123_000009_create_plugin_updates;
 mod m20261123_000010_create_accounts;
+mod m20261201_000012_one_user_model;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_marketplace::Migration),
             Box::new(m20261123_000009_create_plugin_updates::Migration),
             Box::new(m20261123_000010_create_accounts::Migration),
+            Box::new(m20261201_000012_one_user_model::Migration),
         ]
     }
 }

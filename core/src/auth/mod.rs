@@ -40,6 +40,9 @@ pub struct Account {
 /// A signed-in session.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
+    /// Whose account (its id).
+    #[serde(skip)]
+    pub account_id: i64,
     /// Whose.
     pub username: String,
     /// Their role.
@@ -165,78 +168,21 @@ impl Auth {
             .collect()
     }
 
-    /// Creates an account.
-    pub async fn create(
+    /// Hashes `password` for a new account created by `client` itself
+    /// (self-registration) under the limiter's bound: counted like a failed
+    /// sign-in of `username` from `client`, in a verification slot.
+    pub async fn hash_limited(
         &self,
         username: &str,
         password: &str,
-        role: Role,
-    ) -> Result<Account, AuthError> {
-        self.create_with(username, password, role, false).await
-    }
-
-    async fn create_with(
-        &self,
-        username: &str,
-        password: &str,
-        role: Role,
-        must_change: bool,
-    ) -> Result<Account, AuthError> {
-        let username = username.trim();
-        if username.is_empty()
-            || username.len() > 64
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        {
-            return Err(AuthError::Invalid(
-                "a username is 1–64 letters, digits or . _ - @".into(),
-            ));
-        }
-        check_password(password)?;
-        if self
-            .accounts()
-            .await?
-            .iter()
-            .any(|a| a.username == username)
-        {
-            return Err(AuthError::Exists(username.to_string()));
-        }
+        client: &str,
+    ) -> Result<String, AuthError> {
+        let mut attempt = self.limiter.begin(username, client).await?;
+        let mut slot = attempt.slot();
         let pw = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        tokio::task::spawn_blocking(move || password::hash_password_in(&pw, slot.memory()))
             .await
-            .map_err(|e| AuthError::Hash(e.to_string()))??;
-        self.exec(
-            "INSERT INTO accounts (username, password_hash, role, must_change_password, created_at) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                username.into(),
-                hash.into(),
-                role.as_str().into(),
-                must_change.into(),
-                Utc::now().into(),
-            ],
-        )
-        .await?;
-        self.accounts()
-            .await?
-            .into_iter()
-            .find(|a| a.username == username)
-            .ok_or_else(|| AuthError::Db(DbErr::RecordNotFound(username.into())))
-    }
-
-    /// On a database without accounts, creates `admin` with `password` or a
-    /// generated one; returns the generated password (to print once).
-    pub async fn bootstrap(&self, password: Option<String>) -> Result<Option<String>, AuthError> {
-        if !self.accounts().await?.is_empty() {
-            return Ok(None);
-        }
-        let (password, generated) = match password.filter(|p| !p.is_empty()) {
-            Some(p) => (p, false),
-            None => (random_hex(12), true),
-        };
-        self.create_with("admin", &password, Role::Admin, generated)
-            .await?;
-        Ok(generated.then_some(password))
+            .map_err(|e| AuthError::Hash(e.to_string()))?
     }
 
     /// Signs `username` in; `client` identifies the caller for the limiter
@@ -270,6 +216,8 @@ impl Auth {
         // Verify against a real hash even for unknown users, so timing does
         // not tell which names exist.
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // An account without a password (empty hash) cannot sign in.
+        let found = found.filter(|f| !f.1.is_empty());
         let phc = match found.as_ref() {
             Some(f) => f.1.clone(),
             None => DUMMY
@@ -307,6 +255,7 @@ impl Auth {
         Ok((
             token,
             Session {
+                account_id,
                 username: username.to_string(),
                 role: Role::parse(&role).unwrap_or(Role::User),
                 csrf_token: csrf,
@@ -322,7 +271,7 @@ impl Auth {
             .conn
             .query_one_raw(stmt(
                 self.backend(),
-                "SELECT a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
+                "SELECT a.id, a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
                 vec![token_hash(token).into()],
             ))
             .await?;
@@ -334,6 +283,7 @@ impl Auth {
         }
         let role: String = r.try_get("", "role")?;
         Ok(Some(Session {
+            account_id: r.try_get("", "id")?,
             username: r.try_get("", "username")?,
             role: Role::parse(&role).unwrap_or(Role::User),
             csrf_token: r.try_get("", "csrf")?,
@@ -383,6 +333,15 @@ impl Auth {
         )
         .await?;
         Ok(())
+    }
+
+    /// Ends every session of account `account_id`; how many there were.
+    pub async fn end_sessions(&self, account_id: i64) -> Result<u64, DbErr> {
+        self.exec(
+            "DELETE FROM sessions WHERE account_id = ?",
+            vec![account_id.into()],
+        )
+        .await
     }
 
     /// Ends the session for `token`.

@@ -4,7 +4,7 @@
 //! allocator keeps per thread and does not give back).
 
 use argon2::{
-    password_hash::{Output, PasswordHash, PasswordHasher, SaltString},
+    password_hash::{Output, ParamsString, PasswordHash, SaltString},
     Algorithm, Argon2, Block, Params, Version,
 };
 
@@ -31,15 +31,41 @@ impl Default for Memory {
     }
 }
 
-/// An argon2id PHC string for `password`.
+/// An argon2id PHC string for `password` (default parameters).
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    hash_password_in(password, &mut Memory::new())
+}
+
+/// [`hash_password`], computed in `memory`.
+pub fn hash_password_in(password: &str, memory: &mut Memory) -> Result<String, AuthError> {
+    let fail = |e: &dyn std::fmt::Display| AuthError::Hash(e.to_string());
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
+    getrandom::fill(&mut salt).map_err(|e| fail(&e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| fail(&e))?;
+    let params = Params::DEFAULT;
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, Block::default());
+    }
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut raw_salt).map_err(|e| fail(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            raw_salt,
+            &mut out,
+            &mut memory.0[..blocks],
+        )
+        .map_err(|e| fail(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
 /// Whether `password` matches the PHC string `phc`, computed in `memory`
@@ -103,13 +129,20 @@ mod tests {
         assert!(verify_password_in("correct horse", &a, &mut memory));
         assert!(!verify_password_in("wrong horse", &a, &mut memory));
         assert!(verify_password_in("correct horse", &b, &mut memory));
+        // The reference verifier accepts what this module writes.
+        use argon2::password_hash::PasswordVerifier;
+        let parsed = PasswordHash::new(&a).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
     }
 
     /// The argon2 crate's own verifier agrees, for hashes with other
     /// parameters too; malformed or greedy hashes match nothing.
     #[test]
     fn agrees_with_the_reference_verifier() {
-        use argon2::password_hash::{PasswordVerifier, SaltString};
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let params = Params::new(8 * 1024, 3, 2, Some(40)).unwrap();
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
         let argon = Argon2::new(Algorithm::Argon2i, Version::V0x10, params);

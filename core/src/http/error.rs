@@ -187,7 +187,7 @@ impl From<UserError> for ApiError {
             }
             UserError::Taken(_) => ApiError::conflict("taken", e.to_string()),
             UserError::NotFound(_) => ApiError::not_found(e.to_string()),
-            UserError::Db(_) => ApiError::internal(e.to_string()),
+            UserError::Db(_) | UserError::Hash(_) => ApiError::internal(e.to_string()),
         }
     }
 }

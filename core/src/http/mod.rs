@@ -6,6 +6,8 @@
 //! | `/api/admin/plugins…`, `/api/admin/audit`, `/api/admin/hooks` | [`admin`] |
 //! | `/api/admin/catalog…`, `/api/admin/trusted-keys…`, `/api/admin/plugins/install`, `/api/admin/installs…` | [`marketplace`] |
 //! | `/api/admin/users…` | [`users`] |
+//! | `/api/admin/settings` | [`settings`] |
+//! | `/api/auth/*`, `/api/admin/accounts` | [`session`] |
 //! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
 
 pub mod admin;
@@ -14,6 +16,7 @@ pub mod error;
 pub mod marketplace;
 pub mod plugin_routes;
 pub mod session;
+pub mod settings;
 pub mod shell;
 pub mod ui;
 pub mod users;
@@ -64,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(marketplace::configure)
             .configure(admin::configure)
             .configure(session::configure_admin)
+            .configure(settings::configure)
             .configure(users::configure),
     )
     .configure(plugin_routes::configure)

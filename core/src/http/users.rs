@@ -1,6 +1,10 @@
-//! Admin API for user accounts.
+//! Admin API for user accounts (the same accounts that sign in).
+//!
+//! `POST /users/{id}/logout` ends the user's sessions (a real sign-out, so
+//! `user.logout` fires when there was one). `POST /users/{id}/login` is
+//! gone: `user.login` fires when the user signs in (`POST /api/auth/login`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
@@ -34,6 +38,9 @@ fn default_role() -> String {
 struct PatchUserBody {
     username: Option<String>,
     role: Option<String>,
+    /// Sets the password (an account merged from the old `users` table has
+    /// none and cannot sign in until one is set).
+    password: Option<String>,
 }
 
 async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
@@ -63,7 +70,14 @@ async fn update(
     id: web::Path<i64>,
     body: web::Json<PatchUserBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = users::update(&rt, *id, body.username.as_deref(), body.role.as_deref()).await?;
+    let account = users::update(
+        &rt,
+        *id,
+        body.username.as_deref(),
+        body.role.as_deref(),
+        body.password.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(account))
 }
 
@@ -75,12 +89,12 @@ async fn remove(
     Ok(HttpResponse::Ok().json(users::delete(&rt, *id).await?))
 }
 
-async fn login(
-    _: Admin,
-    rt: web::Data<Runtime>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(users::record_session(&rt, *id, true).await?))
+async fn login(_: Admin) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::GONE,
+        "gone",
+        "an admin cannot sign a user in: user.login fires when the user signs in (POST /api/auth/login)",
+    ))
 }
 
 async fn logout(
@@ -88,5 +102,14 @@ async fn logout(
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(users::record_session(&rt, *id, false).await?))
+    let user = users::get(&rt, *id).await?;
+    let ended = rt
+        .auth()
+        .end_sessions(user.id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if ended > 0 {
+        users::signed_out(&rt, user.id).await?;
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "user": user, "sessions_ended": ended })))
 }

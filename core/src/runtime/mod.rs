@@ -230,7 +230,13 @@ fn secure_files(data_dir: &std::path::Path, url: &str) -> Result<(), RuntimeErro
         }
     }
     for path in changed {
-        tracing::warn!(path = %path.display(), "was readable by others; now owner-only");
+        // Files at the top (the database, the token) hold secrets: say so.
+        // Plugin files and folders made since the last start: quietly.
+        if path.parent() == Some(data_dir) && path.is_file() {
+            tracing::warn!(path = %path.display(), "was readable by others; now owner-only");
+        } else {
+            tracing::debug!(path = %path.display(), "was readable by others; now owner-only");
+        }
     }
     Ok(())
 }
@@ -243,15 +249,17 @@ impl Runtime {
         builtins: &[BuiltinPlugin],
     ) -> Result<Runtime, RuntimeError> {
         let data_dir = config.data_dir.clone();
-        std::fs::create_dir_all(config.plugins_dir()).map_err(|source| RuntimeError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
         let url = config
             .database_url
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
         secure_files(&data_dir, &url)?;
+        crate::private_files::create_private_dir(&config.plugins_dir()).map_err(|e| {
+            RuntimeError::DataDir {
+                path: e.path,
+                source: e.source,
+            }
+        })?;
         let db = Db::open(&url).await?;
         let bus = Arc::new(EventBus::new(config.fault_policy).map_err(|source| {
             RuntimeError::DataDir {

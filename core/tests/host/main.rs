@@ -15,6 +15,7 @@ mod hooks_and_users;
 mod lifecycle;
 mod loading;
 mod marketplace;
+mod one_user_model;
 mod routes_and_kv;
 mod sign_in;
 mod sql;

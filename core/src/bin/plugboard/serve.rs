@@ -81,11 +81,10 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     say!("plugboard listening on http://{addr}");
     say!("admin in a browser: http://{addr}/admin");
-    if let Some(password) = runtime
-        .auth()
-        .bootstrap(std::env::var("PLUGBOARD_ADMIN_PASSWORD").ok())
-        .await
-        .context("creating the first admin account")?
+    if let Some(password) =
+        plugboard_core::users::bootstrap(runtime, std::env::var("PLUGBOARD_ADMIN_PASSWORD").ok())
+            .await
+            .context("creating the first admin account")?
     {
         say!(
             "first start: sign in as \"admin\" with the one-time password {password} (shown only now)"
