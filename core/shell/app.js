@@ -38,8 +38,9 @@ function showLogin(message) {
     form.append(h('p', {}, h('button', { type: 'button', id: 'register', onclick: async () => {
       error.textContent = '';
       try {
-        await api('POST', '/api/auth/register', { username: user.value, password: pass.value });
-        await start(await api('POST', '/api/auth/login', { username: user.value, password: pass.value }));
+        // The filters may have changed the name: sign in with the one created.
+        const created = await api('POST', '/api/auth/register', { username: user.value, password: pass.value });
+        await start(await api('POST', '/api/auth/login', { username: created.username, password: pass.value }));
       } catch (e) { error.textContent = e.message; }
     } }, 'Create an account with this name and password')));
   }).catch(() => {});

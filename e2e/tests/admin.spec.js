@@ -277,9 +277,12 @@ test.describe.serial('the admin', () => {
     await page.screenshot({ path: shots('10-settings'), fullPage: true });
     // A visitor creates an account from the sign-in page and is signed in.
     await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
+    const register = page.getByRole('button', { name: 'Create an account with this name and password' });
+    await expect(register).toBeVisible();
     await page.getByLabel('Username').fill('Vera');
     await page.getByLabel('Password').fill('vera-pass-12');
-    await page.getByRole('button', { name: 'Create an account with this name and password' }).click();
+    await register.click();
     await expect(page.locator('#who')).toHaveText('vera (user)');
     const activity = (await admin(request, 'GET', '/api/plugins/activity/recent')).body;
     expect(activity.events.slice(0, 2).map(e => `${e.hook} ${e.subject}`)).toEqual(['user.login vera', 'user.created vera']);
