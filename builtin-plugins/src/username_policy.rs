@@ -1,5 +1,6 @@
 //! `username-policy`: a filter on `user.before_create` that normalises user
-//! names (trimmed, lower case) and refuses reserved or too-short ones.
+//! names (trimmed, lower case) and refuses too-short ones, and reserved ones
+//! unless the account is an admin.
 //!
 //! Its rules live in its KV store and are read and changed through its routes:
 //! `GET /api/plugins/username-policy/rules`, `PUT …/rules`.
@@ -85,7 +86,9 @@ impl Plugin for UsernamePolicy {
                 rules.min_length
             )));
         }
-        if rules.reserved.contains(&name) {
+        // Reserved names are kept for administrators: an admin account
+        // (the first start's `admin`, or one an admin creates) may take one.
+        if rules.reserved.contains(&name) && user.role.as_str() != "admin" {
             return Err(PluginError::refused(format!(
                 "the user name {name:?} is reserved"
             )));

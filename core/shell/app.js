@@ -4,6 +4,7 @@
 import { api, h, flash, setCsrf, ApiError } from './api.js';
 import { pluginsView, detailView } from './views.js';
 import { marketplaceView } from './marketplace.js';
+import { settingsView } from './settings.js';
 import { renderWidgets, pageFor, mount } from './contributions.js';
 import { icon } from './icons.js';
 
@@ -31,6 +32,18 @@ function showLogin(message) {
     h('label', { for: 'username' }, 'Username'), user,
     h('label', { for: 'password' }, 'Password'), pass, error,
     h('p', {}, h('button', { class: 'primary', type: 'submit' }, 'Sign in')));
+  // With self-registration on, the same form can create the account first.
+  api('GET', '/api/auth/registration').then(({ open }) => {
+    if (!open) return;
+    form.append(h('p', {}, h('button', { type: 'button', id: 'register', onclick: async () => {
+      error.textContent = '';
+      try {
+        // The filters may have changed the name: sign in with the one created.
+        const created = await api('POST', '/api/auth/register', { username: user.value, password: pass.value });
+        await start(await api('POST', '/api/auth/login', { username: created.username, password: pass.value }));
+      } catch (e) { error.textContent = e.message; }
+    } }, 'Create an account with this name and password')));
+  }).catch(() => {});
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
@@ -78,7 +91,7 @@ function renderNav() {
   const admin = ctx.session.role === 'admin';
   const links = [];
   if (admin) {
-    links.push(['/admin', 'Dashboard'], ['/admin/plugins', 'Plugins'], ['/admin/marketplace', 'Marketplace']);
+    links.push(['/admin', 'Dashboard'], ['/admin/plugins', 'Plugins'], ['/admin/marketplace', 'Marketplace'], ['/admin/settings', 'Settings']);
   } else {
     links.push(['/admin', 'Dashboard']);
   }
@@ -116,6 +129,7 @@ async function render() {
     if (path === '/admin') await dashboard();
     else if (path === '/admin/plugins') await pluginsView(main, ctx);
     else if (path === '/admin/marketplace') await marketplaceView(main, ctx);
+    else if (path === '/admin/settings') await settingsView(main, ctx);
     else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) await detailView(main, m[1], ctx);
     else if (page) {
       const holder = h('div');

@@ -1,16 +1,27 @@
-//! User accounts: the host domain whose changes fire the user hooks.
+//! User accounts, the one user model: the accounts that sign in are the
+//! users whose changes fire the user hooks.
+//!
+//! Every way an account is created — the admin API (`/api/admin/users`,
+//! `/api/admin/accounts`), the shell, the first start, self-registration —
+//! goes through [`create_account`], so the `user.before_create` filters may
+//! change or refuse it, and `user.created` fires after. `user.updated` and
+//! `user.deleted` fire on changes; `user.login` / `user.logout` fire on real
+//! sign-ins and sign-outs ([`signed_in`], [`signed_out`]). Payloads are
+//! `{id, username, role}`, as before the merge.
 
 use chrono::{DateTime, Utc};
 use plugboard_plugin_api::{Hook, HookCall, NewUser, User};
-use sea_orm::{ActiveModelTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr};
 use serde::Serialize;
 
 use crate::{
+    auth::{hash_password, random_hex},
     entity::user,
+    marketplace::sources::stmt,
     runtime::{Refusal, Runtime},
 };
 
-/// A user account.
+/// A user account (never its password hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct Account {
     /// The id.
@@ -19,6 +30,8 @@ pub struct Account {
     pub username: String,
     /// The role.
     pub role: String,
+    /// Whether it has a password (without one it cannot sign in).
+    pub can_sign_in: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -31,8 +44,9 @@ impl From<user::Model> for Account {
             id: m.id,
             username: m.username,
             role: m.role,
+            can_sign_in: !m.password_hash.is_empty(),
             created_at: m.created_at,
-            updated_at: m.updated_at,
+            updated_at: m.updated_at.unwrap_or(m.created_at),
         }
     }
 }
@@ -42,6 +56,10 @@ impl Account {
         serde_json::json!({
             "id": self.id, "username": self.username, "role": self.role, "actor": actor
         })
+    }
+    /// This account as the actor of an event: `{"id", "username", "role"}`.
+    pub fn as_actor(&self) -> serde_json::Value {
+        serde_json::json!({ "id": self.id, "username": self.username, "role": self.role })
     }
     fn hook_view(&self) -> User {
         User {
@@ -67,6 +85,9 @@ pub enum UserError {
     /// No such user.
     #[error("no user with id {0}")]
     NotFound(i64),
+    /// Hashing the password failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
@@ -75,10 +96,37 @@ pub enum UserError {
 /// The roles accounts may have.
 pub const ROLES: [&str; 2] = ["admin", "user"];
 
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A new account's password.
+pub enum Password<'a> {
+    /// None: the account cannot sign in until an admin sets one.
+    None,
+    /// This password (hashed here).
+    Plain(&'a str),
+    /// Already hashed (an argon2 PHC string), e.g. under the sign-in
+    /// limiter's bound.
+    Hashed(String),
+}
+
+/// What [`create_account`] creates.
+pub struct NewAccount<'a> {
+    /// The name (the filters may change it; it is stored trimmed).
+    pub username: &'a str,
+    /// `admin` or `user`.
+    pub role: &'a str,
+    /// Its password.
+    pub password: Password<'a>,
+    /// Whether the password must be changed at the next sign-in.
+    pub must_change_password: bool,
+}
+
 fn validate(username: &str, role: &str) -> Result<(), UserError> {
-    if username.trim().is_empty() || username.len() > 64 {
+    let name = username.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(UserError::Invalid(
-            "username must be 1 to 64 characters".into(),
+            "username must be 1 to 64 characters, none of them control characters".into(),
         ));
     }
     if !ROLES.contains(&role) {
@@ -88,6 +136,30 @@ fn validate(username: &str, role: &str) -> Result<(), UserError> {
         )));
     }
     Ok(())
+}
+
+/// Refuses a password shorter than [`MIN_PASSWORD_CHARS`].
+pub fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        Err(UserError::Invalid(format!(
+            "a password has at least {MIN_PASSWORD_CHARS} characters"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+async fn hash(password: &str) -> Result<String, UserError> {
+    let pw = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| UserError::Hash(e.to_string()))?
+        .map_err(|e| UserError::Hash(e.to_string()))
+}
+
+/// The actor of what the host does on its own (the first start's admin).
+pub fn system_actor() -> serde_json::Value {
+    serde_json::json!({ "id": null, "username": "system", "role": "admin" })
 }
 
 /// Calls the user hook `hook` on the plugins that implement it, then emits
@@ -136,94 +208,169 @@ pub async fn get(rt: &Runtime, id: i64) -> Result<Account, UserError> {
         .ok_or(UserError::NotFound(id))
 }
 
-/// Creates an account: the `user.before_create` filters may change or refuse
-/// it; `user.created` fires after.
-/// `actor` (`{"id", "username", "role"}`) goes into the event payload.
+/// Creates an account without a password (it cannot sign in until an admin
+/// sets one): see [`create_account`].
 pub async fn create(
     rt: &Runtime,
     username: &str,
     role: &str,
     actor: &serde_json::Value,
 ) -> Result<Account, UserError> {
-    validate(username, role)?;
-    let mut new = NewUser {
-        username: username.into(),
-        role: role.into(),
+    create_account(
+        rt,
+        NewAccount {
+            username,
+            role,
+            password: Password::None,
+            must_change_password: false,
+        },
+        Some(actor),
+    )
+    .await
+}
+
+/// Creates an account: the `user.before_create` filters may change or
+/// refuse it (nothing is written then); `user.created` fires after, naming
+/// `actor` (`None`: the new account itself, as in self-registration).
+pub async fn create_account(
+    rt: &Runtime,
+    new: NewAccount<'_>,
+    actor: Option<&serde_json::Value>,
+) -> Result<Account, UserError> {
+    validate(new.username, new.role)?;
+    if let Password::Plain(p) = new.password {
+        check_password(p)?;
+    }
+    let mut filtered = NewUser {
+        username: new.username.into(),
+        role: new.role.into(),
     };
-    rt.filter_new_user(&mut new)?;
-    validate(&new.username, &new.role)?;
+    rt.filter_new_user(&mut filtered)?;
+    let username = filtered.username.trim().to_string();
+    let role = filtered.role.to_string();
+    validate(&username, &role)?;
+    let password_hash = match new.password {
+        Password::None => String::new(),
+        Password::Plain(p) => hash(p).await?,
+        Password::Hashed(h) => h,
+    };
     let now = Utc::now();
     let model = user::ActiveModel {
-        username: Set(new.username.to_string()),
-        role: Set(new.role.to_string()),
+        username: Set(username.clone()),
+        password_hash: Set(password_hash),
+        role: Set(role),
+        must_change_password: Set(new.must_change_password),
         created_at: Set(now),
-        updated_at: Set(now),
+        updated_at: Set(Some(now)),
         ..Default::default()
     }
     .insert(rt.db().conn())
     .await
-    .map_err(|e| taken_or(e, &new.username))?;
+    .map_err(|e| taken_or(e, &username))?;
     let account = Account::from(model);
-    announce(rt, &account, Hook::UserCreated, actor);
+    let actor = actor.cloned().unwrap_or_else(|| account.as_actor());
+    announce(rt, &account, Hook::UserCreated, &actor);
     Ok(account)
 }
 
-/// Changes an account's name and/or role; `user.updated` fires after.
+/// On a database without accounts, creates `admin` (through the filters, as
+/// every account) with `password` or a generated one that must be changed;
+/// returns the generated password (to print once).
+pub async fn bootstrap(
+    rt: &Runtime,
+    password: Option<String>,
+) -> Result<Option<String>, UserError> {
+    if !list(rt).await?.is_empty() {
+        return Ok(None);
+    }
+    let (password, generated) = match password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (random_hex(12), true),
+    };
+    create_account(
+        rt,
+        NewAccount {
+            username: "admin",
+            role: "admin",
+            password: Password::Plain(&password),
+            must_change_password: generated,
+        },
+        Some(&system_actor()),
+    )
+    .await?;
+    Ok(generated.then_some(password))
+}
+
+/// Changes an account's name, role and/or password (a new password clears
+/// the must-change flag); `user.updated` fires after.
 pub async fn update(
     rt: &Runtime,
     id: i64,
     username: Option<&str>,
     role: Option<&str>,
+    password: Option<&str>,
     actor: &serde_json::Value,
 ) -> Result<Account, UserError> {
     let current = get(rt, id).await?;
-    let username = username.unwrap_or(&current.username);
+    let username = username.map_or(current.username.clone(), |u| u.trim().to_string());
     let role = role.unwrap_or(&current.role);
-    validate(username, role)?;
-    let model = user::ActiveModel {
+    validate(&username, role)?;
+    let mut change = user::ActiveModel {
         id: Set(id),
-        username: Set(username.to_string()),
+        username: Set(username.clone()),
         role: Set(role.to_string()),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(Some(Utc::now())),
         ..Default::default()
+    };
+    if let Some(p) = password {
+        check_password(p)?;
+        change.password_hash = Set(hash(p).await?);
+        change.must_change_password = Set(false);
     }
-    .update(rt.db().conn())
-    .await
-    .map_err(|e| taken_or(e, username))?;
+    let model = change
+        .update(rt.db().conn())
+        .await
+        .map_err(|e| taken_or(e, &username))?;
     let account = Account::from(model);
     announce(rt, &account, Hook::UserUpdated, actor);
     Ok(account)
 }
 
-/// Deletes an account; `user.deleted` fires after.
+/// Deletes an account and its sessions; `user.deleted` fires after.
 pub async fn delete(
     rt: &Runtime,
     id: i64,
     actor: &serde_json::Value,
 ) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
-    user::Entity::delete_by_id(id).exec(rt.db().conn()).await?;
+    let conn = rt.db().conn();
+    conn.execute_raw(stmt(
+        conn.get_database_backend(),
+        "DELETE FROM sessions WHERE account_id = ?",
+        vec![id.into()],
+    ))
+    .await?;
+    user::Entity::delete_by_id(id).exec(conn).await?;
     announce(rt, &account, Hook::UserDeleted, actor);
     Ok(account)
 }
 
-/// Records a sign-in or sign-out of `id`, firing `user.login` / `user.logout`.
-pub async fn record_session(
+/// `id` signed in: fires `user.login` (the account is its own actor).
+pub async fn signed_in(rt: &Runtime, id: i64) -> Result<Account, UserError> {
+    let account = get(rt, id).await?;
+    announce(rt, &account, Hook::UserLogin, &account.as_actor());
+    Ok(account)
+}
+
+/// `id` signed out: fires `user.logout`, naming `actor` (`None`: the
+/// account itself signed out; else the admin who ended its sessions).
+pub async fn signed_out(
     rt: &Runtime,
     id: i64,
-    login: bool,
-    actor: &serde_json::Value,
+    actor: Option<&serde_json::Value>,
 ) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
-    announce(
-        rt,
-        &account,
-        if login {
-            Hook::UserLogin
-        } else {
-            Hook::UserLogout
-        },
-        actor,
-    );
+    let actor = actor.cloned().unwrap_or_else(|| account.as_actor());
+    announce(rt, &account, Hook::UserLogout, &actor);
     Ok(account)
 }

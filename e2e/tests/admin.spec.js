@@ -256,6 +256,39 @@ test.describe.serial('the admin', () => {
     expect(status).toBe(403);
   });
 
+  test('the settings page creates accounts through the filters and opens self-registration', async ({ page, request }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+    const open = page.getByRole('switch', { name: /Anyone may create an account/ });
+    await expect(open).not.toBeChecked();
+    // The username-policy filter normalises the name …
+    await page.getByLabel('Username').fill('  Wendy ');
+    await page.getByLabel(/^Password/).fill('wendy-pass-1');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.locator('tr[data-user="wendy"]')).toBeVisible();
+    // … and refuses reserved names, saying why.
+    await page.getByLabel('Username').fill('root');
+    await page.getByLabel(/^Password/).fill('root-pass-12');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.locator('#new-user-error')).toContainText('reserved');
+    await open.check();
+    await expect(page.locator('#flash')).toContainText('Self-registration is on');
+    await page.screenshot({ path: shots('10-settings'), fullPage: true });
+    // A visitor creates an account from the sign-in page and is signed in.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByRole('heading', { name: 'Sign in to Plugboard' })).toBeVisible();
+    const register = page.getByRole('button', { name: 'Create an account with this name and password' });
+    await expect(register).toBeVisible();
+    await page.getByLabel('Username').fill('Vera');
+    await page.getByLabel('Password').fill('vera-pass-12');
+    await register.click();
+    await expect(page.locator('#who')).toHaveText('vera (user)');
+    const activity = (await admin(request, 'GET', '/api/plugins/activity/recent')).body;
+    expect(activity.events.slice(0, 2).map(e => `${e.hook} ${e.subject}`)).toEqual(['user.login vera', 'user.created vera']);
+    expect((await admin(request, 'PUT', '/api/admin/settings', { self_registration: false })).status).toBe(200);
+  });
+
   test('signs out, and is readable on a narrow screen', async ({ page }) => {
     await page.setViewportSize({ width: 390, height: 800 });
     await signIn(page);

@@ -16,6 +16,7 @@ mod m20261123_000008_create_marketplace;
 mod m20261123_000009_create_plugin_updates;
 mod m20261123_000010_create_accounts;
 mod m20261201_000011_create_role_permissions;
+mod m20261201_000012_one_user_model;
 mod m20261201_000013_create_plugin_sql_roles;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_plugin_updates::Migration),
             Box::new(m20261123_000010_create_accounts::Migration),
             Box::new(m20261201_000011_create_role_permissions::Migration),
+            Box::new(m20261201_000012_one_user_model::Migration),
             Box::new(m20261201_000013_create_plugin_sql_roles::Migration),
         ]
     }

@@ -104,7 +104,17 @@ impl ResponseError for ApiError {
         if let Some(details) = &self.details {
             error["details"] = details.clone();
         }
-        HttpResponse::build(self.status).json(json!({ "error": error }))
+        let mut response = HttpResponse::build(self.status);
+        // `details.retry_after` (seconds) is also the standard header.
+        if let Some(secs) = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("retry_after"))
+            .and_then(|s| s.as_u64())
+        {
+            response.insert_header(("retry-after", secs.to_string()));
+        }
+        response.json(json!({ "error": error }))
     }
 }
 
@@ -177,7 +187,7 @@ impl From<UserError> for ApiError {
             }
             UserError::Taken(_) => ApiError::conflict("taken", e.to_string()),
             UserError::NotFound(_) => ApiError::not_found(e.to_string()),
-            UserError::Db(_) => ApiError::internal(e.to_string()),
+            UserError::Db(_) | UserError::Hash(_) => ApiError::internal(e.to_string()),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! | `/api/admin/catalog…`, `/api/admin/trusted-keys…`, `/api/admin/plugins/install`, `/api/admin/installs…` | [`marketplace`] |
 //! | `/api/admin/users…` | [`users`] |
 //! | `/api/admin/plugins/{slug}/permissions` | [`access`] |
+//! | `/api/admin/settings` | [`settings`] |
+//! | `/api/auth/*`, `/api/admin/accounts` | [`session`] |
 //! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
 
 pub mod access;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod marketplace;
 pub mod plugin_routes;
 pub mod session;
+pub mod settings;
 pub mod shell;
 pub mod ui;
 pub mod users;
@@ -67,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(admin::configure)
             .configure(access::configure)
             .configure(session::configure_admin)
+            .configure(settings::configure)
             .configure(users::configure),
     )
     .configure(plugin_routes::configure)

@@ -1,5 +1,8 @@
-//! Sign-in for the browser: `POST /api/auth/login`, `POST /api/auth/logout`,
-//! `GET /api/auth/session`; and accounts (`GET/POST /api/admin/accounts`).
+//! Sign-in for the browser: `POST /api/auth/login` (fires `user.login`),
+//! `POST /api/auth/logout` (fires `user.logout`), `GET /api/auth/session`,
+//! self-registration (`GET /api/auth/registration`, `POST
+//! /api/auth/register`, when the setting allows it); and accounts
+//! (`GET/POST /api/admin/accounts`).
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use plugboard_frontend_manifest::Role;
@@ -9,14 +12,21 @@ use super::{
     auth::{cookie, Admin, Caller, SESSION_COOKIE},
     error::ApiError,
 };
-use crate::{auth::AuthError, runtime::Runtime};
+use crate::{
+    auth::AuthError,
+    runtime::Runtime,
+    settings,
+    users::{self, NewAccount, Password, UserError},
+};
 
 /// Registers the routes (`/api/auth/*` and, inside `/api/admin`, accounts).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
         .route("/api/auth/logout", web::post().to(logout))
         .route("/api/auth/session", web::get().to(session))
-        .route("/api/auth/password", web::post().to(change_password));
+        .route("/api/auth/password", web::post().to(change_password))
+        .route("/api/auth/registration", web::get().to(registration))
+        .route("/api/auth/register", web::post().to(register));
 }
 
 /// The account routes (inside `/api/admin`).
@@ -35,6 +45,10 @@ impl From<AuthError> for ApiError {
                 e.to_string(),
             )
             .with_details(serde_json::json!({ "retry_after": secs })),
+            AuthError::Busy(secs) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+                    .with_details(serde_json::json!({ "retry_after": secs }))
+            }
             AuthError::Invalid(_) => ApiError::unprocessable(e.to_string()),
             AuthError::Exists(_) => ApiError::conflict("exists", e.to_string()),
             AuthError::Db(_) | AuthError::Hash(_) => ApiError::internal(e.to_string()),
@@ -60,19 +74,22 @@ fn session_cookie(req: &HttpRequest, value: &str, max_age: i64) -> String {
     )
 }
 
+fn client(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
 async fn login(
     req: HttpRequest,
     rt: web::Data<Runtime>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
     let (token, session) = rt
         .auth()
-        .login(&body.username, &body.password, &client)
+        .login(&body.username, &body.password, &client(&req))
         .await?;
+    users::signed_in(&rt, session.account_id).await?;
     let max_age = crate::auth::SESSION_TTL.as_secs() as i64;
     Ok(HttpResponse::Ok()
         .insert_header(("set-cookie", session_cookie(&req, &token, max_age)))
@@ -85,11 +102,12 @@ async fn logout(
     rt: web::Data<Runtime>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    if let (Caller::Session(_), Some(token)) = (&caller, cookie(&req, SESSION_COOKIE)) {
+    if let (Caller::Session(s), Some(token)) = (&caller, cookie(&req, SESSION_COOKIE)) {
         rt.auth()
             .logout(&token)
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        users::signed_out(&rt, s.account_id, None).await?;
     }
     Ok(HttpResponse::NoContent()
         .insert_header(("set-cookie", session_cookie(&req, "", 0)))
@@ -142,7 +160,7 @@ async fn accounts(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiE
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewAccount {
+struct NewAccountBody {
     username: String,
     password: String,
     #[serde(default)]
@@ -150,9 +168,9 @@ struct NewAccount {
 }
 
 async fn create_account(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
-    body: web::Json<NewAccount>,
+    body: web::Json<NewAccountBody>,
 ) -> Result<HttpResponse, ApiError> {
     let role = match body.role.as_deref() {
         None => Role::User,
@@ -160,9 +178,77 @@ async fn create_account(
             ApiError::unprocessable(format!("role must be user or admin, not {r:?}"))
         })?,
     };
-    let account = rt
+    let account = users::create_account(
+        &rt,
+        NewAccount {
+            username: &body.username,
+            role: role.as_str(),
+            password: Password::Plain(&body.password),
+            must_change_password: false,
+        },
+        Some(&admin.0.actor_json()),
+    )
+    .await
+    .map_err(account_error)?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": account.id, "username": account.username, "role": account.role
+    })))
+}
+
+/// `/api/admin/accounts` answered 409 `exists` for a taken name.
+fn account_error(e: UserError) -> ApiError {
+    match e {
+        UserError::Taken(name) => {
+            ApiError::conflict("exists", format!("account {name:?} already exists"))
+        }
+        e => e.into(),
+    }
+}
+
+async fn registration(rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
+    let open = settings::get(&rt)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .self_registration;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "open": open })))
+}
+
+/// Creates an account (role `user`) for the caller, when self-registration
+/// is on; the filters apply as everywhere. The password is hashed under the
+/// sign-in limiter (each registration counts against the caller's address).
+async fn register(
+    req: HttpRequest,
+    rt: web::Data<Runtime>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    let open = settings::get(&rt)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .self_registration;
+    if !open {
+        return Err(ApiError::forbidden(
+            "registration_closed",
+            "self-registration is off; an admin creates accounts",
+        ));
+    }
+    users::check_password(&body.password)?;
+    let hash = rt
         .auth()
-        .create(&body.username, &body.password, role)
+        .hash_limited(&body.username, &body.password, &client(&req))
         .await?;
-    Ok(HttpResponse::Created().json(account))
+    let account = users::create_account(
+        &rt,
+        NewAccount {
+            username: &body.username,
+            role: "user",
+            password: Password::Hashed(hash),
+            must_change_password: false,
+        },
+        None,
+    )
+    .await
+    .map_err(account_error)?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": account.id, "username": account.username, "role": account.role
+    })))
 }

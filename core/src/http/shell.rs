@@ -28,6 +28,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/marketplace.js"),
     ),
     (
+        "settings.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/settings.js"),
+    ),
+    (
         "schema-form.js",
         "text/javascript; charset=utf-8",
         include_str!("../../shell/schema-form.js"),

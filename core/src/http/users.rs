@@ -1,6 +1,10 @@
-//! Admin API for user accounts.
+//! Admin API for user accounts (the same accounts that sign in).
+//!
+//! `POST /users/{id}/logout` ends the user's sessions (a real sign-out, so
+//! `user.logout` fires when there was one). `POST /users/{id}/login` is
+//! gone: `user.login` fires when the user signs in (`POST /api/auth/login`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
@@ -34,6 +38,9 @@ fn default_role() -> String {
 struct PatchUserBody {
     username: Option<String>,
     role: Option<String>,
+    /// Sets the password (an account merged from the old `users` table has
+    /// none and cannot sign in until one is set).
+    password: Option<String>,
 }
 
 async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
@@ -68,6 +75,7 @@ async fn update(
         *id,
         body.username.as_deref(),
         body.role.as_deref(),
+        body.password.as_deref(),
         &admin.0.actor_json(),
     )
     .await?;
@@ -82,15 +90,12 @@ async fn remove(
     Ok(HttpResponse::Ok().json(users::delete(&rt, *id, &admin.0.actor_json()).await?))
 }
 
-async fn login(
-    admin: Admin,
-    rt: web::Data<Runtime>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(
-        HttpResponse::Ok()
-            .json(users::record_session(&rt, *id, true, &admin.0.actor_json()).await?),
-    )
+async fn login(_: Admin) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::GONE,
+        "gone",
+        "an admin cannot sign a user in: user.login fires when the user signs in (POST /api/auth/login)",
+    ))
 }
 
 async fn logout(
@@ -98,6 +103,14 @@ async fn logout(
     rt: web::Data<Runtime>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(users::record_session(&rt, *id, false, &admin.0.actor_json()).await?))
+    let user = users::get(&rt, *id).await?;
+    let ended = rt
+        .auth()
+        .end_sessions(user.id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if ended > 0 {
+        users::signed_out(&rt, user.id, Some(&admin.0.actor_json())).await?;
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "user": user, "sessions_ended": ended })))
 }

@@ -217,6 +217,37 @@ pub struct Runtime {
     inner: Arc<Inner>,
 }
 
+/// The data folder and the SQLite file (wherever it is), owner-only: see
+/// [`crate::private_files`].
+fn secure_files(data_dir: &std::path::Path, url: &str) -> Result<(), RuntimeError> {
+    use crate::private_files::{
+        create_private_file, secure_data_dir, secure_path, sqlite_file, PrivateFileError,
+    };
+    let fail = |e: PrivateFileError| RuntimeError::DataDir {
+        path: e.path,
+        source: e.source,
+    };
+    let mut changed = secure_data_dir(data_dir).map_err(fail)?;
+    if let Some(file) = sqlite_file(url) {
+        create_private_file(&file).map_err(fail)?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = file.clone().into_os_string();
+            name.push(suffix);
+            changed.extend(secure_path(std::path::Path::new(&name)).map_err(fail)?);
+        }
+    }
+    for path in changed {
+        // Files at the top (the database, the token) hold secrets: say so.
+        // Plugin files and folders made since the last start: quietly.
+        if path.parent() == Some(data_dir) && path.is_file() {
+            tracing::warn!(path = %path.display(), "was readable by others; now owner-only");
+        } else {
+            tracing::debug!(path = %path.display(), "was readable by others; now owner-only");
+        }
+    }
+    Ok(())
+}
+
 impl Runtime {
     /// Opens the database, loads every plugin and brings the persisted state
     /// back (active plugins are enabled again), then fires `system.startup`.
@@ -225,14 +256,17 @@ impl Runtime {
         builtins: &[BuiltinPlugin],
     ) -> Result<Runtime, RuntimeError> {
         let data_dir = config.data_dir.clone();
-        std::fs::create_dir_all(config.plugins_dir()).map_err(|source| RuntimeError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
         let url = config
             .database_url
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
+        secure_files(&data_dir, &url)?;
+        crate::private_files::create_private_dir(&config.plugins_dir()).map_err(|e| {
+            RuntimeError::DataDir {
+                path: e.path,
+                source: e.source,
+            }
+        })?;
         let db = Db::open(&url, &data_dir.join("plugin-sql")).await?;
         #[cfg(feature = "test-sql-bypass")]
         if config.sql_rewriter_bypassed {

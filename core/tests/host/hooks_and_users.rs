@@ -70,20 +70,19 @@ fn user_changes_fire_hooks_and_the_filter_can_transform_or_refuse() {
     let (status, v) = host.admin(
         "PATCH",
         &format!("/api/admin/users/{id}"),
-        Some(json!({"role": "user"})),
+        Some(json!({"role": "user", "password": "alice-password"})),
     );
     assert_eq!((status, v["role"].as_str()), (200, Some("user")));
-    // faulty's login hook panics: the call still succeeds, the panic is counted.
-    assert_eq!(
-        host.admin("POST", &format!("/api/admin/users/{id}/login"), None)
-            .0,
-        200
+    // faulty's login hook panics: the sign-in still succeeds, the panic is
+    // counted. An admin ending the user's sessions is the sign-out.
+    let (status, v) = host.public(
+        "POST",
+        "/api/auth/login",
+        Some(json!({"username": "alice", "password": "alice-password"})),
     );
-    assert_eq!(
-        host.admin("POST", &format!("/api/admin/users/{id}/logout"), None)
-            .0,
-        200
-    );
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = host.admin("POST", &format!("/api/admin/users/{id}/logout"), None);
+    assert_eq!((status, &v["sessions_ended"]), (200, &json!(1)), "{v}");
     assert_eq!(
         host.admin("DELETE", &format!("/api/admin/users/{id}"), None)
             .0,

@@ -1,12 +1,13 @@
 //! The `plugboard` binary.
 
-use std::{net::TcpListener, path::PathBuf};
+mod output;
+mod serve;
 
-use anyhow::Context as _;
+use std::{path::PathBuf, process::ExitCode};
+
 use clap::{Parser, Subcommand};
+use output::say;
 use plugboard_core::{
-    fault::FaultPolicy,
-    http::{self, auth::TokenSource, AdminToken},
     marketplace::{
         author,
         browse::CatalogFile,
@@ -32,32 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the server: built-in plugins plus every plugin in <data-dir>/plugins.
-    Serve {
-        /// Holds plugins/, the SQLite database and the admin token.
-        #[arg(long, env = "PLUGBOARD_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Address to listen on.
-        #[arg(long, env = "PLUGBOARD_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Database URL (default: SQLite file in the data folder).
-        #[arg(long, env = "PLUGBOARD_DATABASE_URL")]
-        database_url: Option<String>,
-        /// HTTP worker threads (default: one per core).
-        #[arg(long)]
-        workers: Option<usize>,
-        /// Panics that move a plugin to Errored …
-        #[arg(long, default_value_t = 5)]
-        max_panics: u32,
-        /// … within this many seconds.
-        #[arg(long, default_value_t = 60)]
-        panic_window_secs: u64,
-        /// A catalog source to make sure is configured (file path or URL); repeatable.
-        #[arg(long = "catalog-source")]
-        catalog_sources: Vec<String>,
-        /// A publisher public key (hex) to make sure is trusted; repeatable.
-        #[arg(long = "trusted-key")]
-        trusted_keys: Vec<String>,
-    },
+    Serve(serve::ServeArgs),
     /// Publisher keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -160,14 +136,22 @@ enum CatalogCommand {
     },
 }
 
-#[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    // Logs go to standard error: standard output is the commands' result,
+    // read by scripts and pipes.
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    output::finish(run(cli))
+}
+
+#[actix_web::main]
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Keys(cmd) => keys(cmd),
         Command::Plugin(cmd) => plugin(cmd).await,
         Command::Catalog(cmd) => catalog(cmd),
@@ -178,107 +162,10 @@ async fn main() -> anyhow::Result<()> {
                 "ui-manifest" => plugboard_frontend_manifest::manifest_schema(),
                 _ => plugboard_frontend_manifest::declaration_schema(),
             };
-            println!("{}", serde_json::to_string_pretty(&schema)?);
+            say!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(())
         }
-        Command::Serve {
-            data_dir,
-            bind,
-            database_url,
-            workers,
-            max_panics,
-            panic_window_secs,
-            catalog_sources,
-            trusted_keys,
-        } => {
-            let mut config = RuntimeConfig::new(data_dir.clone());
-            config.database_url = database_url;
-            config.fault_policy = FaultPolicy {
-                max_panics: max_panics.max(1),
-                window: std::time::Duration::from_secs(panic_window_secs),
-            };
-            let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL)
-                .await
-                .context("starting the runtime")?;
-            for p in runtime.problems() {
-                eprintln!("plugin not loaded: {}", p.error);
-            }
-            for key in &trusted_keys {
-                let key = PublicKey::parse(key).context("--trusted-key")?;
-                runtime.marketplace().trust(&key, "command line").await?;
-            }
-            for location in &catalog_sources {
-                runtime.marketplace().add(location, false).await?;
-            }
-            let (token, source) =
-                AdminToken::load_or_create(&data_dir, std::env::var("PLUGBOARD_ADMIN_TOKEN").ok())
-                    .context("preparing the admin token")?;
-            let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
-            let addr = listener.local_addr()?;
-            println!("plugboard listening on http://{addr}");
-            println!("admin in a browser: http://{addr}/admin");
-            if let Some(password) = runtime
-                .auth()
-                .bootstrap(std::env::var("PLUGBOARD_ADMIN_PASSWORD").ok())
-                .await
-                .context("creating the first admin account")?
-            {
-                println!(
-                    "first start: sign in as \"admin\" with the one-time password {password} (shown only now)"
-                );
-            }
-            match source {
-                TokenSource::Generated => println!(
-                    "admin token (saved to {}): {}",
-                    data_dir.join("admin-token").display(),
-                    token.value()
-                ),
-                TokenSource::File => println!(
-                    "admin token: see {}",
-                    data_dir.join("admin-token").display()
-                ),
-                TokenSource::Environment => println!("admin token: from PLUGBOARD_ADMIN_TOKEN"),
-            }
-            let workers = workers.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2)
-            });
-            let server = http::server(runtime.clone(), token, listener, workers)?;
-            let handle = server.handle();
-            let stopping = runtime.clone();
-            tokio::spawn(async move {
-                stop_requested().await;
-                stopping.stop_streams();
-                handle.stop(true).await;
-            });
-            server.await?;
-            runtime.shutdown().await;
-            Ok(())
-        }
-    }
-}
-
-/// Ctrl-C, or SIGTERM (how service managers and containers stop a process).
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        Command::Serve(args) => serve::run(args).await,
     }
 }
 
@@ -289,9 +176,9 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     }
     let key = KeyPair::generate()?;
     write_private(&out, &(serde_json::to_string_pretty(&key)? + "\n"))?;
-    println!("key id     {}", key.key_id);
-    println!("public key {}", key.public_key);
-    println!("written to {} (keep it private)", out.display());
+    say!("key id     {}", key.key_id);
+    say!("public key {}", key.public_key);
+    say!("written to {} (keep it private)", out.display());
     Ok(())
 }
 
@@ -313,14 +200,14 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             out,
         } => {
             let packed = author::pack(&crate_dir, library.as_deref(), &out)?;
-            println!("{}", packed.path.display());
-            println!("sha256 {}", packed.sha256);
+            say!("{}", packed.path.display());
+            say!("sha256 {}", packed.sha256);
             Ok(())
         }
         PluginCommand::Sign { key, bundle } => {
             let sig = author::sign(&bundle, &key)?;
-            println!("signed {} with key {}", bundle.display(), sig.key_id);
-            println!("sha256 {}", sig.sha256);
+            say!("signed {} with key {}", bundle.display(), sig.key_id);
+            say!("sha256 {}", sig.sha256);
             Ok(())
         }
         PluginCommand::Install {
@@ -373,7 +260,7 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             runtime.shutdown().await;
             result?;
             for line in report {
-                println!("{line}");
+                say!("{line}");
             }
             Ok(())
         }
@@ -400,7 +287,7 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
             icon_url: None,
         },
     )?;
-    println!(
+    say!(
         "{} {} {} in {}",
         entry.slug,
         entry.version,

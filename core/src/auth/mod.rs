@@ -1,19 +1,18 @@
 //! Sign-in for the browser admin: accounts with a role and an argon2
 //! password hash, sessions (the browser holds a random token in an
 //! `HttpOnly` cookie; the database holds its SHA-256 and a CSRF token), and
-//! a limiter that slows repeated failed sign-ins down.
+//! a [`limiter`] that counts each attempt before its password is verified
+//! and bounds how many verifications run at once.
 //!
 //! The first start creates the account `admin` with the password from
 //! `PLUGBOARD_ADMIN_PASSWORD`, or a generated one printed once.
 
-use std::time::{Duration, Instant};
+pub mod limiter;
+pub mod password;
 
-use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
-};
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use plugboard_frontend_manifest::Role;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use serde::Serialize;
@@ -23,9 +22,9 @@ use crate::marketplace::sources::stmt;
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins allowed (per account name and per client address) before
-/// each further attempt has to wait.
-pub const FREE_FAILURES: u32 = 3;
+pub use limiter::{Limiter, Refusal};
+pub use password::hash_password;
+use password::verify_password;
 
 /// An account as shown to admins (never its hash).
 #[derive(Debug, Clone, Serialize)]
@@ -62,9 +61,12 @@ pub enum AuthError {
     /// Unknown user or wrong password (not told apart).
     #[error("wrong username or password")]
     BadCredentials,
-    /// Too many failures: wait.
+    /// Too many failures: wait this many seconds.
     #[error("too many failed sign-ins; try again in {0} s")]
     Throttled(u64),
+    /// Too many sign-ins at once: retry after this many seconds.
+    #[error("too many sign-ins at once; try again in {0} s")]
+    Busy(u64),
     /// The input is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -79,16 +81,19 @@ pub enum AuthError {
     Hash(String),
 }
 
-#[derive(Default)]
-struct Failures {
-    count: u32,
-    last: Option<Instant>,
+impl From<Refusal> for AuthError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Throttled(secs) => AuthError::Throttled(secs),
+            Refusal::Busy(secs) => AuthError::Busy(secs),
+        }
+    }
 }
 
 /// Accounts, sessions and the sign-in limiter.
 pub struct Auth {
     conn: DatabaseConnection,
-    failures: DashMap<String, Failures>,
+    limiter: Limiter,
 }
 
 /// `n` random bytes from the OS, as hex.
@@ -112,46 +117,20 @@ fn check_password(password: &str) -> Result<(), AuthError> {
     }
 }
 
-/// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// Seconds a client must wait after `count` failures, the last `since` ago.
-fn wait_secs(count: u32, since: Duration) -> u64 {
-    if count < FREE_FAILURES {
-        return 0;
-    }
-    let penalty = Duration::from_secs(1u64 << (count - FREE_FAILURES).min(8));
-    penalty
-        .saturating_sub(since)
-        .as_secs()
-        .max(u64::from(penalty > since))
-}
-
 impl Auth {
-    /// Over `conn`.
+    /// Over `conn`, with a limiter sized for this machine.
     pub fn new(conn: DatabaseConnection) -> Self {
-        Self {
-            conn,
-            failures: DashMap::new(),
-        }
+        Self::with_limiter(conn, Limiter::for_this_machine())
+    }
+
+    /// Over `conn`, with `limiter`.
+    pub fn with_limiter(conn: DatabaseConnection, limiter: Limiter) -> Self {
+        Self { conn, limiter }
+    }
+
+    /// The sign-in limiter (for its counters).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     fn backend(&self) -> sea_orm::DbBackend {
@@ -188,78 +167,21 @@ impl Auth {
             .collect()
     }
 
-    /// Creates an account.
-    pub async fn create(
+    /// Hashes `password` for a new account created by `client` itself
+    /// (self-registration) under the limiter's bound: counted like a failed
+    /// sign-in of `username` from `client`, in a verification slot.
+    pub async fn hash_limited(
         &self,
         username: &str,
         password: &str,
-        role: Role,
-    ) -> Result<Account, AuthError> {
-        self.create_with(username, password, role, false).await
-    }
-
-    async fn create_with(
-        &self,
-        username: &str,
-        password: &str,
-        role: Role,
-        must_change: bool,
-    ) -> Result<Account, AuthError> {
-        let username = username.trim();
-        if username.is_empty()
-            || username.len() > 64
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        {
-            return Err(AuthError::Invalid(
-                "a username is 1–64 letters, digits or . _ - @".into(),
-            ));
-        }
-        check_password(password)?;
-        if self
-            .accounts()
-            .await?
-            .iter()
-            .any(|a| a.username == username)
-        {
-            return Err(AuthError::Exists(username.to_string()));
-        }
+        client: &str,
+    ) -> Result<String, AuthError> {
+        let mut attempt = self.limiter.begin(username, client).await?;
+        let mut slot = attempt.slot();
         let pw = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        tokio::task::spawn_blocking(move || password::hash_password_in(&pw, slot.memory()))
             .await
-            .map_err(|e| AuthError::Hash(e.to_string()))??;
-        self.exec(
-            "INSERT INTO accounts (username, password_hash, role, must_change_password, created_at) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                username.into(),
-                hash.into(),
-                role.as_str().into(),
-                must_change.into(),
-                Utc::now().into(),
-            ],
-        )
-        .await?;
-        self.accounts()
-            .await?
-            .into_iter()
-            .find(|a| a.username == username)
-            .ok_or_else(|| AuthError::Db(DbErr::RecordNotFound(username.into())))
-    }
-
-    /// On a database without accounts, creates `admin` with `password` or a
-    /// generated one; returns the generated password (to print once).
-    pub async fn bootstrap(&self, password: Option<String>) -> Result<Option<String>, AuthError> {
-        if !self.accounts().await?.is_empty() {
-            return Ok(None);
-        }
-        let (password, generated) = match password.filter(|p| !p.is_empty()) {
-            Some(p) => (p, false),
-            None => (random_hex(12), true),
-        };
-        self.create_with("admin", &password, Role::Admin, generated)
-            .await?;
-        Ok(generated.then_some(password))
+            .map_err(|e| AuthError::Hash(e.to_string()))?
     }
 
     /// Signs `username` in; `client` identifies the caller for the limiter
@@ -271,22 +193,8 @@ impl Auth {
         password: &str,
         client: &str,
     ) -> Result<(String, Session), AuthError> {
-        let keys = [
-            format!("user:{}", username.to_lowercase()),
-            format!("client:{client}"),
-        ];
-        let wait = keys
-            .iter()
-            .filter_map(|k| {
-                self.failures
-                    .get(k)
-                    .map(|f| wait_secs(f.count, f.last.map_or(Duration::MAX, |l| l.elapsed())))
-            })
-            .max()
-            .unwrap_or(0);
-        if wait > 0 {
-            return Err(AuthError::Throttled(wait));
-        }
+        // Counted as a failure before anything is verified.
+        let mut attempt = self.limiter.begin(username, client).await?;
         let row = self
             .conn
             .query_one_raw(stmt(
@@ -307,6 +215,8 @@ impl Auth {
         // Verify against a real hash even for unknown users, so timing does
         // not tell which names exist.
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // An account without a password (empty hash) cannot sign in.
+        let found = found.filter(|f| !f.1.is_empty());
         let phc = match found.as_ref() {
             Some(f) => f.1.clone(),
             None => DUMMY
@@ -314,20 +224,18 @@ impl Auth {
                 .clone(),
         };
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
+        // The slot moves into the blocking task: it is held until the
+        // verification ends, even if the request goes away first.
+        let mut slot = attempt.slot();
+        let ok = tokio::task::spawn_blocking(move || {
+            password::verify_password_in(&pw, &phc, slot.memory())
+        })
+        .await
+        .unwrap_or(false);
         let Some((account_id, _, role, must_change_password)) = found.filter(|_| ok) else {
-            for k in keys {
-                let mut f = self.failures.entry(k).or_default();
-                f.count += 1;
-                f.last = Some(Instant::now());
-            }
             return Err(AuthError::BadCredentials);
         };
-        for k in &keys {
-            self.failures.remove(k);
-        }
+        attempt.succeeded();
         let token = random_hex(32);
         let csrf = random_hex(16);
         let expires_at = Utc::now()
@@ -426,6 +334,15 @@ impl Auth {
         Ok(())
     }
 
+    /// Ends every session of account `account_id`; how many there were.
+    pub async fn end_sessions(&self, account_id: i64) -> Result<u64, DbErr> {
+        self.exec(
+            "DELETE FROM sessions WHERE account_id = ?",
+            vec![account_id.into()],
+        )
+        .await
+    }
+
     /// Ends the session for `token`.
     pub async fn logout(&self, token: &str) -> Result<(), DbErr> {
         self.exec(
@@ -434,28 +351,5 @@ impl Auth {
         )
         .await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_verify_and_differ() {
-        let a = hash_password("correct horse").unwrap();
-        let b = hash_password("correct horse").unwrap();
-        assert_ne!(a, b, "salted");
-        assert!(verify_password("correct horse", &a));
-        assert!(!verify_password("wrong horse", &a));
-    }
-
-    #[test]
-    fn waits_grow_after_the_free_failures() {
-        assert_eq!(wait_secs(2, Duration::ZERO), 0);
-        assert_eq!(wait_secs(3, Duration::ZERO), 1);
-        assert_eq!(wait_secs(5, Duration::ZERO), 4);
-        assert_eq!(wait_secs(5, Duration::from_secs(10)), 0);
-        assert_eq!(wait_secs(40, Duration::ZERO), 256);
     }
 }

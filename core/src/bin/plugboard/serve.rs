@@ -1,0 +1,139 @@
+//! `plugboard serve`: the runtime behind the HTTP server until a stop signal.
+
+use std::{net::TcpListener, path::PathBuf};
+
+use anyhow::Context as _;
+use plugboard_core::{
+    fault::FaultPolicy,
+    http::{self, auth::TokenSource, AdminToken},
+    marketplace::signing::PublicKey,
+    Runtime, RuntimeConfig,
+};
+
+use crate::output::{note, say};
+
+/// The flags of `plugboard serve`.
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Holds plugins/, the SQLite database and the admin token.
+    #[arg(long, env = "PLUGBOARD_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Address to listen on (host:port; port 0 picks a free one).
+    #[arg(long, env = "PLUGBOARD_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Database URL (default: SQLite file in the data folder).
+    #[arg(long, env = "PLUGBOARD_DATABASE_URL")]
+    database_url: Option<String>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Panics that move a plugin to Errored …
+    #[arg(long, default_value_t = 5)]
+    max_panics: u32,
+    /// … within this many seconds.
+    #[arg(long, default_value_t = 60)]
+    panic_window_secs: u64,
+    /// A catalog source to make sure is configured (file path or URL); repeatable.
+    #[arg(long = "catalog-source")]
+    catalog_sources: Vec<String>,
+    /// A publisher public key (hex) to make sure is trusted; repeatable.
+    #[arg(long = "trusted-key")]
+    trusted_keys: Vec<String>,
+}
+
+/// Starts the runtime, serves until Ctrl-C or SIGTERM, and shuts the
+/// runtime down, also when anything after its start fails (or standard
+/// output is closed before the server runs).
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = RuntimeConfig::new(args.data_dir.clone());
+    config.database_url = args.database_url.clone();
+    config.fault_policy = FaultPolicy {
+        max_panics: args.max_panics.max(1),
+        window: std::time::Duration::from_secs(args.panic_window_secs),
+    };
+    let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL)
+        .await
+        .context("starting the runtime")?;
+    let result = serve(&runtime, &args).await;
+    runtime.shutdown().await;
+    result
+}
+
+async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
+    for p in runtime.problems() {
+        note!("plugin not loaded: {}", p.error);
+    }
+    for key in &args.trusted_keys {
+        let key = PublicKey::parse(key).context("--trusted-key")?;
+        runtime.marketplace().trust(&key, "command line").await?;
+    }
+    for location in &args.catalog_sources {
+        runtime.marketplace().add(location, false).await?;
+    }
+    let data_dir = &args.data_dir;
+    let (token, source) =
+        AdminToken::load_or_create(data_dir, std::env::var("PLUGBOARD_ADMIN_TOKEN").ok())
+            .context("preparing the admin token")?;
+    let bind = &args.bind;
+    let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+    let addr = listener.local_addr()?;
+    say!("plugboard listening on http://{addr}");
+    say!("admin in a browser: http://{addr}/admin");
+    if let Some(password) =
+        plugboard_core::users::bootstrap(runtime, std::env::var("PLUGBOARD_ADMIN_PASSWORD").ok())
+            .await
+            .context("creating the first admin account")?
+    {
+        say!(
+            "first start: sign in as \"admin\" with the one-time password {password} (shown only now)"
+        );
+    }
+    let token_file = data_dir.join("admin-token");
+    match source {
+        TokenSource::Generated => say!(
+            "admin token (saved to {}): {}",
+            token_file.display(),
+            token.value()
+        ),
+        TokenSource::File => say!("admin token: see {}", token_file.display()),
+        TokenSource::Environment => say!("admin token: from PLUGBOARD_ADMIN_TOKEN"),
+    }
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let server = http::server(runtime.clone(), token, listener, workers)?;
+    let handle = server.handle();
+    let stopping = runtime.clone();
+    tokio::spawn(async move {
+        stop_requested().await;
+        stopping.stop_streams();
+        handle.stop(true).await;
+    });
+    server.await?;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (how service managers and containers stop a process).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

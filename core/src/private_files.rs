@@ -1,0 +1,120 @@
+//! The data folder is readable by its owner only: it holds the database
+//! (accounts' password hashes, sessions, plugin data), the admin token and
+//! publisher keys.
+//!
+//! On unix, [`secure_data_dir`] creates the folder with mode 0700 and takes
+//! the group's and others' permissions away from everything already in it
+//! (a database created world-readable by an older version, a copied-in
+//! file), without following symbolic links. [`create_private_file`] creates
+//! the SQLite file 0600 before SQLite opens it, so its `-wal` and `-shm`
+//! files, which SQLite creates with the database file's mode, are 0600 too.
+//! Elsewhere both only create what is missing.
+
+use std::{
+    io,
+    path::{Path, PathBuf},
+};
+
+/// A file or folder that could not be made private.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct PrivateFileError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> PrivateFileError + '_ {
+    move |source| PrivateFileError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Creates `dir` (0700) if missing, and removes the group's and others'
+/// permissions from it and everything below it. Returns what it changed.
+pub fn secure_data_dir(dir: &Path) -> Result<Vec<PathBuf>, PrivateFileError> {
+    create_private_dir(dir)?;
+    secure_path(dir)
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (an existing one is
+/// left as it is).
+pub fn create_private_dir(dir: &Path) -> Result<(), PrivateFileError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(at(dir))
+}
+
+/// Removes the group's and others' permissions from `path` (a file, or a
+/// folder and everything below it) if it exists. Returns what it changed.
+pub fn secure_path(path: &Path) -> Result<Vec<PathBuf>, PrivateFileError> {
+    let mut changed = Vec::new();
+    #[cfg(unix)]
+    if path.symlink_metadata().is_ok() {
+        tighten(path, &mut changed)?;
+    }
+    Ok(changed)
+}
+
+#[cfg(unix)]
+fn tighten(path: &Path, changed: &mut Vec<PathBuf>) -> Result<(), PrivateFileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path).map_err(at(path))?;
+    if meta.file_type().is_symlink() {
+        // Never follow a link out of the folder (or chmod its target).
+        return Ok(());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o077))
+            .map_err(at(path))?;
+        changed.push(path.to_path_buf());
+    }
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(at(path))? {
+            let entry = entry.map_err(at(path))?;
+            tighten(&entry.path(), changed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist (an existing
+/// file is left as it is; [`secure_data_dir`] tightens it).
+pub fn create_private_file(path: &Path) -> Result<(), PrivateFileError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(at(path))
+}
+
+/// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), if it names
+/// one (not `:memory:`).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite:///d/plugboard.db?mode=rwc"),
+            Some(PathBuf::from("/d/plugboard.db"))
+        );
+        assert_eq!(sqlite_file("sqlite:x.db"), Some(PathBuf::from("x.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+}
