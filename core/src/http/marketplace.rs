@@ -11,6 +11,7 @@ use crate::{
         updates::UpdateError,
     },
     runtime::Runtime,
+    slug::Slug,
 };
 
 /// Registers the marketplace routes (inside `/api/admin`).
@@ -167,7 +168,7 @@ async fn remove_key(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InstallRequest {
-    slug: String,
+    slug: Slug,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
@@ -254,7 +255,7 @@ async fn dismiss_update(
 async fn rollback(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(rt.rollback(&slug, "admin").await?))
 }

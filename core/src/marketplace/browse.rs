@@ -2,16 +2,16 @@
 //! marked installed / enabled / update available; search and filters; and
 //! installing an entry by slug as a followable job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::{
     catalog::{newer, CatalogEntry},
     install::{InstallError, TrustPolicy},
-    sources::Source,
+    sources::{Source, Sources},
 };
-use crate::runtime::Runtime;
+use crate::{runtime::Runtime, slug::Slug};
 
 /// A catalog file read by the caller, and how far its publishers are
 /// trusted: where [`Runtime::install_from_catalog`] installs from.
@@ -55,13 +55,13 @@ pub struct Query {
 }
 
 impl Query {
-    fn matches(&self, e: &CatalogEntry) -> bool {
-        let text_ok = self.q.as_deref().is_none_or(|q| {
-            let q = q.to_lowercase();
-            [&e.slug, &e.name, &e.description]
+    /// Whether `e` matches; `q` is the search text already lower-cased.
+    fn matches(&self, q: Option<&str>, e: &CatalogEntry) -> bool {
+        let text_ok = q.is_none_or(|q| {
+            [e.slug.as_str(), &e.name, &e.description]
                 .iter()
-                .any(|f| f.to_lowercase().contains(&q))
-                || e.tags.iter().any(|t| t.to_lowercase().contains(&q))
+                .any(|f| contains_lowercase(f, q))
+                || e.tags.iter().any(|t| contains_lowercase(t, q))
         });
         text_ok
             && self.category.as_deref().is_none_or(|c| e.category == c)
@@ -72,8 +72,24 @@ impl Query {
     }
 }
 
+/// Whether `text`, lower-cased, contains `needle` (lower-case): without
+/// allocating for ASCII text, the common case.
+fn contains_lowercase(text: &str, needle: &str) -> bool {
+    if text.is_ascii() && needle.is_ascii() {
+        let (t, n) = (text.as_bytes(), needle.as_bytes());
+        n.is_empty()
+            || t.windows(n.len())
+                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    } else {
+        text.to_lowercase().contains(needle)
+    }
+}
+
 impl Runtime {
     /// The catalog (stale sources synced first), filtered by `query`.
+    ///
+    /// Linear in the catalogs' size: entries are read by reference and
+    /// only the matching ones are copied into the answer.
     pub async fn catalog(&self, query: &Query) -> Result<Vec<Listing>, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
         self.detect_updates(&sources).await?;
@@ -82,25 +98,36 @@ impl Runtime {
             crate::lifecycle::LifecycleError::Db(d) => d,
             other => sea_orm::DbErr::Custom(other.to_string()),
         })?;
+        let records: HashMap<&str, _> = records.iter().map(|r| (r.slug.as_str(), r)).collect();
+        let pending: HashSet<(&str, &str, String)> = pending
+            .iter()
+            .map(|u| {
+                (
+                    u.slug.as_str(),
+                    u.to_version.as_str(),
+                    u.to_sha256.to_ascii_lowercase(),
+                )
+            })
+            .collect();
+        let q = query.q.as_deref().map(str::to_lowercase);
         let mut out = Vec::new();
-        for s in &sources {
-            for (source, entry) in self.marketplace().entries_of(s) {
-                if !query.matches(&entry) {
-                    continue;
-                }
-                let record = records.iter().find(|r| r.slug == entry.slug);
-                out.push(Listing {
-                    source_id: source.id,
-                    installed_version: record.map(|r| r.version.clone()),
-                    state: record.map(|r| r.state.as_str().to_string()),
-                    update_available: pending.iter().any(|u| {
-                        u.slug == entry.slug
-                            && u.to_version == entry.version
-                            && u.to_sha256.eq_ignore_ascii_case(&entry.sha256)
-                    }),
-                    entry,
-                });
+        for (source, entry) in Sources::offers(&sources) {
+            if !query.matches(q.as_deref(), entry) {
+                continue;
             }
+            let record = records.get(entry.slug.as_str());
+            let update_available = pending.contains(&(
+                    entry.slug.as_str(),
+                    entry.version.as_str(),
+                    entry.sha256.to_ascii_lowercase(),
+                ));
+            out.push(Listing {
+                source_id: source.id,
+                installed_version: record.map(|r| r.version.clone()),
+                state: record.map(|r| r.state.as_str().to_string()),
+                update_available,
+                entry: entry.clone(),
+            });
         }
         Ok(out)
     }
@@ -112,21 +139,16 @@ impl Runtime {
         version: Option<&str>,
     ) -> Result<Option<(Source, CatalogEntry)>, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
-        let mut best: Option<(Source, CatalogEntry)> = None;
-        for s in &sources {
-            for (source, entry) in self.marketplace().entries_of(s) {
-                if entry.slug != slug || version.is_some_and(|v| v != entry.version) {
-                    continue;
-                }
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, b)| newer(&entry.version, &b.version))
-                {
-                    best = Some((source, entry));
-                }
+        let mut best: Option<(&Source, &CatalogEntry)> = None;
+        for (source, entry) in Sources::offers(&sources) {
+            if entry.slug != slug || version.is_some_and(|v| v != entry.version) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| newer(&entry.version, &b.version)) {
+                best = Some((source, entry));
             }
         }
-        Ok(best)
+        Ok(best.map(|(s, e)| (s.clone(), e.clone())))
     }
 
     /// Starts installing `slug` from the catalog in the background, with
@@ -176,17 +198,13 @@ impl Runtime {
             }
         }
         let sources = self.marketplace().list().await.map_err(db)?;
-        let offers: Vec<(Source, CatalogEntry)> = sources
-            .iter()
-            .flat_map(|s| self.marketplace().entries_of(s))
-            .collect();
-        let available: Vec<CatalogEntry> = offers.iter().map(|(_, e)| e.clone()).collect();
+        let available: Vec<CatalogEntry> =
+            Sources::offers(&sources).map(|(_, e)| e.clone()).collect();
         let deps = super::deps::plan(&entry, &available, &self.installed_versions(slug))?;
         let mut steps = Vec::new();
         for dep in deps {
-            let source = offers
-                .iter()
-                .find(|(_, e)| *e == dep)
+            let source = Sources::offers(&sources)
+                .find(|(_, e)| **e == dep)
                 .map(|(s, _)| s.clone())
                 .unwrap_or_else(|| source.clone());
             steps.push((source, dep));
@@ -300,7 +318,7 @@ impl Runtime {
         actor: &str,
         progress: super::jobs::Progress,
     ) -> Result<(), InstallError> {
-        let mut done: Vec<String> = Vec::new();
+        let mut done: Vec<Slug> = Vec::new();
         for (location, trust, entry) in &plan {
             self.installs().set_current(id, &entry.slug);
             let result = self

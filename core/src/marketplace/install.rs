@@ -238,7 +238,7 @@ pub fn verify(
             signing::verify(key, &actual, sig)?;
         }
         _ if trust.allow_unsigned => {}
-        _ => return Err(InstallError::Unsigned(entry.slug.clone())),
+        _ => return Err(InstallError::Unsigned(entry.slug.to_string())),
     }
     Ok(actual)
 }
@@ -425,7 +425,7 @@ impl Runtime {
             || folder.exists()
             || self.store().get(&entry.slug).await.is_ok()
         {
-            return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
+            return Err(InstallError::AlreadyInstalled(entry.slug.to_string()));
         }
         self.check_dependencies_installed(entry)
     }
@@ -448,7 +448,7 @@ impl Runtime {
             .map_err(|e| InstallError::Incompatible(format!("version {}: {e}", entry.version)))?;
         if installed.as_ref().is_some_and(|i| offered < *i) && !allow_downgrade {
             return Err(InstallError::Downgrade {
-                slug: entry.slug.clone(),
+                slug: entry.slug.to_string(),
                 offered: entry.version.clone(),
                 installed: record.version,
             });
@@ -458,7 +458,7 @@ impl Runtime {
             b.version == entry.version && b.sha256.eq_ignore_ascii_case(&entry.sha256)
         }) {
             return Err(InstallError::UpToDate {
-                slug: entry.slug.clone(),
+                slug: entry.slug.to_string(),
                 version: entry.version.clone(),
             });
         }
@@ -571,7 +571,7 @@ impl Runtime {
             source,
         })?;
         let info = BundleInfo {
-            slug: entry.slug.clone(),
+            slug: entry.slug.to_string(),
             version: entry.version.clone(),
             sha256: sha256.clone(),
             key_id: entry.key_id.clone(),

@@ -3,7 +3,7 @@
 //! after a restart, and a source that is down or serves bad JSON is reported
 //! without losing what was known.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
@@ -40,8 +40,16 @@ pub struct Source {
     pub last_error: Option<String>,
     /// Entries in its last good catalog.
     pub entries: usize,
+    /// Shared, never copied: a clone of the source is a reference count.
     #[serde(skip)]
-    catalog: Option<Catalog>,
+    catalog: Option<Arc<Catalog>>,
+}
+
+impl Source {
+    /// The entries of its last good catalog (empty if it never synced).
+    pub fn entries(&self) -> &[CatalogEntry] {
+        self.catalog.as_deref().map_or(&[], |c| c.entries.as_slice())
+    }
 }
 
 /// A trusted publisher key.
@@ -136,7 +144,9 @@ impl Sources {
         rows.iter()
             .map(|r| {
                 let text: Option<String> = r.try_get("", "catalog")?;
-                let catalog = text.and_then(|t| serde_json::from_str::<Catalog>(&t).ok());
+                let catalog = text
+                    .and_then(|t| serde_json::from_str::<Catalog>(&t).ok())
+                    .map(Arc::new);
                 Ok(Source {
                     id: r.try_get("", "id")?,
                     location: r.try_get("", "location")?,
@@ -235,29 +245,13 @@ impl Sources {
         self.list().await
     }
 
-    /// The entries of one source's last good catalog.
-    pub fn entries_of(&self, source: &Source) -> Vec<(Source, CatalogEntry)> {
-        source
-            .catalog
-            .clone()
-            .map(|c| c.entries)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| (source.clone(), e))
-            .collect()
-    }
-
-    /// Every entry of every source's last good catalog, with its source.
-    pub async fn entries(&self) -> Result<Vec<(Source, CatalogEntry)>, DbErr> {
-        Ok(self
-            .list()
-            .await?
-            .into_iter()
-            .flat_map(|s| {
-                let entries = s.catalog.clone().map(|c| c.entries).unwrap_or_default();
-                entries.into_iter().map(move |e| (s.clone(), e))
-            })
-            .collect())
+    /// Every entry of `sources`' last good catalogs, with its source, by
+    /// reference: nothing is copied (browsing a catalog of n entries must
+    /// cost O(n), not a copy of the catalog per entry).
+    pub fn offers(sources: &[Source]) -> impl Iterator<Item = (&Source, &CatalogEntry)> {
+        sources
+            .iter()
+            .flat_map(|s| s.entries().iter().map(move |e| (s, e)))
     }
 
     /// The trusted keys.
