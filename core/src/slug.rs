@@ -237,7 +237,13 @@ mod tests {
 
     #[test]
     fn valid_slugs_pass_and_every_hostile_one_is_refused_with_its_reason() {
-        for ok in ["a", "guestbook", "user-policy2", "a1-b2-c3", &"a".repeat(40)] {
+        for ok in [
+            "a",
+            "guestbook",
+            "user-policy2",
+            "a1-b2-c3",
+            &"a".repeat(40),
+        ] {
             assert_eq!(Slug::parse(ok).unwrap().as_str(), ok);
         }
         for (bad, why) in [

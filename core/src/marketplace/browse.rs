@@ -117,10 +117,10 @@ impl Runtime {
             }
             let record = records.get(entry.slug.as_str());
             let update_available = pending.contains(&(
-                    entry.slug.as_str(),
-                    entry.version.as_str(),
-                    entry.sha256.to_ascii_lowercase(),
-                ));
+                entry.slug.as_str(),
+                entry.version.as_str(),
+                entry.sha256.to_ascii_lowercase(),
+            ));
             out.push(Listing {
                 source_id: source.id,
                 installed_version: record.map(|r| r.version.clone()),

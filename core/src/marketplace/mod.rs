@@ -6,6 +6,7 @@
 //! | [`author`] | pack, sign, catalog add (the CLI) |
 //! | [`browse`] | the admin's view: listings, search, install by slug |
 //! | [`bundle`] | the `.tar.gz` format: packing, safe extraction |
+//! | [`download`] | where a bundle may come from (checked first), reading it |
 //! | [`signing`] | publisher keys, ed25519 signatures over the bundle's SHA-256 |
 //! | [`catalog`] | the catalog document and its entries |
 //! | [`install`] | the install pipeline |
@@ -18,6 +19,7 @@ pub mod browse;
 pub mod bundle;
 pub mod catalog;
 pub mod deps;
+pub mod download;
 pub mod install;
 pub mod jobs;
 pub mod schema;

@@ -48,7 +48,9 @@ pub struct Source {
 impl Source {
     /// The entries of its last good catalog (empty if it never synced).
     pub fn entries(&self) -> &[CatalogEntry] {
-        self.catalog.as_deref().map_or(&[], |c| c.entries.as_slice())
+        self.catalog
+            .as_deref()
+            .map_or(&[], |c| c.entries.as_slice())
     }
 }
 

@@ -23,8 +23,8 @@ use super::{
 };
 use crate::{
     registry::PluginKind,
-    slug::Slug,
     runtime::{Runtime, Swapped},
+    slug::Slug,
 };
 
 /// One row of the queue.
@@ -175,14 +175,11 @@ impl Runtime {
                             .as_ref()
                             .is_some_and(|s| *s != e.sha256.to_lowercase()))
             };
-            let best = offers
-                .iter()
-                .filter(|(_, e)| drifts(e))
-                .max_by(|a, b| {
-                    semver::Version::parse(&a.1.version)
-                        .ok()
-                        .cmp(&semver::Version::parse(&b.1.version).ok())
-                });
+            let best = offers.iter().filter(|(_, e)| drifts(e)).max_by(|a, b| {
+                semver::Version::parse(&a.1.version)
+                    .ok()
+                    .cmp(&semver::Version::parse(&b.1.version).ok())
+            });
             let pending = self
                 .update_rows(
                     "WHERE slug = ? AND state = 'pending'",

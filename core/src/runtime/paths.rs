@@ -59,8 +59,14 @@ mod tests {
     fn every_folder_stays_one_level_under_its_parent() {
         let config = RuntimeConfig::new("/data");
         let slug = Slug::parse("notes").unwrap();
-        assert_eq!(config.plugin_dir(&slug), PathBuf::from("/data/plugins/notes"));
-        assert_eq!(config.previous_dir(&slug), PathBuf::from("/data/previous/notes"));
+        assert_eq!(
+            config.plugin_dir(&slug),
+            PathBuf::from("/data/plugins/notes")
+        );
+        assert_eq!(
+            config.previous_dir(&slug),
+            PathBuf::from("/data/previous/notes")
+        );
         let staged = config.staging_dir(&slug, "rollback");
         assert_eq!(staged.parent().unwrap(), PathBuf::from("/data/.staging"));
         let name = staged.file_name().unwrap().to_string_lossy().into_owned();
