@@ -14,6 +14,7 @@ mod hooks_and_users;
 mod lifecycle;
 mod loading;
 mod marketplace;
+mod marketplace_hostile;
 mod routes_and_kv;
 mod sql;
 mod ui_and_auth;
