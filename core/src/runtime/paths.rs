@@ -23,6 +23,18 @@ fn scratch_name(slug: &Slug, tag: &'static str) -> String {
     }
 }
 
+/// The slug of a scratch folder named by [`RuntimeConfig::staging_dir`]
+/// with `tag` (non-empty), or `None` for any other name. The suffix is
+/// all digits, so the last `-<tag>-` is the separator even when the slug
+/// itself holds `-<tag>-` (`a-rollback-b`).
+pub(crate) fn scratch_slug(name: &str, tag: &str) -> Option<Slug> {
+    let (slug, n) = name.rsplit_once(&format!("-{tag}-"))?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Slug::parse(slug).ok()
+}
+
 impl RuntimeConfig {
     /// `<data>/plugins/<slug>`: where an installed dynamic plugin lives.
     pub fn plugin_dir(&self, slug: &Slug) -> PathBuf {
@@ -71,6 +83,17 @@ mod tests {
         assert_eq!(staged.parent().unwrap(), PathBuf::from("/data/.staging"));
         let name = staged.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with("notes-rollback-"), "{name}");
+        for slug in ["notes", "a-rollback-b", "x-rollback-1"] {
+            let slug = Slug::parse(slug).unwrap();
+            let staged = config.staging_dir(&slug, "rollback");
+            let name = staged.file_name().unwrap().to_str().unwrap();
+            assert_eq!(scratch_slug(name, "rollback"), Some(slug.clone()), "{name}");
+            // An install's staging folder is not a rollback's.
+            let staged = config.staging_dir(&slug, "");
+            let name = staged.file_name().unwrap().to_str().unwrap();
+            assert_eq!(scratch_slug(name, "rollback"), None, "{name}");
+        }
+        assert_eq!(scratch_slug("..-rollback-1", "rollback"), None);
         let trash = config.trash_dir(&slug, "");
         assert_eq!(trash.parent().unwrap(), PathBuf::from("/data/.trash"));
     }

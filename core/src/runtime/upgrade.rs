@@ -298,9 +298,7 @@ impl Runtime {
         let staging = self.config().staging_root();
         for dir in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();
-            let slug = name
-                .split_once("-rollback-")
-                .and_then(|(slug, _)| Slug::parse(slug).ok());
+            let slug = super::paths::scratch_slug(&name, "rollback");
             if let Some(slug) = slug {
                 let previous = self.previous_dir(&slug);
                 if !previous.exists() {
