@@ -70,9 +70,9 @@ async fn catalog(
     rt: web::Data<Runtime>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
-    let entries = rt.catalog(&q).await.map_err(db)?;
-    let sources = rt.marketplace().list().await.map_err(db)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries, "sources": sources })))
+    // `{"entries", "sources"}`, serialized straight from the shared
+    // catalogs (no JSON tree of the whole catalog in between).
+    Ok(HttpResponse::Ok().json(rt.catalog(&q).await.map_err(db)?))
 }
 
 async fn sync(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {

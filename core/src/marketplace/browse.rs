@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
-
+pub use super::listing::{Browse, Listing, Query};
 use super::{
     catalog::{newer, CatalogEntry},
     install::{InstallError, TrustPolicy},
+    listing::Hit,
     sources::{Source, Sources},
 };
 use crate::{runtime::Runtime, slug::Slug};
@@ -25,72 +25,13 @@ pub struct CatalogFile<'a> {
     pub trust: &'a TrustPolicy,
 }
 
-/// One catalog entry with what this installation has of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listing {
-    /// The entry.
-    #[serde(flatten)]
-    pub entry: CatalogEntry,
-    /// The source it comes from.
-    pub source_id: i64,
-    /// The installed version, if any.
-    pub installed_version: Option<String>,
-    /// The installed plugin's state, if any.
-    pub state: Option<String>,
-    /// Whether this entry is the pending update of the installed plugin
-    /// (a newer version, or the same version with another digest).
-    pub update_available: bool,
-}
-
-/// Search and filters.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Query {
-    /// Text in slug, name, description or tags (case-insensitive).
-    pub q: Option<String>,
-    /// Exact category.
-    pub category: Option<String>,
-    /// Exact tag.
-    pub tag: Option<String>,
-}
-
-impl Query {
-    /// Whether `e` matches; `q` is the search text already lower-cased.
-    fn matches(&self, q: Option<&str>, e: &CatalogEntry) -> bool {
-        let text_ok = q.is_none_or(|q| {
-            [e.slug.as_str(), &e.name, &e.description]
-                .iter()
-                .any(|f| contains_lowercase(f, q))
-                || e.tags.iter().any(|t| contains_lowercase(t, q))
-        });
-        text_ok
-            && self.category.as_deref().is_none_or(|c| e.category == c)
-            && self
-                .tag
-                .as_deref()
-                .is_none_or(|t| e.tags.iter().any(|x| x == t))
-    }
-}
-
-/// Whether `text`, lower-cased, contains `needle` (lower-case): without
-/// allocating for ASCII text, the common case.
-fn contains_lowercase(text: &str, needle: &str) -> bool {
-    if text.is_ascii() && needle.is_ascii() {
-        let (t, n) = (text.as_bytes(), needle.as_bytes());
-        n.is_empty()
-            || t.windows(n.len())
-                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
-    } else {
-        text.to_lowercase().contains(needle)
-    }
-}
-
 impl Runtime {
     /// The catalog (stale sources synced first), filtered by `query`.
     ///
-    /// Linear in the catalogs' size: entries are read by reference and
-    /// only the matching ones are copied into the answer.
-    pub async fn catalog(&self, query: &Query) -> Result<Vec<Listing>, sea_orm::DbErr> {
+    /// Linear in the catalogs' size, and nothing is copied per entry: the
+    /// answer keeps the sources' (shared) catalogs and, per match, where
+    /// it is and what this installation has of it.
+    pub async fn catalog(&self, query: &Query) -> Result<Browse, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
         self.detect_updates(&sources).await?;
         let pending = self.pending_updates().await?;
@@ -110,26 +51,28 @@ impl Runtime {
             })
             .collect();
         let q = query.q.as_deref().map(str::to_lowercase);
-        let mut out = Vec::new();
-        for (source, entry) in Sources::offers(&sources) {
-            if !query.matches(q.as_deref(), entry) {
-                continue;
+        let mut hits = Vec::new();
+        for (s, source) in sources.iter().enumerate() {
+            for (e, entry) in source.entries().iter().enumerate() {
+                if !query.matches(q.as_deref(), entry) {
+                    continue;
+                }
+                let record = records.get(entry.slug.as_str());
+                let update_available = pending.contains(&(
+                    entry.slug.as_str(),
+                    entry.version.as_str(),
+                    entry.sha256.to_ascii_lowercase(),
+                ));
+                hits.push(Hit {
+                    source: s,
+                    entry: e,
+                    installed_version: record.map(|r| r.version.clone()),
+                    state: record.map(|r| r.state.as_str()),
+                    update_available,
+                });
             }
-            let record = records.get(entry.slug.as_str());
-            let update_available = pending.contains(&(
-                entry.slug.as_str(),
-                entry.version.as_str(),
-                entry.sha256.to_ascii_lowercase(),
-            ));
-            out.push(Listing {
-                source_id: source.id,
-                installed_version: record.map(|r| r.version.clone()),
-                state: record.map(|r| r.state.as_str().to_string()),
-                update_available,
-                entry: entry.clone(),
-            });
         }
-        Ok(out)
+        Ok(Browse::new(sources, hits))
     }
 
     /// Finds `slug` (at `version`, else the newest) in the synced sources.

@@ -11,6 +11,7 @@
 //! | [`catalog`] | the catalog document and its entries |
 //! | [`install`] | the install pipeline |
 //! | [`jobs`] | install jobs and their progress |
+//! | [`listing`] | the catalog view's answer and search |
 //! | [`schema`] | JSON Schemas of the manifest and the catalog |
 //! | [`sources`] | catalog sources (synced, last good copy kept) and trusted keys |
 
@@ -22,6 +23,7 @@ pub mod deps;
 pub mod download;
 pub mod install;
 pub mod jobs;
+pub mod listing;
 pub mod schema;
 pub mod signing;
 pub mod sources;
