@@ -30,9 +30,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The longest slug, in bytes.
 pub const MAX_LEN: usize = 40;
 
-/// A valid plugin slug (see the module docs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A valid plugin slug (see the module docs). `{:?}` shows it as a
+/// quoted string, like the `String` it replaces in messages.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Slug(String);
+
+impl fmt::Debug for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
 
 /// Why a text is not a slug.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
