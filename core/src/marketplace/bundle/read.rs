@@ -221,16 +221,10 @@ impl Extraction<'_> {
             let record = record.map_err(|e| BundleError::Corrupt(format!("PAX header: {e}")))?;
             let key = record.key().map_err(|_| refuse("PAX key is not UTF-8"))?;
             match key {
-                "path" => {
-                    if self
-                        .pending
-                        .name
-                        .replace(record.value_bytes().to_vec())
-                        .is_some()
-                    {
-                        return Err(refuse("two long names for one entry"));
-                    }
+                "path" if self.pending.name.is_some() => {
+                    return Err(refuse("two long names for one entry"));
                 }
+                "path" => self.pending.name = Some(record.value_bytes().to_vec()),
                 "size" => {
                     let size = record
                         .value()
