@@ -6,7 +6,8 @@
 //! of the resident set (`VmHWM` after a reset, minus `VmRSS` before) for
 //! each.
 //!
-//! Run with `scripts/bench catalog`.
+//! Run with `scripts/bench catalog`. `PLUGBOARD_BENCH_CATALOG_SIZES=1500`
+//! (comma-separated) picks other sizes.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -65,7 +66,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    for n in [1_500, 20_000] {
+    let sizes: Vec<usize> = std::env::var("PLUGBOARD_BENCH_CATALOG_SIZES")
+        .unwrap_or_else(|_| "1500,20000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("sizes are numbers"))
+        .collect();
+    for n in sizes {
         let work = tempfile::tempdir().unwrap();
         let catalog = work.path().join("catalog.json");
         let text = catalog_json(n);
