@@ -160,7 +160,8 @@ fn main() {
     rt.block_on(runtime.update_with_progress(&entries[1], &catalog, &trust, false, "bench", quiet))
         .unwrap();
     for _ in 1..CUTOVERS {
-        rt.block_on(runtime.rollback("notes", "bench")).unwrap();
+        rt.block_on(runtime.rollback(&"notes".parse().unwrap(), "bench"))
+            .unwrap();
     }
     let during_to = start.elapsed();
     std::thread::sleep(PHASE);

@@ -10,6 +10,7 @@
 //! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
 //! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
 //! | [`manifest`], [`capabilities`] | `plugin.json` and what it grants |
+//! | [`slug`] | the checked plugin slug every path is built from |
 //! | [`marketplace`] | bundles, signatures, catalogs, install |
 //! | [`registry`] | a loaded plugin and the guarded call into it |
 //! | [`hooks`] | hook ordering |
@@ -50,9 +51,11 @@ pub mod runtime;
 pub mod scheduler;
 mod scope;
 pub mod settings;
+pub mod slug;
 pub mod sql;
 pub mod ui;
 pub mod users;
 
 pub use plugboard_plugin_api::BuiltinPlugin;
 pub use runtime::{LoadProblem, Runtime, RuntimeConfig, RuntimeError};
+pub use slug::Slug;

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::capabilities::Capabilities;
+use crate::{capabilities::Capabilities, slug::Slug};
 pub use plugboard_frontend_manifest::UiDeclaration;
 
 /// The manifest's file name.
@@ -39,8 +39,9 @@ pub const MANIFEST_FILE: &str = "plugin.json";
 #[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Unique slug: lower-case letters, digits and `-`, starting with a letter.
-    pub slug: String,
+    /// Unique slug: lower-case letters, digits and single `-`, starting
+    /// with a letter, at most 40 (checked when read).
+    pub slug: Slug,
     /// Semver version; must equal what the library reports.
     pub version: String,
     /// Display name.
@@ -146,12 +147,7 @@ pub enum ManifestError {
 /// assert!(!is_valid_slug("a-"));
 /// ```
 pub fn is_valid_slug(slug: &str) -> bool {
-    let mut chars = slug.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && slug.len() <= 40
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
-        && !slug.contains("--")
-        && !slug.ends_with('-')
+    Slug::is_valid(slug)
 }
 
 impl Manifest {
@@ -190,12 +186,6 @@ impl Manifest {
 
     /// Checks every field's value.
     pub fn validate(&self) -> Result<(), String> {
-        if !is_valid_slug(&self.slug) {
-            return Err(format!(
-                "slug {:?} is not valid (lower-case letters, digits and single '-', starting with a letter, at most 40)",
-                self.slug
-            ));
-        }
         semver::Version::parse(&self.version)
             .map_err(|e| format!("version {:?} is not semver: {e}", self.version))?;
         if let Some(library) = &self.library {
@@ -209,7 +199,7 @@ impl Manifest {
         self.capabilities.validate(&self.slug)?;
         self.ui.validate(&self.slug)?;
         for d in &self.dependencies {
-            if !is_valid_slug(&d.slug) || d.slug == self.slug {
+            if !is_valid_slug(&d.slug) || self.slug == d.slug {
                 return Err(format!(
                     "dependency {:?} is not another plugin's slug",
                     d.slug
@@ -260,7 +250,7 @@ mod tests {
     #[test]
     fn library_must_be_a_base_name() {
         let m = Manifest {
-            slug: "a".into(),
+            slug: "a".parse().unwrap(),
             version: "1.0.0".into(),
             name: None,
             description: None,

@@ -10,6 +10,7 @@ use crate::{
     metrics::MetricsSnapshot,
     routes::RouteInfo,
     runtime::{DataPolicy, Runtime},
+    slug::Slug,
 };
 
 /// Registers the plugin admin routes (inside `/api/admin`).
@@ -111,8 +112,9 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .as_ref()
             .and_then(|e| e.source())
             .and_then(|f| crate::marketplace::install::BundleInfo::read(f)),
-        previous_version: crate::manifest::Manifest::read(&rt.previous_dir(&record.slug))
+        previous_version: Slug::parse(&record.slug)
             .ok()
+            .and_then(|slug| crate::manifest::Manifest::read(&rt.previous_dir(&slug)).ok())
             .map(|m| m.version),
         slug: record.slug,
         version: record.version,
@@ -135,7 +137,7 @@ async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError
 async fn show(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.store().get(&slug).await?;
     let mut view = view(&rt, record);
@@ -146,7 +148,7 @@ async fn show(
 async fn enable(
     admin: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.enable(&slug, &admin.0.actor()).await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
@@ -163,7 +165,7 @@ struct CascadeQuery {
 async fn disable(
     admin: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
     query: web::Query<CascadeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt
@@ -175,7 +177,7 @@ async fn disable(
 async fn reset(
     admin: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.reset(&slug, &admin.0.actor()).await?;
     Ok(HttpResponse::Ok().json(view(&rt, record)))
@@ -195,7 +197,7 @@ struct UninstallQuery {
 async fn uninstall(
     admin: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
     query: web::Query<UninstallQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let data = match query.data.as_deref() {
@@ -250,7 +252,7 @@ async fn events(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
 async fn jobs(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     rt.store().get(&slug).await?;
     Ok(
@@ -262,7 +264,7 @@ async fn jobs(
 async fn get_config(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(rt.plugin_config(&slug).await?))
 }
@@ -270,7 +272,7 @@ async fn get_config(
 async fn put_config(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(rt.set_plugin_config(&slug, body.into_inner()).await?))

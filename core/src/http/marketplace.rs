@@ -11,6 +11,7 @@ use crate::{
         updates::UpdateError,
     },
     runtime::Runtime,
+    slug::Slug,
 };
 
 /// Registers the marketplace routes (inside `/api/admin`).
@@ -69,9 +70,9 @@ async fn catalog(
     rt: web::Data<Runtime>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
-    let entries = rt.catalog(&q).await.map_err(db)?;
-    let sources = rt.marketplace().list().await.map_err(db)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries, "sources": sources })))
+    // `{"entries", "sources"}`, serialized straight from the shared
+    // catalogs (no JSON tree of the whole catalog in between).
+    Ok(HttpResponse::Ok().json(rt.catalog(&q).await.map_err(db)?))
 }
 
 async fn sync(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
@@ -167,7 +168,7 @@ async fn remove_key(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InstallRequest {
-    slug: String,
+    slug: Slug,
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
@@ -254,7 +255,7 @@ async fn dismiss_update(
 async fn rollback(
     _: Admin,
     rt: web::Data<Runtime>,
-    slug: web::Path<String>,
+    slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(rt.rollback(&slug, "admin").await?))
 }

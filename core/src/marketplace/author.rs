@@ -208,7 +208,7 @@ pub fn catalog_add(
         name: manifest
             .name
             .clone()
-            .unwrap_or_else(|| manifest.slug.clone()),
+            .unwrap_or_else(|| manifest.slug.to_string()),
         description: manifest.description.clone().unwrap_or_default(),
         slug: manifest.slug,
         version: manifest.version,

@@ -2,16 +2,16 @@
 //! marked installed / enabled / update available; search and filters; and
 //! installing an entry by slug as a followable job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
-
+pub use super::listing::{Browse, Listing, Query};
 use super::{
     catalog::{newer, CatalogEntry},
     install::{InstallError, TrustPolicy},
-    sources::Source,
+    listing::Hit,
+    sources::{Source, Sources},
 };
-use crate::runtime::Runtime;
+use crate::{runtime::Runtime, slug::Slug};
 
 /// A catalog file read by the caller, and how far its publishers are
 /// trusted: where [`Runtime::install_from_catalog`] installs from.
@@ -25,56 +25,13 @@ pub struct CatalogFile<'a> {
     pub trust: &'a TrustPolicy,
 }
 
-/// One catalog entry with what this installation has of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listing {
-    /// The entry.
-    #[serde(flatten)]
-    pub entry: CatalogEntry,
-    /// The source it comes from.
-    pub source_id: i64,
-    /// The installed version, if any.
-    pub installed_version: Option<String>,
-    /// The installed plugin's state, if any.
-    pub state: Option<String>,
-    /// Whether this entry is the pending update of the installed plugin
-    /// (a newer version, or the same version with another digest).
-    pub update_available: bool,
-}
-
-/// Search and filters.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Query {
-    /// Text in slug, name, description or tags (case-insensitive).
-    pub q: Option<String>,
-    /// Exact category.
-    pub category: Option<String>,
-    /// Exact tag.
-    pub tag: Option<String>,
-}
-
-impl Query {
-    fn matches(&self, e: &CatalogEntry) -> bool {
-        let text_ok = self.q.as_deref().is_none_or(|q| {
-            let q = q.to_lowercase();
-            [&e.slug, &e.name, &e.description]
-                .iter()
-                .any(|f| f.to_lowercase().contains(&q))
-                || e.tags.iter().any(|t| t.to_lowercase().contains(&q))
-        });
-        text_ok
-            && self.category.as_deref().is_none_or(|c| e.category == c)
-            && self
-                .tag
-                .as_deref()
-                .is_none_or(|t| e.tags.iter().any(|x| x == t))
-    }
-}
-
 impl Runtime {
     /// The catalog (stale sources synced first), filtered by `query`.
-    pub async fn catalog(&self, query: &Query) -> Result<Vec<Listing>, sea_orm::DbErr> {
+    ///
+    /// Linear in the catalogs' size, and nothing is copied per entry: the
+    /// answer keeps the sources' (shared) catalogs and, per match, where
+    /// it is and what this installation has of it.
+    pub async fn catalog(&self, query: &Query) -> Result<Browse, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
         self.detect_updates(&sources).await?;
         let pending = self.pending_updates().await?;
@@ -82,27 +39,40 @@ impl Runtime {
             crate::lifecycle::LifecycleError::Db(d) => d,
             other => sea_orm::DbErr::Custom(other.to_string()),
         })?;
-        let mut out = Vec::new();
-        for s in &sources {
-            for (source, entry) in self.marketplace().entries_of(s) {
-                if !query.matches(&entry) {
+        let records: HashMap<&str, _> = records.iter().map(|r| (r.slug.as_str(), r)).collect();
+        let pending: HashSet<(&str, &str, String)> = pending
+            .iter()
+            .map(|u| {
+                (
+                    u.slug.as_str(),
+                    u.to_version.as_str(),
+                    u.to_sha256.to_ascii_lowercase(),
+                )
+            })
+            .collect();
+        let q = query.q.as_deref().map(str::to_lowercase);
+        let mut hits = Vec::new();
+        for (s, source) in sources.iter().enumerate() {
+            for (e, entry) in source.entries().iter().enumerate() {
+                if !query.matches(q.as_deref(), entry) {
                     continue;
                 }
-                let record = records.iter().find(|r| r.slug == entry.slug);
-                out.push(Listing {
-                    source_id: source.id,
+                let record = records.get(entry.slug.as_str());
+                let update_available = pending.contains(&(
+                    entry.slug.as_str(),
+                    entry.version.as_str(),
+                    entry.sha256.to_ascii_lowercase(),
+                ));
+                hits.push(Hit {
+                    source: s,
+                    entry: e,
                     installed_version: record.map(|r| r.version.clone()),
-                    state: record.map(|r| r.state.as_str().to_string()),
-                    update_available: pending.iter().any(|u| {
-                        u.slug == entry.slug
-                            && u.to_version == entry.version
-                            && u.to_sha256.eq_ignore_ascii_case(&entry.sha256)
-                    }),
-                    entry,
+                    state: record.map(|r| r.state.as_str()),
+                    update_available,
                 });
             }
         }
-        Ok(out)
+        Ok(Browse::new(sources, hits))
     }
 
     /// Finds `slug` (at `version`, else the newest) in the synced sources.
@@ -112,21 +82,16 @@ impl Runtime {
         version: Option<&str>,
     ) -> Result<Option<(Source, CatalogEntry)>, sea_orm::DbErr> {
         let sources = self.marketplace().sync(false).await?;
-        let mut best: Option<(Source, CatalogEntry)> = None;
-        for s in &sources {
-            for (source, entry) in self.marketplace().entries_of(s) {
-                if entry.slug != slug || version.is_some_and(|v| v != entry.version) {
-                    continue;
-                }
-                if best
-                    .as_ref()
-                    .is_none_or(|(_, b)| newer(&entry.version, &b.version))
-                {
-                    best = Some((source, entry));
-                }
+        let mut best: Option<(&Source, &CatalogEntry)> = None;
+        for (source, entry) in Sources::offers(&sources) {
+            if entry.slug != slug || version.is_some_and(|v| v != entry.version) {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| newer(&entry.version, &b.version)) {
+                best = Some((source, entry));
             }
         }
-        Ok(best)
+        Ok(best.map(|(s, e)| (s.clone(), e.clone())))
     }
 
     /// Starts installing `slug` from the catalog in the background, with
@@ -176,17 +141,13 @@ impl Runtime {
             }
         }
         let sources = self.marketplace().list().await.map_err(db)?;
-        let offers: Vec<(Source, CatalogEntry)> = sources
-            .iter()
-            .flat_map(|s| self.marketplace().entries_of(s))
-            .collect();
-        let available: Vec<CatalogEntry> = offers.iter().map(|(_, e)| e.clone()).collect();
+        let available: Vec<CatalogEntry> =
+            Sources::offers(&sources).map(|(_, e)| e.clone()).collect();
         let deps = super::deps::plan(&entry, &available, &self.installed_versions(slug))?;
         let mut steps = Vec::new();
         for dep in deps {
-            let source = offers
-                .iter()
-                .find(|(_, e)| *e == dep)
+            let source = Sources::offers(&sources)
+                .find(|(_, e)| **e == dep)
                 .map(|(s, _)| s.clone())
                 .unwrap_or_else(|| source.clone());
             steps.push((source, dep));
@@ -300,7 +261,7 @@ impl Runtime {
         actor: &str,
         progress: super::jobs::Progress,
     ) -> Result<(), InstallError> {
-        let mut done: Vec<String> = Vec::new();
+        let mut done: Vec<Slug> = Vec::new();
         for (location, trust, entry) in &plan {
             self.installs().set_current(id, &entry.slug);
             let result = self

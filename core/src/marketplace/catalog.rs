@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capabilities::Capabilities;
+use crate::{capabilities::Capabilities, slug::Slug};
 
 /// The catalog document.
 #[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
@@ -33,11 +33,13 @@ pub struct Catalog {
 }
 
 /// One plugin version.
-#[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
-    /// The plugin's slug.
-    pub slug: String,
+    /// The plugin's slug: lower-case letters, digits and single `-`,
+    /// starting with a letter, at most 40 (a catalog with an invalid slug
+    /// is refused whole).
+    pub slug: Slug,
     /// Its version (semver).
     pub version: String,
     /// Display name.
@@ -81,6 +83,32 @@ pub struct CatalogEntry {
     /// Plugins it needs.
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
+}
+
+impl CatalogEntry {
+    /// A bare entry offering `slug` at `version` for this platform, every
+    /// other field empty (tools and tests fill in the rest).
+    pub fn new(slug: Slug, version: &str) -> CatalogEntry {
+        CatalogEntry {
+            name: slug.to_string(),
+            slug,
+            version: version.to_string(),
+            description: String::new(),
+            author: String::new(),
+            category: String::new(),
+            tags: Vec::new(),
+            icon_url: None,
+            download_url: String::new(),
+            sha256: String::new(),
+            signature: None,
+            key_id: None,
+            requires: Requirements::default(),
+            platform: current_platform(),
+            capabilities: Capabilities::default(),
+            config_schema: None,
+            dependencies: Vec::new(),
+        }
+    }
 }
 
 /// Version ranges (semver requirements) an entry needs.

@@ -59,7 +59,7 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn visit(&mut self, entry: &CatalogEntry) -> Result<(), DependencyError> {
-        self.stack.push(entry.slug.clone());
+        self.stack.push(entry.slug.to_string());
         for dep in &entry.dependencies {
             self.require(&entry.slug, dep)?;
         }
@@ -124,12 +124,9 @@ impl Planner<'_> {
 /// use std::collections::HashMap;
 /// use plugboard_core::marketplace::{catalog::CatalogEntry, deps::plan};
 /// let entry = |slug: &str, deps: &[(&str, &str)]| CatalogEntry {
-///     slug: slug.into(),
-///     version: "1.0.0".into(),
-///     platform: plugboard_core::marketplace::catalog::current_platform(),
 ///     dependencies: deps.iter().map(|(s, v)| plugboard_core::manifest::Dependency {
 ///         slug: s.to_string(), version: v.to_string() }).collect(),
-///     ..Default::default()
+///     ..CatalogEntry::new(slug.parse().unwrap(), "1.0.0")
 /// };
 /// let (a, b, c) = (entry("a", &[("b", "^1")]), entry("b", &[("c", "^1")]), entry("c", &[]));
 /// let order = plan(&a, &[b.clone(), c.clone()], &HashMap::new()).unwrap();
@@ -194,9 +191,6 @@ mod tests {
 
     fn entry(slug: &str, version: &str, deps: &[(&str, &str)]) -> CatalogEntry {
         CatalogEntry {
-            slug: slug.into(),
-            version: version.into(),
-            platform: current_platform(),
             dependencies: deps
                 .iter()
                 .map(|(s, v)| Dependency {
@@ -204,7 +198,7 @@ mod tests {
                     version: v.to_string(),
                 })
                 .collect(),
-            ..Default::default()
+            ..CatalogEntry::new(slug.parse().unwrap(), version)
         }
     }
 

@@ -15,17 +15,14 @@
 //! leaves either no plugin or a whole one; a start removes what a crash left
 //! in `.staging`.
 
-use std::{
-    io::Read,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{
     bundle::{self, BundleError, Limits},
     catalog::{current_platform, CatalogEntry},
+    download::{self, DownloadError},
     jobs::{Progress, Stage},
     signing::{self, PublicKey, SignatureError},
 };
@@ -36,10 +33,7 @@ use crate::{
     runtime::{Runtime, RuntimeError},
 };
 
-/// The largest bundle downloaded.
-pub const MAX_BUNDLE: u64 = 64 << 20;
-/// How long a download may take.
-pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+pub use super::download::{DOWNLOAD_TIMEOUT, MAX_BUNDLE};
 
 /// Which signatures are accepted.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +59,10 @@ pub enum InstallError {
         /// Why.
         why: String,
     },
+    /// The entry's download location breaks the rules (nothing was read:
+    /// see [`super::download`]).
+    #[error("{0}")]
+    DownloadRefused(DownloadError),
     /// The bundle's digest differs from the catalog's.
     #[error("sha256 mismatch: the catalog says {expected}, the bundle is {actual}")]
     Digest {
@@ -130,6 +128,15 @@ pub enum InstallError {
     Runtime(#[from] RuntimeError),
 }
 
+impl From<DownloadError> for InstallError {
+    fn from(e: DownloadError) -> Self {
+        match e {
+            DownloadError::Fetch { url, why } => InstallError::Fetch { url, why },
+            refused @ DownloadError::Refused { .. } => InstallError::DownloadRefused(refused),
+        }
+    }
+}
+
 /// The outcome of an install.
 #[derive(Debug, Clone, Serialize)]
 pub struct Installed {
@@ -141,78 +148,6 @@ pub struct Installed {
     pub sha256: String,
     /// The key that signed it, if any.
     pub key_id: Option<String>,
-}
-
-/// Resolves `url` against the catalog's location `base` (a folder path or
-/// an `http(s)` URL ending in the catalog file name).
-fn resolve(base: &str, url: &str) -> String {
-    if url.contains("://") {
-        return url.to_string();
-    }
-    if base.starts_with("http://") || base.starts_with("https://") {
-        match base.rfind('/') {
-            Some(i) => format!("{}/{url}", &base[..i]),
-            None => url.to_string(),
-        }
-    } else {
-        let base = Path::new(base);
-        let dir = if base.is_dir() {
-            base
-        } else {
-            base.parent().unwrap_or(Path::new("."))
-        };
-        dir.join(url).display().to_string()
-    }
-}
-
-/// Reads the bundle at `url` (http(s), `file://` or a path), refusing more
-/// than [`MAX_BUNDLE`] bytes.
-pub fn fetch(url: &str) -> Result<Vec<u8>, InstallError> {
-    fetch_with(url, &|_, _| {})
-}
-
-/// [`fetch`], reporting (bytes so far, total if known) as it reads.
-pub fn fetch_with(url: &str, report: &dyn Fn(u64, Option<u64>)) -> Result<Vec<u8>, InstallError> {
-    let fail = |why: String| InstallError::Fetch {
-        url: url.to_string(),
-        why,
-    };
-    let too_big = || fail(format!("larger than {MAX_BUNDLE} bytes"));
-    if url.starts_with("http://") || url.starts_with("https://") {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(DOWNLOAD_TIMEOUT))
-            .build()
-            .into();
-        let mut res = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-        let total = res.body().content_length();
-        if total.is_some_and(|t| t > MAX_BUNDLE) {
-            return Err(too_big());
-        }
-        let mut reader = res.body_mut().as_reader().take(MAX_BUNDLE + 1);
-        let mut out = Vec::new();
-        let mut chunk = vec![0u8; 64 << 10];
-        loop {
-            let n = reader.read(&mut chunk).map_err(|e| fail(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&chunk[..n]);
-            report(out.len() as u64, total);
-        }
-        if out.len() as u64 > MAX_BUNDLE {
-            return Err(too_big());
-        }
-        Ok(out)
-    } else {
-        let path = url.strip_prefix("file://").unwrap_or(url);
-        let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-        if meta.len() > MAX_BUNDLE {
-            return Err(too_big());
-        }
-        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-        report(bytes.len() as u64, Some(meta.len()));
-        Ok(bytes)
-    }
 }
 
 /// Checks digest and signature of `bytes` against `entry` and `trust`.
@@ -238,7 +173,7 @@ pub fn verify(
             signing::verify(key, &actual, sig)?;
         }
         _ if trust.allow_unsigned => {}
-        _ => return Err(InstallError::Unsigned(entry.slug.clone())),
+        _ => return Err(InstallError::Unsigned(entry.slug.to_string())),
     }
     Ok(actual)
 }
@@ -343,7 +278,7 @@ impl Runtime {
             return Err(e);
         }
         let plugins = self.config().plugins_dir();
-        let folder = plugins.join(&entry.slug);
+        let folder = self.config().plugin_dir(&entry.slug);
         progress(Stage::Installing, 0, None);
         if let Err(source) =
             std::fs::create_dir_all(&plugins).and_then(|()| std::fs::rename(&staged.dir, &folder))
@@ -420,12 +355,12 @@ impl Runtime {
     /// `entry`'s plugin is not installed (nor its folder present) and its
     /// dependencies are.
     async fn check_installable(&self, entry: &CatalogEntry) -> Result<(), InstallError> {
-        let folder = self.config().plugins_dir().join(&entry.slug);
+        let folder = self.config().plugin_dir(&entry.slug);
         if self.plugin(&entry.slug).is_some()
             || folder.exists()
             || self.store().get(&entry.slug).await.is_ok()
         {
-            return Err(InstallError::AlreadyInstalled(entry.slug.clone()));
+            return Err(InstallError::AlreadyInstalled(entry.slug.to_string()));
         }
         self.check_dependencies_installed(entry)
     }
@@ -448,17 +383,17 @@ impl Runtime {
             .map_err(|e| InstallError::Incompatible(format!("version {}: {e}", entry.version)))?;
         if installed.as_ref().is_some_and(|i| offered < *i) && !allow_downgrade {
             return Err(InstallError::Downgrade {
-                slug: entry.slug.clone(),
+                slug: entry.slug.to_string(),
                 offered: entry.version.clone(),
                 installed: record.version,
             });
         }
-        let folder = self.config().plugins_dir().join(&entry.slug);
+        let folder = self.config().plugin_dir(&entry.slug);
         if BundleInfo::read(&folder).is_some_and(|b| {
             b.version == entry.version && b.sha256.eq_ignore_ascii_case(&entry.sha256)
         }) {
             return Err(InstallError::UpToDate {
-                slug: entry.slug.clone(),
+                slug: entry.slug.to_string(),
                 version: entry.version.clone(),
             });
         }
@@ -523,11 +458,12 @@ impl Runtime {
         progress: &Progress,
     ) -> Result<Staged, InstallError> {
         check_requirements(entry)?;
-        let url = resolve(catalog_location, &entry.download_url);
+        let (catalog, url) = (catalog_location.to_string(), entry.download_url.clone());
         progress(Stage::Downloading, 0, None);
         let report = std::sync::Arc::clone(progress);
         let bytes = tokio::task::spawn_blocking(move || {
-            fetch_with(&url, &|n, total| report(Stage::Downloading, n, total))
+            let from = download::locate(&catalog, &url)?;
+            download::fetch(&from, &|n, total| report(Stage::Downloading, n, total))
         })
         .await
         .map_err(|e| InstallError::Fetch {
@@ -561,17 +497,13 @@ impl Runtime {
     ) -> Result<Staged, InstallError> {
         progress(Stage::Verifying, 0, None);
         let sha256 = verify(bytes, entry, trust)?;
-        let staging = self.config().data_dir.join(".staging").join(format!(
-            "{}-{}",
-            entry.slug,
-            crate::runtime::unique()
-        ));
+        let staging = self.config().staging_dir(&entry.slug, "");
         std::fs::create_dir_all(&staging).map_err(|source| InstallError::Io {
             path: staging.clone(),
             source,
         })?;
         let info = BundleInfo {
-            slug: entry.slug.clone(),
+            slug: entry.slug.to_string(),
             version: entry.version.clone(),
             sha256: sha256.clone(),
             key_id: entry.key_id.clone(),

@@ -3,7 +3,7 @@
 //! after a restart, and a source that is down or serves bad JSON is reported
 //! without losing what was known.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
@@ -40,8 +40,18 @@ pub struct Source {
     pub last_error: Option<String>,
     /// Entries in its last good catalog.
     pub entries: usize,
+    /// Shared, never copied: a clone of the source is a reference count.
     #[serde(skip)]
-    catalog: Option<Catalog>,
+    catalog: Option<Arc<Catalog>>,
+}
+
+impl Source {
+    /// The entries of its last good catalog (empty if it never synced).
+    pub fn entries(&self) -> &[CatalogEntry] {
+        self.catalog
+            .as_deref()
+            .map_or(&[], |c| c.entries.as_slice())
+    }
 }
 
 /// A trusted publisher key.
@@ -88,6 +98,22 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
 
 /// Reads a catalog document at `location` (file path, `file://` or http(s)).
 pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
+    let text = fetch_catalog_text(location)?;
+    serde_json::from_str(&text).map_err(|e| format!("not a valid catalog: {e}"))
+}
+
+/// Reads and validates the catalog document at `location`; its text, as
+/// read (the parsed copy is dropped at once: a sync holds one parsed
+/// catalog at most).
+fn fetch_valid_catalog(location: &str) -> Result<String, String> {
+    let text = fetch_catalog_text(location)?;
+    serde_json::from_str::<Catalog>(&text).map_err(|e| format!("not a valid catalog: {e}"))?;
+    Ok(text)
+}
+
+/// The text of the catalog document at `location`, at most
+/// [`MAX_CATALOG`] bytes.
+fn fetch_catalog_text(location: &str) -> Result<String, String> {
     let text = if location.starts_with("http://") || location.starts_with("https://") {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
@@ -107,7 +133,7 @@ pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
         }
         std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
     };
-    serde_json::from_str(&text).map_err(|e| format!("not a valid catalog: {e}"))
+    Ok(text)
 }
 
 impl Sources {
@@ -125,18 +151,30 @@ impl Sources {
 
     /// Every source, oldest first.
     pub async fn list(&self) -> Result<Vec<Source>, DbErr> {
+        self.rows(true).await
+    }
+
+    /// Every source, with its catalog parsed or not (`entries` is 0 then).
+    async fn rows(&self, with_catalog: bool) -> Result<Vec<Source>, DbErr> {
+        let catalog_column = if with_catalog {
+            "catalog"
+        } else {
+            "CAST(NULL AS TEXT) AS catalog"
+        };
         let rows = self
             .conn
             .query_all_raw(stmt(
                 self.backend(),
-                "SELECT id, location, allow_unsigned, added_at, synced_at, last_error, catalog FROM catalog_sources ORDER BY id",
+                &format!("SELECT id, location, allow_unsigned, added_at, synced_at, last_error, {catalog_column} FROM catalog_sources ORDER BY id"),
                 vec![],
             ))
             .await?;
         rows.iter()
             .map(|r| {
                 let text: Option<String> = r.try_get("", "catalog")?;
-                let catalog = text.and_then(|t| serde_json::from_str::<Catalog>(&t).ok());
+                let catalog = text
+                    .and_then(|t| serde_json::from_str::<Catalog>(&t).ok())
+                    .map(Arc::new);
                 Ok(Source {
                     id: r.try_get("", "id")?,
                     location: r.try_get("", "location")?,
@@ -186,7 +224,8 @@ impl Sources {
     /// recorded on the source and its last good catalog kept, and the
     /// source is not tried again for [`RETRY_AFTER`] unless forced.
     pub async fn sync(&self, force: bool) -> Result<Vec<Source>, DbErr> {
-        for s in self.list().await? {
+        // Which are due needs no catalog: none is parsed here.
+        for s in self.rows(false).await? {
             let fresh = s
                 .synced_at
                 .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() < TTL);
@@ -203,7 +242,7 @@ impl Sources {
                 continue;
             }
             let location = s.location.clone();
-            let fetched = tokio::task::spawn_blocking(move || fetch_catalog(&location))
+            let fetched = tokio::task::spawn_blocking(move || fetch_valid_catalog(&location))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
             if fetched.is_ok() {
@@ -212,11 +251,11 @@ impl Sources {
                 self.failed_at.insert(s.id, std::time::Instant::now());
             }
             let update = match fetched {
-                Ok(catalog) => stmt(
+                Ok(text) => stmt(
                     self.backend(),
                     "UPDATE catalog_sources SET catalog = ?, synced_at = ?, last_error = NULL WHERE id = ?",
                     vec![
-                        serde_json::to_string(&catalog).unwrap_or_default().into(),
+                        text.into(),
                         Utc::now().into(),
                         s.id.into(),
                     ],
@@ -235,29 +274,13 @@ impl Sources {
         self.list().await
     }
 
-    /// The entries of one source's last good catalog.
-    pub fn entries_of(&self, source: &Source) -> Vec<(Source, CatalogEntry)> {
-        source
-            .catalog
-            .clone()
-            .map(|c| c.entries)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| (source.clone(), e))
-            .collect()
-    }
-
-    /// Every entry of every source's last good catalog, with its source.
-    pub async fn entries(&self) -> Result<Vec<(Source, CatalogEntry)>, DbErr> {
-        Ok(self
-            .list()
-            .await?
-            .into_iter()
-            .flat_map(|s| {
-                let entries = s.catalog.clone().map(|c| c.entries).unwrap_or_default();
-                entries.into_iter().map(move |e| (s.clone(), e))
-            })
-            .collect())
+    /// Every entry of `sources`' last good catalogs, with its source, by
+    /// reference: nothing is copied (browsing a catalog of n entries must
+    /// cost O(n), not a copy of the catalog per entry).
+    pub fn offers(sources: &[Source]) -> impl Iterator<Item = (&Source, &CatalogEntry)> {
+        sources
+            .iter()
+            .flat_map(|s| s.entries().iter().map(move |e| (s, e)))
     }
 
     /// The trusted keys.

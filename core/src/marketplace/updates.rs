@@ -9,6 +9,8 @@
 //! hot-reloads the plugin; a failure is recorded on the row, which stays
 //! pending, and the running version is untouched.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde::Serialize;
@@ -17,11 +19,12 @@ use super::{
     catalog::{current_platform, newer, CatalogEntry},
     install::{BundleInfo, InstallError},
     jobs::Progress,
-    sources::{stmt, Source},
+    sources::{stmt, Source, Sources},
 };
 use crate::{
     registry::PluginKind,
     runtime::{Runtime, Swapped},
+    slug::Slug,
 };
 
 /// One row of the queue.
@@ -137,22 +140,33 @@ impl Runtime {
     /// records drift (see the module docs).
     pub async fn detect_updates(&self, sources: &[Source]) -> Result<(), DbErr> {
         let platform = current_platform();
-        let offers: Vec<(i64, CatalogEntry)> = sources
-            .iter()
-            .flat_map(|s| self.marketplace().entries_of(s))
-            .filter(|(_, e)| e.platform == platform)
-            .map(|(s, e)| (s.id, e))
-            .collect();
         let records = self
             .store()
             .list()
             .await
             .map_err(|e| DbErr::Custom(e.to_string()))?;
-        for record in records
+        let dynamic: Vec<_> = records
             .iter()
             .filter(|r| r.kind == PluginKind::Dynamic.as_str())
-        {
-            let bundle = BundleInfo::read(&self.config().plugins_dir().join(&record.slug));
+            .filter_map(|r| Some((Slug::parse(&r.slug).ok()?, r)))
+            .collect();
+        // One pass over the catalogs, keeping only the installed plugins'
+        // offers (by reference).
+        let mut offers_of: HashMap<&str, Vec<(i64, &CatalogEntry)>> = dynamic
+            .iter()
+            .map(|(slug, _)| (slug.as_str(), Vec::new()))
+            .collect();
+        for (source, entry) in Sources::offers(sources) {
+            if entry.platform != platform {
+                continue;
+            }
+            if let Some(list) = offers_of.get_mut(entry.slug.as_str()) {
+                list.push((source.id, entry));
+            }
+        }
+        for (slug, record) in &dynamic {
+            let offers = offers_of.get(slug.as_str()).map_or(&[][..], Vec::as_slice);
+            let bundle = BundleInfo::read(&self.config().plugin_dir(slug));
             let installed_sha = bundle.as_ref().map(|b| b.sha256.to_lowercase());
             let drifts = |e: &CatalogEntry| {
                 newer(&e.version, &record.version)
@@ -161,14 +175,11 @@ impl Runtime {
                             .as_ref()
                             .is_some_and(|s| *s != e.sha256.to_lowercase()))
             };
-            let best = offers
-                .iter()
-                .filter(|(_, e)| e.slug == record.slug && drifts(e))
-                .max_by(|a, b| {
-                    semver::Version::parse(&a.1.version)
-                        .ok()
-                        .cmp(&semver::Version::parse(&b.1.version).ok())
-                });
+            let best = offers.iter().filter(|(_, e)| drifts(e)).max_by(|a, b| {
+                semver::Version::parse(&a.1.version)
+                    .ok()
+                    .cmp(&semver::Version::parse(&b.1.version).ok())
+            });
             let pending = self
                 .update_rows(
                     "WHERE slug = ? AND state = 'pending'",
@@ -272,15 +283,14 @@ impl Runtime {
     ) -> Result<Swapped, UpdateError> {
         let row = self.pending_update(id).await?;
         let sources = self.marketplace().list().await?;
-        let found = sources
-            .iter()
-            .filter(|s| s.id == row.source_id)
-            .flat_map(|s| self.marketplace().entries_of(s))
+        let found = Sources::offers(&sources)
+            .filter(|(s, _)| s.id == row.source_id)
             .find(|(_, e)| {
                 e.slug == row.slug
                     && e.version == row.to_version
                     && e.sha256.eq_ignore_ascii_case(&row.to_sha256)
-            });
+            })
+            .map(|(s, e)| (s.clone(), e.clone()));
         let Some((source, entry)) = found else {
             return Err(UpdateError::Withdrawn {
                 slug: row.slug,

@@ -61,14 +61,14 @@ impl Runtime {
             Ok(object) => object,
             Err(e) => {
                 return Ok(Err(problem(
-                    Some(manifest.slug.clone()),
+                    Some(manifest.slug.to_string()),
                     format!("built-in plugin {:?} failed to start: {e}", manifest.slug),
                 )))
             }
         };
         if object.slug() != manifest.slug || object.version() != manifest.version {
             return Ok(Err(problem(
-                Some(manifest.slug.clone()),
+                Some(manifest.slug.to_string()),
                 format!(
                     "built-in manifest says {} {} but the code is {} {}",
                     manifest.slug,
@@ -110,7 +110,7 @@ impl Runtime {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "a built-in plugin".into());
             self.add_problem(LoadProblem {
-                slug: Some(manifest.slug.clone()),
+                slug: Some(manifest.slug.to_string()),
                 path: Some(folder.to_path_buf()),
                 error: format!(
                     "duplicate slug {:?}: already provided by {other}",
@@ -167,7 +167,7 @@ impl Runtime {
                         .await?;
                 }
                 self.add_problem(LoadProblem {
-                    slug: Some(manifest.slug),
+                    slug: Some(manifest.slug.into()),
                     path: Some(folder.to_path_buf()),
                     error,
                 });
@@ -212,7 +212,7 @@ impl Runtime {
             let record = self.store().get(entry.slug()).await?;
             if record.state == PluginState::PendingUninstall {
                 // An uninstall was interrupted: finish it (data kept).
-                let slug = entry.slug().to_string();
+                let slug = entry.manifest().slug.clone();
                 if let Err(e) = self
                     .finish_uninstall(&slug, super::DataPolicy::Keep, "system")
                     .await

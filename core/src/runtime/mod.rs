@@ -11,6 +11,7 @@ mod dependencies;
 mod discovery;
 mod dispatch;
 mod ops;
+mod paths;
 mod uninstall;
 mod upgrade;
 

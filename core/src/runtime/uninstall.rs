@@ -20,6 +20,7 @@ use crate::{
     lifecycle::{PluginState, Transition},
     manifest::Manifest,
     registry::PluginKind,
+    slug::Slug,
     sql::purge::{self, Purged},
 };
 
@@ -51,7 +52,7 @@ impl Runtime {
     /// Refused while active plugins depend on it.
     pub async fn uninstall(
         &self,
-        slug: &str,
+        slug: &Slug,
         data: DataPolicy,
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
@@ -62,7 +63,7 @@ impl Runtime {
     /// depend on it are disabled first (they stay installed).
     pub async fn uninstall_cascading(
         &self,
-        slug: &str,
+        slug: &Slug,
         data: DataPolicy,
         cascade: bool,
         actor: &str,
@@ -89,19 +90,19 @@ impl Runtime {
     /// The steps after `PendingUninstall` is recorded.
     pub(super) async fn finish_uninstall(
         &self,
-        slug: &str,
+        slug: &Slug,
         data: DataPolicy,
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
         let folder = self.folder_of(slug);
         self.inner.history.forget(slug);
-        if let Some((_, entry)) = self.inner.plugins.remove(slug) {
+        if let Some((_, entry)) = self.inner.plugins.remove(slug.as_str()) {
             self.take_offline(&entry);
             if entry.is_loaded() {
                 if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
                     p.lifecycle(ctx, Phase::Unload)
                 }) {
-                    tracing::warn!(plugin = slug, "on_unload failed: {e}");
+                    tracing::warn!(plugin = %slug, "on_unload failed: {e}");
                 }
             }
         }
@@ -135,7 +136,7 @@ impl Runtime {
             None => "data kept".to_string(),
         };
         self.store().remove(slug, actor, Some(&note)).await?;
-        tracing::info!(plugin = slug, actor, "plugin uninstalled ({note})");
+        tracing::info!(plugin = %slug, actor, "plugin uninstalled ({note})");
         self.notify_lifecycle("uninstalled", slug);
         Ok(Uninstalled {
             slug: slug.to_string(),
@@ -147,7 +148,7 @@ impl Runtime {
 
     /// The plugin's folder: where it was loaded from, or the folder whose
     /// manifest names it (a plugin whose library failed to load).
-    fn folder_of(&self, slug: &str) -> Option<PathBuf> {
+    fn folder_of(&self, slug: &Slug) -> Option<PathBuf> {
         if let Some(folder) = self.plugin(slug).and_then(|e| e.source().cloned()) {
             return Some(folder);
         }
@@ -155,22 +156,21 @@ impl Runtime {
             .ok()?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .find(|p| Manifest::read(p).is_ok_and(|m| m.slug == slug))
+            .find(|p| Manifest::read(p).is_ok_and(|m| m.slug == *slug))
     }
 
     /// Moves the folder out of `plugins/` in one rename (so a crash never
     /// leaves half a plugin there), then deletes it.
-    fn remove_folder(&self, slug: &str, folder: &PathBuf) -> Result<(), RuntimeError> {
-        let trash = self.config().data_dir.join(".trash");
+    fn remove_folder(&self, slug: &Slug, folder: &PathBuf) -> Result<(), RuntimeError> {
+        let target = self.config().trash_dir(slug, "");
         let io = |source| RuntimeError::DataDir {
             path: folder.clone(),
             source,
         };
-        std::fs::create_dir_all(&trash).map_err(io)?;
-        let target = trash.join(format!("{slug}-{}", super::unique()));
+        std::fs::create_dir_all(target.parent().unwrap_or(folder)).map_err(io)?;
         std::fs::rename(folder, &target).map_err(io)?;
         if let Err(e) = std::fs::remove_dir_all(&target) {
-            tracing::warn!(plugin = slug, "could not delete {}: {e}", target.display());
+            tracing::warn!(plugin = %slug, "could not delete {}: {e}", target.display());
         }
         Ok(())
     }

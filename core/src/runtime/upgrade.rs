@@ -33,6 +33,7 @@ use crate::{
     loader,
     manifest::Manifest,
     registry::{PluginEntry, PluginKind},
+    slug::Slug,
 };
 
 /// How long an old generation may take to finish its calls before it is
@@ -71,8 +72,8 @@ pub struct Draining {
 
 impl Runtime {
     /// The folder that keeps the previous version of `slug` (for rollback).
-    pub fn previous_dir(&self, slug: &str) -> PathBuf {
-        self.config().data_dir.join("previous").join(slug)
+    pub fn previous_dir(&self, slug: &Slug) -> PathBuf {
+        self.config().previous_dir(slug)
     }
 
     /// Old generations still draining.
@@ -104,7 +105,7 @@ impl Runtime {
         let slug = manifest.slug.clone();
         let record = self.store().get(&slug).await?;
         if record.kind != PluginKind::Dynamic.as_str() {
-            return Err(RuntimeError::BuiltIn { slug });
+            return Err(RuntimeError::BuiltIn { slug: slug.into() });
         }
         if record.state == PluginState::PendingUninstall {
             return Err(failed(
@@ -118,7 +119,7 @@ impl Runtime {
             .as_ref()
             .map(|o| o.version().to_string())
             .unwrap_or_else(|| record.version.clone());
-        let folder = self.config().plugins_dir().join(&slug);
+        let folder = self.config().plugin_dir(&slug);
 
         // The new generation, loaded from the staged folder.
         let library = manifest
@@ -166,7 +167,10 @@ impl Runtime {
             Ok(p) => p,
             Err(Unprepared::Cycle(cycle)) => {
                 unload_new(false);
-                return Err(RuntimeError::HookCycle { slug, cycle });
+                return Err(RuntimeError::HookCycle {
+                    slug: slug.into(),
+                    cycle,
+                });
             }
             Err(Unprepared::Failed(phase, message)) => {
                 unload_new(false);
@@ -196,7 +200,9 @@ impl Runtime {
         }
 
         // Cutover.
-        self.inner.plugins.insert(slug.clone(), Arc::clone(&new));
+        self.inner
+            .plugins
+            .insert(slug.to_string(), Arc::clone(&new));
         if active {
             self.go_live(&new, prepared).await;
         } else {
@@ -214,7 +220,7 @@ impl Runtime {
         }
         self.notify_lifecycle("upgraded", &slug);
         Ok(Swapped {
-            slug,
+            slug: slug.into(),
             from_version,
             to_version: new.version().to_string(),
             generation: new.generation(),
@@ -226,16 +232,21 @@ impl Runtime {
     /// Goes back to the previous version of `slug` in one step, by the same
     /// hot reload (the current version becomes the previous one, so a
     /// second rollback goes forward again). Migrations are not undone.
-    pub async fn rollback(&self, slug: &str, actor: &str) -> Result<Swapped, RuntimeError> {
+    ///
+    /// The folder swapped in must hold `slug`'s own manifest: a
+    /// `previous/<slug>` naming another plugin is refused before anything
+    /// is loaded.
+    pub async fn rollback(&self, slug: &Slug, actor: &str) -> Result<Swapped, RuntimeError> {
         let _guard = self.ops_lock().await;
         let previous = self.previous_dir(slug);
-        if !previous.join(crate::manifest::MANIFEST_FILE).exists() {
+        let names_it = Manifest::read(&previous).is_ok_and(|m| m.slug == *slug);
+        if !names_it {
             return Err(RuntimeError::NoPrevious {
                 slug: slug.to_string(),
             });
         }
-        let staging = self.config().data_dir.join(".staging");
-        let staged = staging.join(format!("{slug}-rollback-{}", unique()));
+        let staging = self.config().staging_root();
+        let staged = self.config().staging_dir(slug, "rollback");
         let io = |source| RuntimeError::DataDir {
             path: previous.clone(),
             source,
@@ -257,13 +268,12 @@ impl Runtime {
     /// `staged` → `plugins/<slug>`; undone if the second rename fails. A
     /// crash between the two is repaired at start-up
     /// ([`Runtime::repair_folders`]).
-    fn move_folders(&self, slug: &str, folder: &Path, staged: &Path) -> std::io::Result<()> {
+    fn move_folders(&self, slug: &Slug, folder: &Path, staged: &Path) -> std::io::Result<()> {
         let previous = self.previous_dir(slug);
         std::fs::create_dir_all(previous.parent().unwrap_or(Path::new(".")))?;
         if previous.exists() {
-            let trash = self.config().data_dir.join(".trash");
-            std::fs::create_dir_all(&trash)?;
-            let target = trash.join(format!("{slug}-previous-{}", unique()));
+            let target = self.config().trash_dir(slug, "previous");
+            std::fs::create_dir_all(target.parent().unwrap_or(Path::new(".")))?;
             std::fs::rename(&previous, &target)?;
             let _ = std::fs::remove_dir_all(&target);
         }
@@ -285,11 +295,12 @@ impl Runtime {
     /// `.staging` by a rollback), then deletes what an interrupted install
     /// left in `.staging` (never inside `plugins/`).
     pub(super) fn repair_folders(&self) {
-        let staging = self.config().data_dir.join(".staging");
+        let staging = self.config().staging_root();
         for dir in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();
-            if let Some((slug, _)) = name.split_once("-rollback-") {
-                let previous = self.previous_dir(slug);
+            let slug = super::paths::scratch_slug(&name, "rollback");
+            if let Some(slug) = slug {
+                let previous = self.previous_dir(&slug);
                 if !previous.exists() {
                     let _ = std::fs::rename(dir.path(), &previous);
                 }
@@ -304,7 +315,11 @@ impl Runtime {
             return;
         };
         for dir in dirs.filter_map(Result::ok) {
-            let folder = self.config().plugins_dir().join(dir.file_name());
+            let name = dir.file_name();
+            let Some(slug) = name.to_str().and_then(|n| Slug::parse(n).ok()) else {
+                continue;
+            };
+            let folder = self.config().plugin_dir(&slug);
             if !folder.exists() {
                 tracing::warn!(
                     "restoring {} from previous/ (an update was interrupted)",

@@ -12,15 +12,15 @@ use plugboard_core::marketplace::{
 
 use crate::support::{staged, tempdir, Host};
 
-struct Shop {
-    dir: tempfile::TempDir,
-    key: KeyPair,
-    good: CatalogEntry,
+pub(crate) struct Shop {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) key: KeyPair,
+    pub(crate) good: CatalogEntry,
 }
 
 impl Shop {
     /// A catalog with the signed guestbook bundle.
-    fn new() -> Shop {
+    pub(crate) fn new() -> Shop {
         let dir = tempdir();
         let key = KeyPair::generate().unwrap();
         let key_file = dir.path().join("key.json");
@@ -40,17 +40,17 @@ impl Shop {
         .unwrap();
         Shop { dir, key, good }
     }
-    fn catalog(&self) -> String {
+    pub(crate) fn catalog(&self) -> String {
         self.dir.path().join("catalog.json").display().to_string()
     }
-    fn trust(&self) -> TrustPolicy {
+    pub(crate) fn trust(&self) -> TrustPolicy {
         TrustPolicy {
             keys: vec![self.key.public()],
             allow_unsigned: false,
         }
     }
     /// An entry for `bytes`, signed with the shop's key.
-    fn offer(&self, name: &str, bytes: &[u8]) -> CatalogEntry {
+    pub(crate) fn offer(&self, name: &str, bytes: &[u8]) -> CatalogEntry {
         std::fs::write(self.dir.path().join(name), bytes).unwrap();
         let sha = sha256_hex(bytes);
         CatalogEntry {
@@ -88,7 +88,7 @@ fn raw_bundle(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8
     gz.finish().unwrap()
 }
 
-fn nothing_left(host: &Host, data: &Path, slug: &str) {
+pub(crate) fn nothing_left(host: &Host, data: &Path, slug: &str) {
     assert!(
         !data.join("plugins").join(slug).exists(),
         "no plugin folder"
@@ -103,7 +103,7 @@ fn nothing_left(host: &Host, data: &Path, slug: &str) {
     );
 }
 
-fn install(
+pub(crate) fn install(
     host: &Host,
     shop: &Shop,
     entry: &CatalogEntry,
