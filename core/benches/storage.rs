@@ -184,9 +184,9 @@ fn run(label: &str, database_url: Option<String>) {
         conn.clone()
     } else {
         let file = dir.path().join("plugin-sql").join("store.db");
-        rt.block_on(sea_orm::Database::connect(
-            plugboard_core::db::sqlite_url(&file),
-        ))
+        rt.block_on(sea_orm::Database::connect(plugboard_core::db::sqlite_url(
+            &file,
+        )))
         .unwrap()
     };
     let (plugin_sql, direct_sql) = compare(
