@@ -142,7 +142,7 @@ fn slug_of_table(name: &str) -> Option<String> {
     let rest = name.strip_prefix("plugin_")?;
     let (slug, short) = rest.split_once("__")?;
     let slug = slug.replace('_', "-");
-    (!short.is_empty() && crate::manifest::is_valid_slug(&slug)).then_some(slug)
+    (!short.is_empty() && crate::slug::Slug::is_valid(&slug)).then_some(slug)
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ impl Roles {
         host: &DatabaseConnection,
         slug: &str,
     ) -> Result<(String, String), DbErr> {
-        if !crate::manifest::is_valid_slug(slug) {
+        if !crate::slug::Slug::is_valid(slug) {
             return Err(custom(format!("invalid plugin slug {slug:?}")));
         }
         let (role, schema) = (self.role(slug), Self::schema(slug));
@@ -203,7 +203,7 @@ impl Roles {
     /// Drops `slug`'s schema with everything in it, then its role and its
     /// credential.
     pub(super) async fn remove(&self, host: &DatabaseConnection, slug: &str) -> Result<(), DbErr> {
-        if !crate::manifest::is_valid_slug(slug) {
+        if !crate::slug::Slug::is_valid(slug) {
             return Err(custom(format!("invalid plugin slug {slug:?}")));
         }
         let (role, schema) = (self.role(slug), Self::schema(slug));

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::authorizer;
-use crate::sql::table_prefix;
+use crate::{slug::Slug, sql::table_prefix};
 
 /// The folder of the plugins' database files.
 pub(super) struct Files {
@@ -33,13 +33,10 @@ impl Files {
         }
     }
 
-    /// `<dir>/<slug>.db`. Slugs are checked (`manifest::is_valid_slug`:
-    /// lower-case letters, digits, single inner `-`) before any plugin is
-    /// known to the host, so the name stays inside `dir`.
+    /// `<dir>/<slug>.db`, the slug checked by the one `Slug` type (so the
+    /// name stays inside `dir`).
     pub(super) fn path(&self, slug: &str) -> Result<PathBuf, DbErr> {
-        if !crate::manifest::is_valid_slug(slug) {
-            return Err(DbErr::Custom(format!("invalid plugin slug {slug:?}")));
-        }
+        let slug = Slug::parse(slug).map_err(|e| DbErr::Custom(e.to_string()))?;
         Ok(self.dir.join(format!("{slug}.db")))
     }
 
