@@ -236,11 +236,16 @@ impl Kv<'_> {
 
 /// The plugin's SQL tables.
 ///
-/// Write table names short (`entries`); on disk they are
-/// `plugin_{slug}_entries`. One statement per call, `?` placeholders,
+/// Write table names short (`entries`); in the database they are
+/// `plugin_{slug}__entries`, in a place of the plugin's own: its own SQLite
+/// file, or its own PostgreSQL schema, reached through a database role that
+/// can touch nothing else. One statement per call, `?` placeholders,
 /// parameters and rows as JSON. Statements that could reach outside the
 /// plugin's tables (qualified or quoted names, catalogs, `PRAGMA`, `ATTACH`,
-/// several statements, …) are refused with an error saying why.
+/// `SET`, `SELECT … INTO`, `CREATE TABLE … INHERITS`, several statements,
+/// functions outside the host's allowlist of ordinary ones, …) are refused
+/// with an error saying why; what slips past that check is refused by the
+/// database itself.
 ///
 /// ```no_run
 /// use plugboard_plugin_api::prelude::*;
