@@ -289,7 +289,9 @@ mod through_plugins {
     /// afterwards the host, the other plugin and the plugin itself are as
     /// they were. Statements that only change the session (`RESET ROLE`,
     /// `SET search_path`) are sent too; they succeed, and change nothing a
-    /// later statement can reach.
+    /// later statement can reach. Then every case of the rewriter's own
+    /// list (`sql-refusals.tsv`) is sent as written: the database refuses
+    /// each, except a named few it runs inside the plugin's own place.
     fn database_refuses_with_the_rewriter_bypassed(url: Option<String>) {
         let postgres = url.is_some();
         let dir = tempdir();
@@ -358,6 +360,59 @@ mod through_plugins {
                 );
             }
         }
+        // The rewriter's own list, sent as written (short names, so most
+        // name nothing that exists): the database refuses each one, except
+        // these, which it runs inside the plugin's own place.
+        let contained: &[&str] = if postgres {
+            &[
+                // A long table name in the plugin's own schema.
+                "CREATE TABLE a_very_long_table_name_that_goes_on_and_on_and_on_for_ever (id INT)",
+                // A temporary table of the plugin's own session.
+                "CREATE TEMPORARY TABLE t (id INT)",
+                // Session settings of the plugin's own role.
+                "SET search_path = public",
+                "SET search_path TO public",
+                "RESET ROLE",
+                // `none` is the session user: the plugin's own role.
+                "SELECT \"set_config\"('role', 'none', false)",
+                // PostgreSQL's catalogs are readable by every role: names
+                // and types of the host's tables, never their rows.
+                "SELECT * FROM information_schema.tables",
+                "SELECT * FROM pg_catalog.pg_tables",
+                "SELECT * FROM pg_tables",
+                // Needs no privilege: the engine cannot bound time; the
+                // rewriter refuses it (and call deadlines are issue 12).
+                "SELECT \"pg_sleep\"(10)",
+            ]
+        } else {
+            &[
+                // The schema of the plugin's own file: its own tables only.
+                "SELECT * FROM sqlite_master",
+                "SELECT * FROM sqlite_schema",
+            ]
+        };
+        let mut let_through = Vec::new();
+        for (_, case) in sql_refusal_cases() {
+            let endpoints: &[&str] = if case.contains("pg_sleep") {
+                &["exec"]
+            } else {
+                &["exec", "query"]
+            };
+            for endpoint in endpoints {
+                let (s, v) = sql("sql-a", endpoint, case);
+                if s == 200 && !contained.contains(&case) {
+                    let_through.push(format!(
+                        "{endpoint} {case:?}: {}",
+                        v.to_string().chars().take(80).collect::<String>()
+                    ));
+                }
+            }
+        }
+        assert!(
+            let_through.is_empty(),
+            "the database let these through:\n{}",
+            let_through.join("\n")
+        );
         // Nothing outside the plugin changed, and its own data is intact.
         // (On PostgreSQL sql-a moved some of its own sessions' search path
         // to `public` above, so it names its schema.)
