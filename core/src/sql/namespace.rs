@@ -4,9 +4,10 @@ use std::ops::ControlFlow;
 
 use sqlparser::{
     ast::{
-        helpers::stmt_create_table::CreateTableBuilder, AlterTableOperation, ColumnDef,
-        ColumnOption, CreateTable, Expr, Ident, ObjectName, ObjectNamePart, ObjectType, Query,
-        SetExpr, Statement, TableAlias, TableConstraint, TableFactor, VisitMut, VisitorMut,
+        helpers::stmt_create_table::CreateTableBuilder, AlterTableOperation, ArrayElemTypeDef,
+        ColumnDef, ColumnOption, CreateTable, DataType, Expr, Ident, ObjectName, ObjectNamePart,
+        ObjectType, Query, SetExpr, Statement, TableAlias, TableConstraint, TableFactor, VisitMut,
+        VisitorMut,
     },
     dialect::{Dialect, PostgreSqlDialect, SQLiteDialect},
     parser::Parser,
@@ -146,7 +147,25 @@ impl Renamer<'_> {
             _ => refuse(format!("schema-qualified function {name}()")),
         }
     }
-    fn rename_foreign_keys(&self, column: &mut ColumnDef) -> Result<(), SqlRefusal> {
+    /// A column's type: named types must be one plain name, so a column
+    /// can never take the row type of a table in another schema (on
+    /// PostgreSQL that would tie the host's table to the plugin's).
+    fn data_type(&self, ty: &DataType) -> Result<(), SqlRefusal> {
+        match ty {
+            DataType::Custom(name, _) => match name.0.as_slice() {
+                [ObjectNamePart::Identifier(ident)] if ident.quote_style.is_none() => Ok(()),
+                _ => refuse(format!("type {name} (use a plain, unqualified type name)")),
+            },
+            DataType::Array(
+                ArrayElemTypeDef::AngleBracket(inner)
+                | ArrayElemTypeDef::SquareBracket(inner, _)
+                | ArrayElemTypeDef::Parenthesis(inner),
+            ) => self.data_type(inner),
+            _ => Ok(()),
+        }
+    }
+    fn check_column(&self, column: &mut ColumnDef) -> Result<(), SqlRefusal> {
+        self.data_type(&column.data_type)?;
         for opt in &mut column.options {
             if let ColumnOption::ForeignKey { foreign_table, .. } = &mut opt.option {
                 self.rename(foreign_table)?;
@@ -176,6 +195,10 @@ impl VisitorMut for Renamer<'_> {
             r = refuse(format!(
                 "SELECT … INTO {into} (use CREATE TABLE … AS SELECT)"
             ));
+        } else if has_table_command(&query.body) {
+            // `TABLE name` keeps its name as plain text the visitor never
+            // sees (it would read any catalog by name).
+            r = refuse("TABLE … (use SELECT * FROM …)");
         }
         if let (Ok(()), Some(with)) = (&r, &mut query.with) {
             for cte in &mut with.cte_tables {
@@ -224,6 +247,7 @@ impl VisitorMut for Renamer<'_> {
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         let r = match expr {
             Expr::Function(f) => self.function(&f.name),
+            Expr::Cast { data_type, .. } => self.data_type(data_type),
             _ => Ok(()),
         };
         self.stop(r)
@@ -248,7 +272,7 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
         Statement::CreateTable(ct) => {
             plain_create_table(ct)?;
             for col in &mut ct.columns {
-                r.rename_foreign_keys(col)?;
+                r.check_column(col)?;
             }
             for c in &mut ct.constraints {
                 if let TableConstraint::ForeignKey { foreign_table, .. } = c {
@@ -278,7 +302,7 @@ fn statement_names(stmt: &mut Statement, r: &Renamer<'_>) -> Result<(), SqlRefus
             }
             for op in operations.iter_mut() {
                 if let AlterTableOperation::AddColumn { column_def, .. } = op {
-                    r.rename_foreign_keys(column_def)?;
+                    r.check_column(column_def)?;
                 }
             }
             Ok(())
@@ -305,6 +329,18 @@ fn select_into(body: &SetExpr) -> Option<&ObjectName> {
         }
         SetExpr::Query(query) => select_into(&query.body),
         _ => None,
+    }
+}
+
+/// Whether a branch of the query is the `TABLE name` command.
+fn has_table_command(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Table(_) => true,
+        SetExpr::SetOperation { left, right, .. } => {
+            has_table_command(left) || has_table_command(right)
+        }
+        SetExpr::Query(query) => has_table_command(&query.body),
+        _ => false,
     }
 }
 

@@ -380,6 +380,7 @@ mod through_plugins {
                 "SELECT * FROM information_schema.tables",
                 "SELECT * FROM pg_catalog.pg_tables",
                 "SELECT * FROM pg_tables",
+                "SELECT * FROM (TABLE pg_roles) r",
                 // Needs no privilege: the engine cannot bound time; the
                 // rewriter refuses it (and call deadlines are issue 12).
                 "SELECT \"pg_sleep\"(10)",
@@ -452,6 +453,44 @@ mod through_plugins {
         let id = v["id"].as_i64().unwrap();
         let (s, v) = host.admin("DELETE", &format!("/api/admin/users/{id}"), None);
         assert!(s == 200 || s == 204, "{s} {v}");
+    }
+
+    #[test]
+    fn columns_can_be_added_renamed_and_dropped_on_both_databases() {
+        for (db, url) in databases() {
+            eprintln!("database: {db}");
+            alter_columns(url);
+        }
+    }
+
+    /// `ALTER TABLE` re-parses the schema inside SQLite (internal functions,
+    /// the temp schema table): the confined connection still allows it on
+    /// the plugin's own table.
+    fn alter_columns(url: Option<String>) {
+        let dir = tempdir();
+        let host = Host::start_with(dir.path(), options(url));
+        let exec = |sql: &str| {
+            host.admin(
+                "POST",
+                "/api/plugins/sql-a/exec",
+                Some(json!({"sql": sql, "params": []})),
+            )
+        };
+        for sql in [
+            "INSERT INTO notes (body, rank) VALUES ('one', 1)",
+            "ALTER TABLE notes ADD COLUMN extra TEXT",
+            "ALTER TABLE notes RENAME COLUMN rank TO score",
+            "ALTER TABLE notes DROP COLUMN extra",
+        ] {
+            let (s, v) = exec(sql);
+            assert_eq!(s, 200, "{sql}: {v}");
+        }
+        let (s, rows) = host.admin(
+            "POST",
+            "/api/plugins/sql-a/query",
+            Some(json!({"sql": "SELECT body, score FROM notes"})),
+        );
+        assert_eq!((s, rows), (200, json!([{"body": "one", "score": 1}])));
     }
 
     #[test]

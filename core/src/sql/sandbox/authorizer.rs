@@ -49,18 +49,25 @@ impl Policy {
             | ffi::SQLITE_RECURSIVE
             | ffi::SQLITE_TRANSACTION
             | ffi::SQLITE_SAVEPOINT => true,
-            ffi::SQLITE_FUNCTION => a2.is_some_and(|f| allowed_function(Backend::Sqlite, f)),
+            ffi::SQLITE_FUNCTION => a2.is_some_and(|f| {
+                allowed_function(Backend::Sqlite, f) || INTERNAL_FUNCTIONS.contains(&f)
+            }),
             // CREATE and ALTER TABLE read the schema table (SQLite's own
             // bookkeeping). In the plugin's own file it lists only the
             // plugin's own tables.
             ffi::SQLITE_READ => {
-                in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master")
+                (in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master"))
+                    || temp_schema(a1, db)
             }
             // CREATE TABLE / DROP TABLE / ALTER TABLE write the schema table
             // and ask for it by name; SQLite itself refuses a plugin's own
             // writes to it (defensive mode, no writable_schema pragma).
-            ffi::SQLITE_INSERT | ffi::SQLITE_UPDATE | ffi::SQLITE_DELETE => {
+            ffi::SQLITE_INSERT | ffi::SQLITE_DELETE => {
                 in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master")
+            }
+            ffi::SQLITE_UPDATE => {
+                (in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t) || t == "sqlite_master"))
+                    || temp_schema(a1, db)
             }
             ffi::SQLITE_CREATE_TABLE | ffi::SQLITE_DROP_TABLE => {
                 in_main && a1.is_some_and(|t| self.own_or_bookkeeping(t))
@@ -83,6 +90,24 @@ impl Policy {
     }
 }
 
+/// Functions SQLite calls itself while it re-parses the schema for `ALTER
+/// TABLE … RENAME` and `DROP COLUMN` (user SQL cannot call them: "no such
+/// function").
+const INTERNAL_FUNCTIONS: &[&str] = &[
+    "sqlite_rename_column",
+    "sqlite_rename_quotefix",
+    "sqlite_rename_table",
+    "sqlite_rename_test",
+    "sqlite_drop_column",
+];
+
+/// The temp schema table, which `ALTER TABLE` reads and rewrites alongside
+/// the main one; it is empty (temporary objects are refused) and defensive
+/// mode refuses direct writes to it.
+fn temp_schema(table: Option<&str>, db: Option<&str>) -> bool {
+    db == Some("temp") && table == Some("sqlite_temp_master")
+}
+
 /// The one `Policy` of `slug`, alive for the rest of the process: a
 /// connection's authorizer keeps a pointer to it. One per slug ever seen,
 /// so the total is bounded by the plugins this process ran.
@@ -98,6 +123,9 @@ pub(super) fn policy_for(slug: &str) -> &'static Policy {
         }))
     })
 }
+
+/// The largest text or blob value a plugin statement may build.
+const MAX_VALUE_BYTES: c_int = 16 * 1024 * 1024;
 
 /// Why a guard could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -118,10 +146,25 @@ pub(super) fn install(
     // as the connection lives (and longer). `authorize` never unwinds.
     unsafe {
         ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_ATTACHED, 0);
-        let mut on: c_int = 0;
-        let rc = ffi::sqlite3_db_config(db, ffi::SQLITE_DBCONFIG_DEFENSIVE, 1 as c_int, &mut on);
-        if rc != ffi::SQLITE_OK || on != 1 {
-            return Err(GuardError(format!("defensive mode refused (code {rc})")));
+        // One value (text or blob) of at most 16 MiB instead of 1 GB, so a
+        // statement cannot build values the host's memory cannot hold.
+        ffi::sqlite3_limit(db, ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
+        // Defensive mode; schema code (DEFAULT expressions, …) may call only
+        // functions SQLite marks innocuous, since the authorizer is not asked
+        // about them; no triggers or views run at all.
+        for (option, wanted) in [
+            (ffi::SQLITE_DBCONFIG_DEFENSIVE, 1),
+            (ffi::SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0),
+            (ffi::SQLITE_DBCONFIG_ENABLE_TRIGGER, 0),
+            (ffi::SQLITE_DBCONFIG_ENABLE_VIEW, 0),
+        ] {
+            let mut now: c_int = -1;
+            let rc = ffi::sqlite3_db_config(db, option, wanted as c_int, &mut now);
+            if rc != ffi::SQLITE_OK || now != wanted {
+                return Err(GuardError(format!(
+                    "connection option {option} refused (code {rc})"
+                )));
+            }
         }
         let rc = ffi::sqlite3_set_authorizer(
             db,
@@ -196,7 +239,9 @@ mod tests {
             Some("main")
         ));
         assert!(!p.decide(ffi::SQLITE_READ, Some("plugin_guest_book_x__t"), None, None));
-        assert!(!p.decide(
+        // The temp schema table: ALTER TABLE reads it (empty: no temporary
+        // objects are allowed).
+        assert!(p.decide(
             ffi::SQLITE_READ,
             Some("sqlite_temp_master"),
             None,
@@ -218,6 +263,26 @@ mod tests {
             Some("main"),
             Some("accounts"),
             None
+        ));
+        assert!(p.decide(ffi::SQLITE_FUNCTION, None, Some("sqlite_rename_test"), None));
+        assert!(!p.decide(ffi::SQLITE_FUNCTION, None, Some("sqlite_version"), None));
+        assert!(p.decide(
+            ffi::SQLITE_UPDATE,
+            Some("sqlite_temp_master"),
+            None,
+            Some("temp")
+        ));
+        assert!(!p.decide(
+            ffi::SQLITE_UPDATE,
+            Some("sqlite_temp_master"),
+            None,
+            Some("main")
+        ));
+        assert!(!p.decide(
+            ffi::SQLITE_INSERT,
+            Some("sqlite_temp_master"),
+            None,
+            Some("temp")
         ));
         assert!(std::ptr::eq(p, policy_for("guest-book")));
     }

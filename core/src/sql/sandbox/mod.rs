@@ -85,11 +85,19 @@ impl Sandboxes {
         .cloned()
     }
 
-    /// Closes `slug`'s pool (uninstall); the next use opens it again.
+    /// Closes `slug`'s pool (uninstall); the next use opens it again. A
+    /// connection still busy after a few seconds is left to its database
+    /// (PostgreSQL: terminated by `remove`).
     pub(crate) async fn close(&self, slug: &str) {
         if let Some((_, cell)) = self.pools.remove(slug) {
             if let Some(conn) = cell.get() {
-                let _ = conn.clone().close().await;
+                let closing = conn.clone().close();
+                if tokio::time::timeout(std::time::Duration::from_secs(5), closing)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(plugin = slug, "SQL connections still busy at close");
+                }
             }
         }
     }

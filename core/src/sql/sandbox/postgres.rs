@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 /// calls of one plugin that wait on the database at once.
 const MAX_CONNECTIONS: u32 = 4;
 
+/// The longest any one plugin statement may run, in milliseconds.
+const STATEMENT_TIMEOUT_MS: &str = "30000";
+
 /// The longest identifier PostgreSQL keeps.
 const MAX_IDENTIFIER: usize = 63;
 
@@ -61,17 +64,59 @@ impl Roles {
             .await?
             .ok_or_else(|| custom("current_database() returned nothing"))?;
         let name: String = row.try_get("", "name")?;
+        let row = host
+            .query_one_raw(stmt(
+                "SELECT current_user::text AS role, \
+                 current_setting('server_version_num')::int AS version",
+                vec![],
+            ))
+            .await?
+            .ok_or_else(|| custom("current_user returned nothing"))?;
+        let (host_role, version): (String, i32) =
+            (row.try_get("", "role")?, row.try_get("", "version")?);
+        if version < 150_000 {
+            // Before 15, a role could grant and revoke membership in itself
+            // (and so cut the host off a plugin's schema), and PUBLIC could
+            // create objects in `public`.
+            return Err(custom(format!(
+                "plugin SQL needs PostgreSQL 15 or newer to be confined (server version {version})"
+            )));
+        }
+        if host_role.starts_with("plugin_") || host_role.starts_with("pb_") {
+            // Its `"$user"` schema would come first in the host's own path.
+            return Err(custom(format!(
+                "the host's database role {host_role:?} is named like a plugin's role or schema; \
+                 use another name"
+            )));
+        }
         // `public` holds the host's tables: no other role may create there
         // (PostgreSQL 15's default; older databases granted it to PUBLIC)
         // or even look up names in it, so a plugin cannot make its objects
         // depend on the host's (a column of a host table's row type would
         // block the host's own migrations). Only the schema's owner may
         // change this; elsewhere, warn.
-        if let Err(e) = host
-            .execute_unprepared("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-            .await
-        {
-            tracing::warn!("cannot revoke the use of schema public from PUBLIC: {e}");
+        // PostgreSQL answers a REVOKE it may not do with a warning, not an
+        // error; so look at what PUBLIC holds afterwards, and refuse to run
+        // plugins with a database that cannot keep them out.
+        host.execute_unprepared("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            .await?;
+        let still = host
+            .query_one_raw(stmt(
+                "SELECT count(*)::bigint AS n FROM pg_namespace n, \
+                 aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a \
+                 WHERE n.nspname = 'public' AND a.grantee = 0",
+                vec![],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if still > 0 {
+            return Err(custom(
+                "plugin SQL cannot be confined: every role may still use schema public, and the \
+                 host's role cannot change that; the host's role must own the database (or \
+                 schema public), see README (\"Plugin SQL is confined by the database\")",
+            ));
         }
         Ok(Self {
             url: url.to_string(),
@@ -173,9 +218,13 @@ impl Roles {
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
             .map_sqlx_postgres_opts(move |o| {
-                o.username(&role)
-                    .password(&password)
-                    .options([("search_path", schema.as_str())])
+                // A statement or an open transaction of the plugin's cannot
+                // hold the database for ever (call deadlines: issue 12).
+                o.username(&role).password(&password).options([
+                    ("search_path", schema.as_str()),
+                    ("statement_timeout", STATEMENT_TIMEOUT_MS),
+                    ("idle_in_transaction_session_timeout", STATEMENT_TIMEOUT_MS),
+                ])
             });
         Database::connect(opts)
             .await
@@ -207,6 +256,14 @@ impl Roles {
             return Err(custom(format!("invalid plugin slug {slug:?}")));
         }
         let (role, schema) = (self.role(slug), Self::schema(slug));
+        // Sessions of the plugin's that outlived its pool (a statement still
+        // running) would hold locks the DROP waits for.
+        host.execute_raw(stmt(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE usename = $1 AND datname = current_database()",
+            vec![role.as_str().into()],
+        ))
+        .await?;
         host.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
             .await?;
         let exists = host
