@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{databases, probes, tempdir, Host, Options};
 
 /// (status, session cookie if set, JSON body).
+/// A request: (status, the session cookie it set, JSON body).
 fn call(
     host: &Host,
     method: &str,
@@ -16,30 +17,12 @@ fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Option<String>, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(host.url(path))
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let resp = agent.run(req.body(body).unwrap()).unwrap();
-    let status = resp.status().as_u16();
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
-    let text = resp.into_body().read_to_string().unwrap_or_default();
-    (
-        status,
-        cookie,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
+    let (status, headers, value) = crate::support::send(host, method, path, headers, body);
+    let cookie = headers
+        .into_iter()
+        .find(|(k, _)| k == "set-cookie")
+        .and_then(|(_, v)| v.split(';').next().map(str::to_string));
+    (status, cookie, value)
 }
 
 /// Signs in: the cookie and CSRF token, or the failing status.
