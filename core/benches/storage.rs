@@ -30,7 +30,7 @@ const OPS: u32 = 5_000;
 const ROWS: i64 = 1_000;
 /// Each (plugin, direct) pair is measured this many times, alternating;
 /// the medians are compared.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 11;
 
 struct Store;
 
