@@ -234,6 +234,11 @@ impl Runtime {
         entry: &PluginEntry,
         migrations: &[plugboard_plugin_api::abi::Migration],
     ) -> Result<(), (&'static str, String)> {
+        if migrations.is_empty() {
+            // Nothing to apply: no SQL place is opened (no file, no role)
+            // for a plugin that declares no migrations.
+            return Ok(());
+        }
         let slug = entry.slug().to_string();
         let migrations = migrations.to_vec();
         let outcome = self
