@@ -1,17 +1,20 @@
 //! SQLite's own refusal of what a plugin connection may touch: an
 //! authorizer callback, the attached-database limit and defensive mode,
-//! installed on each of a plugin's connections right after it opens.
+//! installed on each of a plugin's connections right after it opens; and a
+//! deadline on each statement it runs.
 //!
 //! This is one of the few modules of the host with `unsafe`: it calls the
 //! SQLite C API on the raw handle sqlx lends us.
 #![allow(unsafe_code)]
 
 use std::{
+    cell::Cell,
     collections::HashMap,
-    ffi::{c_char, c_int, c_void, CStr},
+    ffi::{c_char, c_int, c_uint, c_void, CStr},
     panic::{catch_unwind, AssertUnwindSafe},
     ptr,
     sync::{Mutex, OnceLock},
+    time::{Duration, Instant},
 };
 
 use libsqlite3_sys as ffi;
@@ -124,6 +127,41 @@ pub(super) fn policy_for(slug: &str) -> &'static Policy {
     })
 }
 
+/// The longest one plugin statement may run (as on PostgreSQL, where the
+/// plugin role's connections carry the same `statement_timeout`).
+pub(super) const STATEMENT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How many virtual-machine steps SQLite runs between two looks at the
+/// deadline (about a millisecond of work).
+const PROGRESS_STEPS: c_int = 10_000;
+
+thread_local! {
+    /// When the statement now running on this thread began. sqlx runs each
+    /// SQLite connection on a worker thread of its own, and SQLite calls
+    /// both callbacks below on the thread running the statement, so this
+    /// is per connection.
+    static STATEMENT_STARTED: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Marks the start of each statement (`SQLITE_TRACE_STMT`).
+///
+/// # Safety
+/// Called by SQLite only; reads none of its arguments.
+unsafe extern "C" fn statement_started(
+    _event: c_uint,
+    _context: *mut c_void,
+    _statement: *mut c_void,
+    _sql: *mut c_void,
+) -> c_int {
+    STATEMENT_STARTED.with(|s| s.set(Some(Instant::now())));
+    0
+}
+
+/// Whether the statement running on this thread is past its deadline.
+fn past_deadline() -> bool {
+    STATEMENT_STARTED.with(|s| s.get().is_some_and(|t| t.elapsed() > STATEMENT_DEADLINE))
+}
+
 /// The largest text or blob value a plugin statement may build.
 const MAX_VALUE_BYTES: c_int = 16 * 1024 * 1024;
 
@@ -166,6 +204,18 @@ pub(super) fn install(
                 )));
             }
         }
+        // Each statement gets `STATEMENT_DEADLINE`: marked at its start,
+        // interrupted by the progress handler once past it (a recursive CTE
+        // that never ends passes the rewriter and the authorizer).
+        let rc = ffi::sqlite3_trace_v2(
+            db,
+            ffi::SQLITE_TRACE_STMT,
+            Some(statement_started),
+            ptr::null_mut(),
+        );
+        if rc != ffi::SQLITE_OK {
+            return Err(GuardError(format!("statement trace refused (code {rc})")));
+        }
         let rc = ffi::sqlite3_set_authorizer(
             db,
             Some(authorize),
@@ -175,6 +225,8 @@ pub(super) fn install(
             return Err(GuardError(format!("authorizer refused (code {rc})")));
         }
     }
+    // Returning false interrupts the statement ("interrupted").
+    handle.set_progress_handler(PROGRESS_STEPS, || !past_deadline());
     Ok(())
 }
 
