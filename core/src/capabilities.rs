@@ -39,6 +39,9 @@ pub struct Capabilities {
     /// Contributions to the browser UI.
     #[serde(default)]
     pub ui: bool,
+    /// Its own named files (`ctx.files()`, since plugin-api 1.6).
+    #[serde(default)]
+    pub files: bool,
     /// Events it may emit and subscribe to.
     #[serde(default)]
     pub events: EventCapabilities,
@@ -72,6 +75,8 @@ pub enum Capability {
     Cron,
     /// `ui`
     Ui,
+    /// `files`
+    Files,
     /// `events.emit` covering this name.
     Emit(String),
     /// `events.subscribe` covering this pattern.
@@ -88,6 +93,7 @@ impl fmt::Display for Capability {
             Capability::Routes => f.write_str("`routes`"),
             Capability::Cron => f.write_str("`cron`"),
             Capability::Ui => f.write_str("`ui`"),
+            Capability::Files => f.write_str("`files`"),
             Capability::Emit(n) => write!(f, "`events.emit` for {n:?}"),
             Capability::Subscribe(p) => write!(f, "`events.subscribe` for {p:?}"),
             Capability::Network(h) => write!(f, "`network` for host {h:?}"),

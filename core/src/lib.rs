@@ -10,6 +10,7 @@
 //! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
 //! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
 //! | [`manifest`], [`capabilities`] | `plugin.json` and what it grants |
+//! | [`capability`] | one module per host capability, and the lifecycle loops over them |
 //! | [`slug`] | the checked plugin slug every path is built from |
 //! | [`marketplace`] | bundles, signatures, catalogs, install |
 //! | [`registry`] | a loaded plugin and the guarded call into it |
@@ -30,6 +31,7 @@ pub mod access;
 pub mod auth;
 mod background;
 pub mod capabilities;
+pub mod capability;
 pub mod config;
 pub mod db;
 mod entity;

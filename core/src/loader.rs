@@ -21,11 +21,12 @@ use abi_stable::{
     library::{lib_header_from_path, LibraryError},
     prefix_type::{PrefixRef, WithMetadata_},
     std_types::RResult,
+    type_layout::TypeLayout,
     StableAbi,
 };
 use plugboard_plugin_api::{
     abi::{
-        phase, user_hook, HostHandle, HostVTable_Ref, PluginRootRef, PluginVTable_Prefix,
+        phase, user_hook, v1, HostHandle, HostVTable_Ref, PluginRootRef, PluginVTable_Prefix,
         PluginVTable_Ref, RouteSpec, API_VERSION,
     },
     Context, HookCall, HookSpec, Phase, PluginError, PluginObject, PluginResult, Request, Response,
@@ -342,29 +343,93 @@ fn nanos() -> u128 {
         .unwrap_or(0)
 }
 
+/// The binary interface a library was built for, told by its root module's
+/// layout: plugin-api 1.0–1.5 carried the error kind as a closed enum
+/// (`abi::v1`), 1.6 and later as an open integer. Same memory either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// plugin-api 1.0–1.5.
+    V1,
+    /// plugin-api 1.6 and later.
+    Current,
+}
+
+impl Generation {
+    /// Finds the generation whose root-module shape the library's matches.
+    fn of(header: &abi_stable::library::LibHeader) -> Result<Self, LoadError> {
+        let Some(theirs) = header.layout() else {
+            return Err(LoadError::AbiMismatch {
+                details: "the library carries no root-module layout to check".into(),
+            });
+        };
+        let current = check_layout_compatibility(<PluginRootRef as StableAbi>::LAYOUT, theirs);
+        if current.is_ok() {
+            return Ok(Generation::Current);
+        }
+        if check_layout_compatibility(<v1::PluginRootRef as StableAbi>::LAYOUT, theirs).is_ok() {
+            return Ok(Generation::V1);
+        }
+        Err(LoadError::AbiMismatch {
+            details: abi_error_lines(
+                &current
+                    .into_result()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+
+    /// The layouts of both vtables this generation is checked against.
+    fn vtable_layouts(self) -> (&'static TypeLayout, &'static TypeLayout) {
+        match self {
+            Generation::V1 => (
+                <v1::PluginVTable_Ref as StableAbi>::LAYOUT,
+                <v1::HostVTable_Ref as StableAbi>::LAYOUT,
+            ),
+            Generation::Current => (
+                <PluginVTable_Ref as StableAbi>::LAYOUT,
+                <HostVTable_Ref as StableAbi>::LAYOUT,
+            ),
+        }
+    }
+
+    /// Whether a plugin-api version belongs to this generation.
+    fn admits(self, api_version: &str) -> bool {
+        let v1 = semver::Version::parse(api_version)
+            .map(|v| v.major == 1 && v.minor < 6)
+            .unwrap_or(false);
+        v1 == (self == Generation::V1)
+    }
+}
+
 fn open(path: &Path, shown_as: &Path) -> Result<DynamicPlugin, LoadError> {
     let header = lib_header_from_path(path).map_err(|e| library_error(shown_as, e))?;
-    let root = header
-        .init_root_module::<PluginRootRef>()
+    let generation = Generation::of(header)?;
+    // SAFETY: the root module's layout was just checked against the shape
+    // of `generation`; both generations' `PluginRoot` have the same memory
+    // representation (the error kind is one byte with the same values), so
+    // reading it as the current type is sound.
+    let root = unsafe { header.init_root_module_with_unchecked_layout::<PluginRootRef>() }
         .map_err(|e| library_error(shown_as, e))?;
     let api_version = root.api_version().as_str().to_string();
     check_api_version(&api_version)?;
+    if !generation.admits(&api_version) {
+        return Err(LoadError::AbiMismatch {
+            details: format!("plugin-api {api_version} with a {generation:?} root module"),
+        });
+    }
     if !root.panic_unwind() {
         return Err(LoadError::PanicAbort);
     }
     // The older side's layout is the interface (see plugboard_plugin_api::abi).
-    check_layout_compatibility(
-        root.plugin_vtable_layout(),
-        <PluginVTable_Ref as StableAbi>::LAYOUT,
-    )
+    let (plugin_vtable, host_vtable) = generation.vtable_layouts();
+    check_layout_compatibility(root.plugin_vtable_layout(), plugin_vtable)
     .into_result()
     .map_err(|e| LoadError::AbiMismatch {
         details: format!("plugin vtable: {}", abi_error_lines(&e.to_string())),
     })?;
-    check_layout_compatibility(
-        root.host_vtable_layout(),
-        <HostVTable_Ref as StableAbi>::LAYOUT,
-    )
+    check_layout_compatibility(root.host_vtable_layout(), host_vtable)
     .into_result()
     .map_err(|e| LoadError::AbiMismatch {
         details: format!("host vtable: {}", abi_error_lines(&e.to_string())),

@@ -91,6 +91,7 @@ impl PluginEntry {
         scope: PluginScope,
     ) -> Self {
         static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+        let scope = scope.for_api(&api_version);
         Self {
             slug: object.slug().to_string(),
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),

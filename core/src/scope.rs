@@ -3,6 +3,7 @@
 use std::sync::{Arc, Weak};
 
 use plugboard_plugin_api::{
+    files::{FileEntry, FilesHost},
     host::{HostServices, LogLevel},
     ErrorKind, OutboundRequest, OutboundResponse, PluginError, PluginResult,
 };
@@ -10,6 +11,7 @@ use sea_orm::DbErr;
 
 use crate::{
     capabilities::{Capability, CapabilityDenied},
+    capability::files::{self, FileLimits},
     db::Db,
     events::EventBus,
     kv,
@@ -25,6 +27,9 @@ pub(crate) struct PluginScope {
     db: Db,
     bus: Weak<EventBus>,
     http: Arc<outbound::Client>,
+    files: FileLimits,
+    /// How many error kinds the plugin knows (see `ErrorKind`).
+    peer_error_kinds: u8,
 }
 
 impl PluginScope {
@@ -34,6 +39,7 @@ impl PluginScope {
         db: Db,
         bus: Weak<EventBus>,
         http: Arc<outbound::Client>,
+        files: FileLimits,
     ) -> Self {
         Self {
             slug: manifest.slug.as_str().into(),
@@ -41,7 +47,20 @@ impl PluginScope {
             db,
             bus,
             http,
+            files,
+            peer_error_kinds: u8::MAX,
         }
+    }
+
+    /// This scope for a plugin built against plugin-api `api_version`: a
+    /// 1.0–1.5 plugin reads error kinds as a closed enum of six, so it is
+    /// never handed another.
+    pub(crate) fn for_api(mut self, api_version: &str) -> Self {
+        let v1 = semver::Version::parse(api_version).is_ok_and(|v| v.major == 1 && v.minor < 6);
+        if v1 {
+            self.peer_error_kinds = ErrorKind::KNOWN_TO_V1;
+        }
+        self
     }
 
     /// `Ok` when `granted`, else the refusal naming `capability`.
@@ -93,7 +112,74 @@ impl PluginScope {
     }
 }
 
+impl FilesHost for PluginScope {
+    fn put(&self, name: &str, bytes: &[u8]) -> PluginResult<()> {
+        self.require(self.manifest.capabilities.files, Capability::Files)?;
+        let (name, bytes, limits) = (name.to_string(), bytes.to_vec(), self.files);
+        self.run_files("files.put", move |db, slug| async move {
+            files::put(&db, &slug, &name, &bytes, limits).await
+        })
+    }
+    fn get(&self, name: &str) -> PluginResult<Option<Vec<u8>>> {
+        self.require(self.manifest.capabilities.files, Capability::Files)?;
+        let name = name.to_string();
+        self.run_files("files.get", move |db, slug| async move {
+            files::get(&db, &slug, &name).await
+        })
+    }
+    fn delete(&self, name: &str) -> PluginResult<bool> {
+        self.require(self.manifest.capabilities.files, Capability::Files)?;
+        let name = name.to_string();
+        self.run_files("files.delete", move |db, slug| async move {
+            files::delete(&db, &slug, &name).await
+        })
+    }
+    fn list(&self, prefix: &str) -> PluginResult<Vec<FileEntry>> {
+        self.require(self.manifest.capabilities.files, Capability::Files)?;
+        let prefix = prefix.to_string();
+        let listed = self.run_files("files.list", move |db, slug| async move {
+            files::list(&db, &slug, &prefix).await
+        })?;
+        Ok(listed
+            .into_iter()
+            .map(|f| FileEntry::new(f.name, f.size))
+            .collect())
+    }
+}
+
+impl PluginScope {
+    /// Runs a file operation; its refusals keep their kind.
+    fn run_files<T, F>(
+        &self,
+        op: &str,
+        f: impl FnOnce(sea_orm::DatabaseConnection, Arc<str>) -> F + Send + 'static,
+    ) -> PluginResult<T>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, files::FileError>> + Send + 'static,
+    {
+        let slug = Arc::clone(&self.slug);
+        let outcome = self
+            .db
+            .block_on(move |conn| async move { Ok(f(conn, slug).await) })
+            .map_err(|e| db_failure(op, e))?;
+        outcome.map_err(|e| match e {
+            files::FileError::BadName(_) | files::FileError::TooLarge { .. } => {
+                PluginError::invalid(e.to_string())
+            }
+            files::FileError::OverQuota { .. } => PluginError::new(ErrorKind::Refused, e.to_string()),
+            files::FileError::Db(e) => db_failure(op, e),
+        })
+    }
+}
+
 impl HostServices for PluginScope {
+    fn files(&self) -> Option<&dyn FilesHost> {
+        Some(self)
+    }
+    fn peer_error_kinds(&self) -> u8 {
+        self.peer_error_kinds
+    }
     fn log(&self, level: LogLevel, message: &str) {
         let plugin = &*self.slug;
         match level {

@@ -18,6 +18,7 @@ mod m20261123_000010_create_accounts;
 mod m20261201_000011_create_role_permissions;
 mod m20261201_000012_one_user_model;
 mod m20261201_000013_create_plugin_sql_roles;
+mod m20261201_000014_create_plugin_files;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_create_role_permissions::Migration),
             Box::new(m20261201_000012_one_user_model::Migration),
             Box::new(m20261201_000013_create_plugin_sql_roles::Migration),
+            Box::new(m20261201_000014_create_plugin_files::Migration),
         ]
     }
 }

@@ -47,6 +47,8 @@ use abi_stable::{
     StableAbi,
 };
 
+pub mod v1;
+
 use crate::{
     error::PluginError,
     hooks::{HookSpec, NewUser, PluginEvent, User},
@@ -419,4 +421,7 @@ pub struct HostVTable {
     /// [`OutboundResponse`](crate::OutboundResponse)).
     pub http_send:
         extern "C" fn(data: *const c_void, request: RStr<'_>) -> RResult<RString, PluginError>,
+    /// Since 1.6: per-plugin file storage, a sub-vtable that grows on its
+    /// own ([`crate::files::FilesVTable`]).
+    pub files: crate::files::FilesVTable_Ref,
 }

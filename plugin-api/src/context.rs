@@ -164,6 +164,18 @@ impl Context<'_> {
     pub fn log(&self) -> Logger<'_> {
         Logger { ctx: self }
     }
+
+    /// The plugin's files (since 1.6; capability `files`): see
+    /// [`crate::files`].
+    pub fn files(&self) -> crate::files::Files<'_> {
+        crate::files::Files { ctx: self }
+    }
+
+    /// The host's vtable and this plugin's data pointer, for capability
+    /// modules that reach a sub-vtable.
+    pub(crate) fn host_vtable(&self) -> (HostVTable_Ref, *const std::ffi::c_void) {
+        (self.vtable, self.handle.data)
+    }
 }
 
 pub(crate) fn unsupported(what: &str, since: &str) -> PluginError {

@@ -68,6 +68,17 @@ pub trait HostServices: Send + Sync + 'static {
     ) -> PluginResult<Vec<(String, String)>>;
     /// The plugin's configuration as JSON text (`{}` when none).
     fn config_get(&self) -> PluginResult<String>;
+    /// The plugin's file storage (since 1.6), if this host offers it.
+    fn files(&self) -> Option<&dyn crate::files::FilesHost> {
+        None
+    }
+    /// How many error kinds the plugin being served knows (see
+    /// [`ErrorKind`](crate::ErrorKind)): errors handed to it with a kind
+    /// outside `0..n` become `Failed`. A plugin built against plugin-api
+    /// 1.0–1.5 knows [`ErrorKind::KNOWN_TO_V1`](crate::ErrorKind::KNOWN_TO_V1).
+    fn peer_error_kinds(&self) -> u8 {
+        u8::MAX
+    }
     /// Makes an HTTP request for the plugin (since 1.3). The default refuses.
     fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
         Err(PluginError::new(
@@ -112,9 +123,18 @@ pub fn context_for<S: HostServices>(services: &S) -> Context<'_> {
 
 // Invariant for the functions below: `data` is the `*const S` that
 // `context_for::<S>` put in the handle, alive for the duration of the call.
-fn services<'a, S>(data: *const c_void) -> &'a S {
+pub(crate) fn services<'a, S>(data: *const c_void) -> &'a S {
     // SAFETY: see the invariant above.
     unsafe { &*(data as *const S) }
+}
+
+/// Runs one service call for the plugin behind `data`: panics caught, and
+/// the error readable by that plugin (kinds it does not know become `Failed`).
+pub(crate) fn serve<S: HostServices, T>(
+    data: *const c_void,
+    f: impl FnOnce() -> PluginResult<T>,
+) -> PluginResult<T> {
+    guard(f).map_err(|e| e.for_peer(services::<S>(data).peer_error_kinds()))
 }
 
 extern "C" fn log<S: HostServices>(data: *const c_void, level: u8, message: RStr<'_>) {
@@ -135,7 +155,7 @@ extern "C" fn kv_get<S: HostServices>(
     data: *const c_void,
     key: RStr<'_>,
 ) -> RResult<ROption<RString>, PluginError> {
-    guard(|| services::<S>(data).kv_get(key.as_str()))
+    serve::<S, _>(data, || services::<S>(data).kv_get(key.as_str()))
         .map(|v| v.map(RString::from).into())
         .into()
 }
@@ -145,27 +165,27 @@ extern "C" fn kv_set<S: HostServices>(
     key: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), PluginError> {
-    guard(|| services::<S>(data).kv_set(key.as_str(), value.as_str())).into()
+    serve::<S, _>(data, || services::<S>(data).kv_set(key.as_str(), value.as_str())).into()
 }
 
 extern "C" fn kv_delete<S: HostServices>(
     data: *const c_void,
     key: RStr<'_>,
 ) -> RResult<bool, PluginError> {
-    guard(|| services::<S>(data).kv_delete(key.as_str())).into()
+    serve::<S, _>(data, || services::<S>(data).kv_delete(key.as_str())).into()
 }
 
 extern "C" fn kv_keys<S: HostServices>(
     data: *const c_void,
     prefix: RStr<'_>,
 ) -> RResult<RVec<RString>, PluginError> {
-    guard(|| services::<S>(data).kv_keys(prefix.as_str()))
+    serve::<S, _>(data, || services::<S>(data).kv_keys(prefix.as_str()))
         .map(|keys| keys.into_iter().map(RString::from).collect())
         .into()
 }
 
 extern "C" fn kv_clear<S: HostServices>(data: *const c_void) -> RResult<u64, PluginError> {
-    guard(|| services::<S>(data).kv_clear()).into()
+    serve::<S, _>(data, || services::<S>(data).kv_clear()).into()
 }
 
 fn json_params(params: RStr<'_>) -> PluginResult<Vec<serde_json::Value>> {
@@ -181,7 +201,7 @@ extern "C" fn sql_exec<S: HostServices>(
     sql: RStr<'_>,
     params: RStr<'_>,
 ) -> RResult<u64, PluginError> {
-    guard(|| services::<S>(data).sql_exec(sql.as_str(), &json_params(params)?)).into()
+    serve::<S, _>(data, || services::<S>(data).sql_exec(sql.as_str(), &json_params(params)?)).into()
 }
 
 extern "C" fn sql_query<S: HostServices>(
@@ -189,7 +209,7 @@ extern "C" fn sql_query<S: HostServices>(
     sql: RStr<'_>,
     params: RStr<'_>,
 ) -> RResult<RString, PluginError> {
-    guard(|| {
+    serve::<S, _>(data, || {
         let rows = services::<S>(data).sql_query(sql.as_str(), &json_params(params)?)?;
         serde_json::to_string(&rows)
             .map(RString::from)
@@ -208,7 +228,7 @@ extern "C" fn sql_batch<S: HostServices>(
         #[serde(default)]
         params: Vec<serde_json::Value>,
     }
-    guard(|| {
+    serve::<S, _>(data, || {
         let items: Vec<Item> = serde_json::from_str(statements.as_str()).map_err(|e| {
             PluginError::invalid(format!(
                 "a SQL batch is a JSON array of {{sql, params}}: {e}"
@@ -230,7 +250,7 @@ extern "C" fn emit<S: HostServices>(
     payload: RStr<'_>,
     wait: bool,
 ) -> RResult<RString, PluginError> {
-    guard(|| {
+    serve::<S, _>(data, || {
         let failures = services::<S>(data).emit(name.as_str(), payload.as_str(), wait)?;
         let list: Vec<serde_json::Value> = failures
             .into_iter()
@@ -242,14 +262,14 @@ extern "C" fn emit<S: HostServices>(
 }
 
 extern "C" fn config_get<S: HostServices>(data: *const c_void) -> RResult<RString, PluginError> {
-    guard(|| services::<S>(data).config_get().map(RString::from)).into()
+    serve::<S, _>(data, || services::<S>(data).config_get().map(RString::from)).into()
 }
 
 extern "C" fn http_send<S: HostServices>(
     data: *const c_void,
     request: RStr<'_>,
 ) -> RResult<RString, PluginError> {
-    guard(|| {
+    serve::<S, _>(data, || {
         let request: OutboundRequest = serde_json::from_str(request.as_str())
             .map_err(|e| PluginError::invalid(format!("bad outbound request: {e}")))?;
         let response = services::<S>(data).http_send(&request)?;
@@ -276,6 +296,7 @@ impl<S: HostServices> HostVTableFor<S> {
         emit: emit::<S>,
         config_get: config_get::<S>,
         http_send: http_send::<S>,
+        files: crate::files::FilesVTableFor::<S>::REF,
     });
     const REF: HostVTable_Ref = HostVTable_Ref(Self::WM.static_as_prefix());
 }

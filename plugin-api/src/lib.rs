@@ -43,6 +43,7 @@ mod caller;
 mod context;
 mod error;
 mod events;
+pub mod files;
 pub mod guest;
 mod hooks;
 pub mod host;

@@ -46,14 +46,15 @@ fn no_sql() -> crate::PluginError {
     )
 }
 
-/// In-memory host services for tests (KV, logs, events, config, recorded
-/// outbound HTTP; no SQL).
+/// In-memory host services for tests (KV, files, logs, events, config,
+/// recorded outbound HTTP; no SQL).
 pub struct MemoryHost {
     kv: Mutex<BTreeMap<String, String>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
     events: Mutex<Vec<(String, String)>>,
     config: Mutex<serde_json::Value>,
     outbound: Mutex<Vec<OutboundRequest>>,
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
     http_status: Mutex<u16>,
     caller: Caller,
 }
@@ -62,6 +63,7 @@ impl Default for MemoryHost {
     fn default() -> Self {
         Self {
             kv: Mutex::default(),
+            files: Mutex::default(),
             logs: Mutex::default(),
             events: Mutex::default(),
             config: Mutex::new(serde_json::json!({})),
@@ -132,7 +134,65 @@ impl MemoryHost {
     }
 }
 
+impl MemoryHost {
+    /// The largest file [`MemoryHost`] stores (the real host's default).
+    pub const MAX_FILE: usize = 8 << 20;
+
+    /// The content of a stored file, to assert on in tests.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        self.files.lock().unwrap().get(name).cloned()
+    }
+}
+
+impl crate::files::FilesHost for MemoryHost {
+    fn put(&self, name: &str, bytes: &[u8]) -> PluginResult<()> {
+        check_file_name(name)?;
+        if bytes.len() > Self::MAX_FILE {
+            return Err(crate::PluginError::invalid(format!(
+                "file {name:?} is {} bytes; one file may hold at most {} bytes",
+                bytes.len(),
+                Self::MAX_FILE
+            )));
+        }
+        self.files
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn get(&self, name: &str) -> PluginResult<Option<Vec<u8>>> {
+        check_file_name(name)?;
+        Ok(self.file(name))
+    }
+    fn delete(&self, name: &str) -> PluginResult<bool> {
+        check_file_name(name)?;
+        Ok(self.files.lock().unwrap().remove(name).is_some())
+    }
+    fn list(&self, prefix: &str) -> PluginResult<Vec<crate::files::FileEntry>> {
+        Ok(self
+            .files
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(n, b)| crate::files::FileEntry::new(n.clone(), b.len() as u64))
+            .collect())
+    }
+}
+
+/// The host's naming rule, so a test fails here where production would.
+fn check_file_name(name: &str) -> PluginResult<()> {
+    if crate::files::valid_name(name) {
+        Ok(())
+    } else {
+        Err(crate::PluginError::invalid(format!("invalid file name {name:?}")))
+    }
+}
+
 impl HostServices for MemoryHost {
+    fn files(&self) -> Option<&dyn crate::files::FilesHost> {
+        Some(self)
+    }
     fn log(&self, level: LogLevel, message: &str) {
         self.logs
             .lock()

@@ -52,6 +52,11 @@ pub struct PluginView {
     /// (`GET /api/admin/plugins/{slug}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics_history: Option<Vec<crate::metrics::Sample>>,
+    /// Per capability: whether it is granted, and what the plugin holds or
+    /// serves with it (`GET /api/admin/plugins/{slug}` only): its tables,
+    /// files with sizes, KV entries, routes, network hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capability_usage: Option<serde_json::Map<String, serde_json::Value>>,
     /// The loaded instance (a new one after every load, update or rollback).
     generation: Option<u64>,
     /// The plugins it needs.
@@ -102,6 +107,7 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .and_then(|e| e.source().map(|p| p.display().to_string())),
         metrics: entry.as_ref().map(|e| e.metrics().snapshot()),
         metrics_history: None,
+        capability_usage: None,
         generation: entry.as_ref().map(|e| e.generation()),
         ui: rt.ui().of(&record.slug),
         dependencies: entry
@@ -142,6 +148,13 @@ async fn show(
     let record = rt.store().get(&slug).await?;
     let mut view = view(&rt, record);
     view.metrics_history = Some(rt.metrics_history(&slug));
+    if let Some(capabilities) = &view.capabilities {
+        view.capability_usage = Some(
+            rt.capability_usage(&slug, capabilities)
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()).with_id())?,
+        );
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -51,6 +51,8 @@ pub struct RuntimeConfig {
     pub database_url: Option<String>,
     /// When a plugin's panics take it out of service.
     pub fault_policy: FaultPolicy,
+    /// How much each plugin may keep with the `files` capability.
+    pub files: crate::capability::files::FileLimits,
     /// Test builds only: plugin SQL skips the namespace rewriter, so a
     /// test can prove that the database itself confines it.
     #[cfg(feature = "test-sql-bypass")]
@@ -64,6 +66,7 @@ impl RuntimeConfig {
             data_dir: data_dir.into(),
             database_url: None,
             fault_policy: FaultPolicy::default(),
+            files: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
         }
@@ -403,6 +406,15 @@ impl Runtime {
             self.inner.history.sample(entry.slug(), entry.metrics(), at);
         }
     }
+    /// Per capability, whether `capabilities` grant it and what `slug`
+    /// holds or serves with it (see [`crate::capability`]).
+    pub async fn capability_usage(
+        &self,
+        slug: &str,
+        capabilities: &crate::capabilities::Capabilities,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, sea_orm::DbErr> {
+        crate::capability::describe_all(self, slug, capabilities).await
+    }
     /// `slug`'s recent metrics, one sample per interval, oldest first.
     pub fn metrics_history(&self, slug: &str) -> Vec<crate::metrics::Sample> {
         self.inner.history.of(slug)
@@ -461,6 +473,7 @@ impl Runtime {
             self.db().clone(),
             self.bus_handle(),
             Arc::clone(&self.inner.http),
+            self.config().files,
         )
     }
 

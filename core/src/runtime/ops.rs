@@ -6,20 +6,16 @@ use plugboard_plugin_api::{Hook, HookCall, Phase, PluginEvent};
 
 use super::{Runtime, RuntimeError};
 use crate::{
-    capabilities::Declared,
+    capability,
     lifecycle::{LifecycleError, PluginRecord, Transition},
     registry::PluginEntry,
-    routes,
 };
 
-/// What a plugin declared, checked and ready to publish.
+/// What a plugin declared, checked and ready to publish: its hooks, and
+/// what each capability staged.
 pub(super) struct Prepared {
     hooks: Vec<(Hook, plugboard_plugin_api::HookSpec)>,
-    routes: Vec<routes::RouteEntry>,
-    subscriptions: Vec<String>,
-    jobs: Vec<(String, crate::scheduler::Schedule, String)>,
-    pub(super) migrations: Vec<plugboard_plugin_api::abi::Migration>,
-    ui: Vec<plugboard_frontend_manifest::Contribution>,
+    capabilities: capability::Prepared,
 }
 
 /// Why [`Runtime::prepare`] refused.
@@ -94,7 +90,7 @@ impl Runtime {
                 return Err(self.fail(&slug, phase, actor, &message).await)
             }
         };
-        if let Err((phase, message)) = self.migrate(entry, &prepared.migrations).await {
+        if let Err((phase, message)) = self.before_enable(entry, &prepared).await {
             return Err(self.fail(&slug, phase, actor, &message).await);
         }
         if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
@@ -115,7 +111,13 @@ impl Runtime {
                 return Err(e.into());
             }
         }
-        self.go_live(entry, prepared).await;
+        if let Err(failure) = self.go_live(entry, prepared).await {
+            // Active was recorded; it ends Errored with the cause.
+            let _ = entry.call(self.fault_policy(), false, |p, ctx| {
+                p.lifecycle(ctx, Phase::Disable)
+            });
+            return Err(self.fail(&slug, failure.phase, actor, &failure.message).await);
+        }
         tracing::info!(plugin = %slug, actor, "plugin enabled");
         self.notify_lifecycle("enabled", &slug);
         Ok(())
@@ -136,12 +138,10 @@ impl Runtime {
         folder: Option<&std::path::Path>,
     ) -> Result<Prepared, Unprepared> {
         let slug = entry.slug();
-        let object = entry.object();
-        let failed = |phase: &'static str| move |e: String| Unprepared::Failed(phase, e);
-        let specs = object
+        let specs = entry
+            .object()
             .hooks()
-            .map_err(|e| e.to_string())
-            .map_err(failed("hooks()"))?;
+            .map_err(|e| Unprepared::Failed("hooks()", e.to_string()))?;
         let mut hooks = Vec::new();
         for spec in specs {
             match spec.hook() {
@@ -151,130 +151,45 @@ impl Runtime {
                 }
             }
         }
-        let (route_count, routes) = object
-            .routes()
-            .map_err(|e| e.to_string())
-            .and_then(|specs| {
-                routes::compile(&specs)
-                    .map(|c| (specs.len(), c))
-                    .map_err(|e| e.to_string())
-            })
-            .map_err(failed("routes()"))?;
-        let mut routes = routes;
-        crate::access::assign(&mut routes, &entry.manifest().routes)
-            .map_err(|e| Unprepared::Failed("routes", e))?;
         // Refused (without failing the plugin) if its hooks would make an order impossible.
         self.check_hook_order_with(entry, &hooks)
             .map_err(Unprepared::Cycle)?;
-        let subscriptions = object
-            .subscriptions()
-            .map_err(|e| e.to_string())
-            .and_then(|s| {
-                s.iter()
-                    .try_for_each(|p| crate::events::Pattern::parse(p).map(|_| ()))?;
-                Ok(s)
-            })
-            .map_err(failed("subscriptions()"))?;
-        let jobs = object
-            .jobs()
-            .map_err(|e| e.to_string())
-            .and_then(|specs| {
-                specs
-                    .iter()
-                    .map(|j| {
-                        crate::scheduler::Schedule::parse(&j.schedule)
-                            .map(|s| (j.name.to_string(), s, j.schedule.to_string()))
-                            .map_err(|e| format!("job {}: {e}", j.name))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(failed("jobs()"))?;
-        let migrations = object
-            .migrations()
-            .map_err(|e| e.to_string())
-            .map_err(failed("migrations()"))?;
-        let declared = Declared {
-            routes: route_count,
-            jobs: jobs.len(),
-            migrations: migrations.len(),
-            subscriptions: &subscriptions,
-            ui: {
-                let ui = &entry.manifest().ui;
-                ui.widgets.len()
-                    + ui.admin_widgets.len()
-                    + ui.pages.len()
-                    + ui.admin_pages.len()
-                    + ui.menu_items.len()
-            },
-        };
-        entry
-            .capabilities()
-            .check_declared(slug, &declared)
-            .map_err(|denied| Unprepared::Failed("capabilities", denied.to_string()))?;
-        let ui = crate::ui::contributions(
-            slug,
-            entry.version(),
-            &entry.manifest().ui,
-            folder.map(|f| f.join("assets")).as_deref(),
-        )
-        .map_err(|e| Unprepared::Failed("ui", e))?;
+        let capabilities = capability::prepare_all(&capability::Subject { entry, folder })
+            .map_err(|f| Unprepared::Failed(f.phase, f.message))?;
         Ok(Prepared {
             hooks,
-            routes,
-            subscriptions,
-            jobs,
-            migrations,
-            ui,
+            capabilities,
         })
     }
 
-    /// Applies the plugin's pending migrations; the failing one's error.
-    pub(super) async fn migrate(
+    /// Runs each capability's step before `on_enable` (SQL migrations).
+    pub(super) async fn before_enable(
         &self,
-        entry: &PluginEntry,
-        migrations: &[plugboard_plugin_api::abi::Migration],
+        entry: &Arc<PluginEntry>,
+        prepared: &Prepared,
     ) -> Result<(), (&'static str, String)> {
-        if migrations.is_empty() {
-            // Nothing to apply: no SQL place is opened (no file, no role)
-            // for a plugin that declares no migrations.
-            return Ok(());
-        }
-        let slug = entry.slug().to_string();
-        let migrations = migrations.to_vec();
-        let outcome = self
-            .db()
-            .on_bridge(move |host, sandboxes| async move {
-                let plugin = sandboxes.conn(&host, &slug).await?;
-                Ok(crate::sql::migrate::apply(&host, &plugin, &slug, &migrations).await)
-            })
-            .await;
-        match outcome {
-            Ok(Ok(applied)) if !applied.is_empty() => {
-                tracing::info!(plugin = %entry.slug(), ?applied, "plugin migrations applied");
-                Ok(())
-            }
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(failure)) => Err(("migrations", failure.to_string())),
-            Err(e) => Err(("migrations", e.to_string())),
-        }
+        capability::before_enable_all(self, entry, &prepared.capabilities)
+            .await
+            .map_err(|f| (f.phase, f.message))
     }
 
-    /// Publishes what `entry` declared: routes, hooks, subscriptions and
-    /// jobs now reach it (replacing an older generation's, if any).
-    pub(super) async fn go_live(&self, entry: &Arc<PluginEntry>, prepared: Prepared) {
-        let slug = entry.slug();
+    /// Publishes what `entry` declared: routes, hooks, subscriptions, jobs
+    /// and UI now reach it (replacing an older generation's, if any). If a
+    /// capability cannot go live, every one is withdrawn again and the
+    /// failure returned: nothing stays half-live.
+    pub(super) async fn go_live(
+        &self,
+        entry: &Arc<PluginEntry>,
+        prepared: Prepared,
+    ) -> Result<(), capability::StepFailed> {
         entry.set_declared_hooks(prepared.hooks);
         entry.set_live(true);
-        self.routes()
-            .publish(slug, prepared.routes, Arc::clone(entry));
-        if let Err(e) = self.events().subscribe(entry, &prepared.subscriptions) {
-            tracing::error!(plugin = %slug, "subscriptions refused: {e}");
+        let outcome = capability::go_live_all(self, entry, prepared.capabilities).await;
+        if outcome.is_err() {
+            entry.set_live(false);
         }
-        if let Err(e) = self.scheduler().schedule(entry, &prepared.jobs).await {
-            tracing::error!(plugin = %slug, "jobs not scheduled: {e}");
-        }
-        self.ui().publish(slug, prepared.ui);
         self.rebuild_hooks();
+        outcome
     }
 
     /// Disables a plugin: its routes and hooks vanish, then `on_disable`.
@@ -349,10 +264,7 @@ impl Runtime {
     /// Withdraws a plugin's routes and hooks at once (no database access).
     pub(super) fn take_offline(&self, entry: &PluginEntry) {
         entry.set_live(false);
-        self.routes().withdraw(entry.slug());
-        self.events().unsubscribe(entry.slug());
-        self.scheduler().unschedule(entry.slug());
-        self.ui().withdraw(entry.slug());
+        capability::take_offline_all(self, entry.slug());
         self.rebuild_hooks();
     }
 

@@ -177,7 +177,7 @@ impl Runtime {
                 return Err(failed(&slug, phase, message));
             }
         };
-        if let Err((phase, message)) = self.migrate(&new, &prepared.migrations).await {
+        if let Err((phase, message)) = self.before_enable(&new, &prepared).await {
             unload_new(false);
             return Err(failed(&slug, phase, message));
         }
@@ -203,16 +203,28 @@ impl Runtime {
         self.inner
             .plugins
             .insert(slug.to_string(), Arc::clone(&new));
-        if active {
-            self.go_live(&new, prepared).await;
+        let live = if active {
+            self.go_live(&new, prepared).await
         } else {
             self.rebuild_hooks();
-        }
+            Ok(())
+        };
         let note = format!("{verb} {from_version} → {}", new.version());
         let plugin = self
             .store()
             .record_version(&slug, new.version(), actor, &note)
             .await?;
+        if let Err(failure) = live {
+            // The new version is in place but could not go live: it ends
+            // Errored with the cause (the old one is drained below).
+            let _ = new.run_phase(policy, Phase::Disable);
+            if let Some(old) = old {
+                self.drain(old);
+            }
+            return Err(self
+                .fail(&slug, failure.phase, actor, &failure.message)
+                .await);
+        }
         tracing::info!(plugin = %slug, generation = new.generation(), actor, "{note}");
         let previous_generation = old.as_ref().map(|o| o.generation());
         if let Some(old) = old {

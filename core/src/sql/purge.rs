@@ -1,9 +1,8 @@
 //! Removing a plugin's data when it is uninstalled "with data": its rows in
-//! the host's tables (KV, configuration, migration records, job runs, in
-//! one transaction), then its own SQL place (its SQLite file, or its
+//! the host's tables (every capability's, in one transaction), then its own SQL place (its SQLite file, or its
 //! PostgreSQL schema and role; see `sql::sandbox`).
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{DbErr, TransactionTrait};
 
 use crate::db::Db;
 
@@ -14,43 +13,32 @@ pub struct Purged {
     pub tables: Vec<String>,
     /// KV entries deleted.
     pub kv_entries: u64,
+    /// Files deleted.
+    pub files: u64,
 }
 
-/// The host tables that hold per-plugin rows, keyed by their `plugin` column.
-const HOST_TABLES: &[&str] = &[
-    "plugin_storage",
-    "plugin_config",
-    "plugin_migrations",
-    "plugin_job_runs",
-];
-
-/// Deletes `slug`'s rows from the host tables, then drops its SQL place.
+/// Deletes `slug`'s rows of every capability (one transaction: KV,
+/// configuration, files, migration records, job runs), then drops its SQL
+/// place.
 pub async fn purge(db: &Db, slug: &str) -> Result<Purged, DbErr> {
     let slug = slug.to_string();
     db.on_bridge(move |conn, sandboxes| async move {
-        let backend = conn.get_database_backend();
-        let placeholder = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        };
         let txn = conn.begin().await?;
-        let mut kv_entries = 0;
-        for host_table in HOST_TABLES {
-            let res = txn
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    format!("DELETE FROM {host_table} WHERE plugin = {placeholder}"),
-                    [slug.as_str().into()],
-                ))
-                .await?;
-            if *host_table == "plugin_storage" {
-                kv_entries = res.rows_affected();
-            }
-        }
+        let removed = crate::capability::purge_all(&txn, &slug).await?;
         txn.commit().await?;
+        let count = |name| {
+            removed
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(0, |(_, c)| *c)
+        };
+        let (kv_entries, files) = (count("kv"), count("files"));
         let tables = sandboxes.remove(&conn, &slug).await?;
-        Ok(Purged { tables, kv_entries })
+        Ok(Purged {
+            tables,
+            kv_entries,
+            files,
+        })
     })
     .await
 }

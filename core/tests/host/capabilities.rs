@@ -192,7 +192,7 @@ fn the_admin_api_shows_each_plugins_capabilities() {
     assert_eq!(v["name"], "Guestbook");
     assert_eq!(
         v["capabilities"],
-        json!({"kv": false, "sql": true, "routes": true, "cron": true, "ui": true,
+        json!({"kv": false, "sql": true, "routes": true, "cron": true, "ui": true, "files": false,
                "events": {"emit": ["plugin.guestbook.*"], "subscribe": []}, "network": []})
     );
     let (_, v) = host.admin("GET", "/api/admin/plugins/webhooks", None);

@@ -12,6 +12,7 @@ mod config;
 mod cron;
 mod events;
 mod faults;
+mod files;
 mod hooks_and_users;
 mod lifecycle;
 mod loading;

@@ -65,6 +65,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Plugin SQL skips the namespace rewriter (test-only feature).
     pub sql_rewriter_bypassed: bool,
+    /// What each plugin may keep with the `files` capability.
+    pub files: plugboard_core::capability::files::FileLimits,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             fault_policy: FaultPolicy::default(),
             database_url: None,
             sql_rewriter_bypassed: false,
+            files: Default::default(),
         }
     }
 }
@@ -168,6 +171,7 @@ impl Host {
                 config.fault_policy = options.fault_policy;
                 config.database_url = options.database_url;
                 config.sql_rewriter_bypassed = options.sql_rewriter_bypassed;
+                config.files = options.files;
                 let runtime = Runtime::start(config, &options.builtins)
                     .await
                     .expect("runtime starts");

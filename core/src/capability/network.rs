@@ -1,0 +1,27 @@
+//! The `network` capability: the hosts a plugin may reach with outbound
+//! HTTP (checked at each request in `scope.rs`).
+
+use super::{HostCapability, Pending};
+use crate::{capabilities::Capabilities, runtime::Runtime};
+
+pub(crate) struct Network;
+
+impl HostCapability for Network {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+    fn granted(&self, capabilities: &Capabilities) -> bool {
+        !capabilities.network.is_empty()
+    }
+    fn describe<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        slug: &'a str,
+    ) -> Pending<'a, Result<Option<serde_json::Value>, sea_orm::DbErr>> {
+        let hosts = runtime
+            .plugin(slug)
+            .map(|e| e.capabilities().network.clone())
+            .unwrap_or_default();
+        Box::pin(async move { Ok((!hosts.is_empty()).then(|| serde_json::json!({ "hosts": hosts }))) })
+    }
+}

@@ -1,0 +1,60 @@
+//! The `routes` capability: HTTP routes under `/api/plugins/{slug}/`, each
+//! with the access level its manifest gives it.
+
+use std::sync::Arc;
+
+use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject};
+use crate::{
+    capabilities::{Capabilities, Capability},
+    registry::PluginEntry,
+    routes::{self, RouteEntry},
+    runtime::Runtime,
+};
+
+pub(crate) struct Routes;
+
+impl HostCapability for Routes {
+    fn name(&self) -> &'static str {
+        "routes"
+    }
+    fn granted(&self, capabilities: &Capabilities) -> bool {
+        capabilities.routes
+    }
+    fn prepare(&self, subject: &Subject<'_>) -> Result<Option<Staged>, StepFailed> {
+        let entry = subject.entry;
+        let specs = entry
+            .object()
+            .routes()
+            .map_err(|e| StepFailed::new("routes()", e))?;
+        if !specs.is_empty() && !entry.capabilities().routes {
+            return Err(denied(entry, Capability::Routes));
+        }
+        let mut compiled = routes::compile(&specs).map_err(|e| StepFailed::new("routes()", e))?;
+        crate::access::assign(&mut compiled, &entry.manifest().routes)
+            .map_err(|e| StepFailed::new("routes", e))?;
+        Ok(Some(Box::new(compiled)))
+    }
+    fn go_live<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        entry: &'a Arc<PluginEntry>,
+        prepared: Option<Staged>,
+    ) -> Pending<'a, Result<(), StepFailed>> {
+        let compiled: Vec<RouteEntry> = staged(prepared).unwrap_or_default();
+        runtime
+            .routes()
+            .publish(entry.slug(), compiled, Arc::clone(entry));
+        Box::pin(async { Ok(()) })
+    }
+    fn take_offline(&self, runtime: &Runtime, slug: &str) {
+        runtime.routes().withdraw(slug);
+    }
+    fn describe<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        slug: &'a str,
+    ) -> Pending<'a, Result<Option<serde_json::Value>, sea_orm::DbErr>> {
+        let count = runtime.routes().list(slug).len();
+        Box::pin(async move { Ok((count > 0).then(|| serde_json::json!({ "served": count }))) })
+    }
+}

@@ -1,0 +1,56 @@
+//! The `ui` capability: widgets, pages and menu items a plugin contributes
+//! to the browser shell, from its manifest and its `assets/` folder.
+
+use std::sync::Arc;
+
+use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject};
+use crate::{
+    capabilities::{Capabilities, Capability},
+    registry::PluginEntry,
+    runtime::Runtime,
+};
+
+pub(crate) struct Ui;
+
+impl HostCapability for Ui {
+    fn name(&self) -> &'static str {
+        "ui"
+    }
+    fn granted(&self, capabilities: &Capabilities) -> bool {
+        capabilities.ui
+    }
+    fn prepare(&self, subject: &Subject<'_>) -> Result<Option<Staged>, StepFailed> {
+        let entry = subject.entry;
+        let ui = &entry.manifest().ui;
+        let declared = ui.widgets.len()
+            + ui.admin_widgets.len()
+            + ui.pages.len()
+            + ui.admin_pages.len()
+            + ui.menu_items.len();
+        if declared > 0 && !entry.capabilities().ui {
+            return Err(denied(entry, Capability::Ui));
+        }
+        let contributions = crate::ui::contributions(
+            entry.slug(),
+            entry.version(),
+            ui,
+            subject.folder.map(|f| f.join("assets")).as_deref(),
+        )
+        .map_err(|e| StepFailed::new("ui", e))?;
+        Ok(Some(Box::new(contributions)))
+    }
+    fn go_live<'a>(
+        &'a self,
+        runtime: &'a Runtime,
+        entry: &'a Arc<PluginEntry>,
+        prepared: Option<Staged>,
+    ) -> Pending<'a, Result<(), StepFailed>> {
+        let contributions: Vec<plugboard_frontend_manifest::Contribution> =
+            staged(prepared).unwrap_or_default();
+        runtime.ui().publish(entry.slug(), contributions);
+        Box::pin(async { Ok(()) })
+    }
+    fn take_offline(&self, runtime: &Runtime, slug: &str) {
+        runtime.ui().withdraw(slug);
+    }
+}
