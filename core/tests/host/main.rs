@@ -15,6 +15,7 @@ mod faults;
 mod hooks_and_users;
 mod lifecycle;
 mod loading;
+mod manifest;
 mod marketplace;
 mod marketplace_hostile;
 mod one_user_model;
