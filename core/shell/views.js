@@ -172,7 +172,9 @@ export async function detailView(main, slug, ctx) {
       h('span', {}, 'Kind'), h('span', {}, p.kind), h('span', {}, 'plugin-api'), h('span', {}, p.api_version || '—'),
       h('span', {}, 'Previous version'), h('span', {}, p.previous_version || '—'),
       h('span', {}, 'Dependencies'), h('span', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—')),
-    h('h2', {}, 'Capabilities'), capabilityList(p.capabilities),
+    h('h2', {}, 'Capabilities'),
+    p.capabilities_inferred ? h('p', { class: 'hint', 'data-capabilities-inferred': '' }, 'Inferred from the plugin\'s code: its manifest, written for an older host, declares none.') : '',
+    capabilityList(p.capabilities),
     h('h2', {}, 'Routes'), routesTable(p.routes),
     ...permissions,
     h('h2', {}, 'UI contributions'), (p.ui || []).length

@@ -38,67 +38,9 @@ use crate::{
     registry::{CallError, PluginEntry},
 };
 
-/// A subscription pattern: `*`, an exact name, or `prefix.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pattern {
-    /// Every event.
-    All,
-    /// Exactly this name.
-    Exact(String),
-    /// Names starting with this (including the final dot).
-    Prefix(String),
-}
-
-impl Pattern {
-    /// Parses a pattern.
-    ///
-    /// ```
-    /// use plugboard_core::events::Pattern;
-    /// let p = Pattern::parse("user.*").unwrap();
-    /// assert!(p.matches("user.created") && !p.matches("users.created") && !p.matches("user"));
-    /// assert!(Pattern::parse("user.*.x").is_err());
-    /// ```
-    pub fn parse(s: &str) -> Result<Pattern, String> {
-        let valid = |t: &str| {
-            !t.is_empty()
-                && t.split('.').all(|seg| {
-                    !seg.is_empty()
-                        && seg
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                })
-        };
-        if s == "*" {
-            Ok(Pattern::All)
-        } else if let Some(prefix) = s.strip_suffix(".*") {
-            if valid(prefix) {
-                Ok(Pattern::Prefix(format!("{prefix}.")))
-            } else {
-                Err(format!("bad event pattern {s:?}"))
-            }
-        } else if valid(s) {
-            Ok(Pattern::Exact(s.to_string()))
-        } else {
-            Err(format!(
-                "bad event pattern {s:?} (names are dotted words; `*` only as `prefix.*` or alone)"
-            ))
-        }
-    }
-
-    /// Whether `name` matches.
-    pub fn matches(&self, name: &str) -> bool {
-        match self {
-            Pattern::All => true,
-            Pattern::Exact(n) => n == name,
-            Pattern::Prefix(p) => name.starts_with(p.as_str()),
-        }
-    }
-}
-
-/// Whether `name` is a valid event name (dotted words).
-pub fn is_valid_name(name: &str) -> bool {
-    matches!(Pattern::parse(name), Ok(Pattern::Exact(_)))
-}
+/// Event patterns and names: one matcher, shared with plugins
+/// (`plugboard_plugin_api::event_matches`), in `plugboard-manifest`.
+pub use plugboard_manifest::pattern::{is_valid_name, Pattern, PatternError};
 
 struct Event {
     name: String,
@@ -386,27 +328,5 @@ fn deliver(
             }
             Some(error.to_string())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_match_names_and_prefixes() {
-        assert!(Pattern::parse("*").unwrap().matches("anything.at.all"));
-        let exact = Pattern::parse("plugin.guestbook.signed").unwrap();
-        assert!(
-            exact.matches("plugin.guestbook.signed") && !exact.matches("plugin.guestbook.signed.x")
-        );
-        let prefix = Pattern::parse("plugin.guestbook.*").unwrap();
-        assert!(
-            prefix.matches("plugin.guestbook.signed") && !prefix.matches("plugin.guestbooks.x")
-        );
-        for bad in ["", "user.", ".user", "user..x", "us er", "user.*.x", "**"] {
-            assert!(Pattern::parse(bad).is_err(), "{bad:?}");
-        }
-        assert!(is_valid_name("user.created") && !is_valid_name("user.*"));
     }
 }

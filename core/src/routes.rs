@@ -5,6 +5,8 @@
 use dashmap::DashMap;
 
 use crate::access::Access;
+// Parsed by the same rules a manifest's `routes` are checked with.
+use plugboard_manifest::access::RouteSegment as Segment;
 use plugboard_plugin_api::{abi::RouteSpec, Method};
 use serde::Serialize;
 use std::sync::Arc;
@@ -14,12 +16,6 @@ use std::sync::Arc;
 pub struct Pattern {
     source: String,
     segments: Vec<Segment>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Param(String),
 }
 
 /// Why a route was refused at registration.
@@ -59,35 +55,8 @@ impl Pattern {
     /// assert!(Pattern::parse("entries").is_err());
     /// ```
     pub fn parse(source: &str) -> Result<Pattern, RouteError> {
-        let bad = |why: &str| RouteError::Pattern(source.to_string(), why.to_string());
-        let rest = source
-            .strip_prefix('/')
-            .ok_or_else(|| bad("must start with '/'"))?;
-        let mut segments = Vec::new();
-        let mut names = Vec::new();
-        if !rest.is_empty() {
-            for seg in rest.split('/') {
-                if seg.is_empty() {
-                    return Err(bad("empty segment"));
-                }
-                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    if name.is_empty()
-                        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
-                        return Err(bad("parameter names are letters, digits and '_'"));
-                    }
-                    if names.contains(&name) {
-                        return Err(bad("duplicate parameter"));
-                    }
-                    names.push(name);
-                    segments.push(Segment::Param(name.to_string()));
-                } else if seg.contains(['{', '}']) {
-                    return Err(bad("a parameter must be a whole segment"));
-                } else {
-                    segments.push(Segment::Literal(seg.to_string()));
-                }
-            }
-        }
+        let segments = plugboard_manifest::access::parse_route_path(source)
+            .map_err(|e| RouteError::Pattern(e.pattern, e.why.to_string()))?;
         Ok(Pattern {
             source: source.to_string(),
             segments,

@@ -47,8 +47,9 @@ impl<'a> Event<'a> {
 }
 
 /// Whether event `name` matches `pattern`: `*` (every event), `prefix.*`
-/// (names below `prefix.`), or an exact name — the rules the host uses for
-/// subscriptions.
+/// (names below `prefix.`), or an exact name — the host's own matcher
+/// (`plugboard_manifest::pattern`), so a plugin filters exactly as the host
+/// subscribes. A pattern that is not one of those matches nothing.
 ///
 /// ```
 /// use plugboard_plugin_api::event_matches;
@@ -56,16 +57,10 @@ impl<'a> Event<'a> {
 /// assert!(!event_matches("user.*", "users.created"));
 /// assert!(event_matches("*", "plugin.guestbook.signed"));
 /// assert!(event_matches("user.login", "user.login"));
+/// assert!(!event_matches("user.*.x", "user.a.x"));
 /// ```
 pub fn event_matches(pattern: &str, name: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some("") => true,
-        Some(prefix) if prefix.ends_with('.') => {
-            name.starts_with(prefix) && name.len() > prefix.len()
-        }
-        Some(_) => false,
-        None => pattern == name,
-    }
+    plugboard_manifest::pattern::matches(pattern, name)
 }
 
 /// A subscriber's failure reported by a synchronous emit.

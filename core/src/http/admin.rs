@@ -40,6 +40,9 @@ pub struct PluginView {
     state: String,
     /// What its manifest grants (`null` when its code is not loaded).
     capabilities: Option<crate::capabilities::Capabilities>,
+    /// Whether `capabilities` were inferred from its code: its manifest,
+    /// written for an older host, declares none.
+    capabilities_inferred: bool,
     last_error: Option<String>,
     error_at: Option<chrono::DateTime<chrono::Utc>>,
     loaded: bool,
@@ -101,6 +104,7 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .as_ref()
             .and_then(|e| e.manifest().description.clone()),
         capabilities: entry.as_ref().map(|e| e.capabilities().clone()),
+        capabilities_inferred: entry.as_ref().is_some_and(|e| e.capabilities().inferred),
         api_version: entry.as_ref().map(|e| e.api_version().to_string()),
         source: entry
             .as_ref()
@@ -120,7 +124,10 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
             .and_then(|f| crate::marketplace::install::BundleInfo::read(f)),
         previous_version: Slug::parse(&record.slug)
             .ok()
-            .and_then(|slug| crate::manifest::Manifest::read(&rt.previous_dir(&slug)).ok())
+            .and_then(|slug| {
+                use crate::manifest::ManifestFile;
+                crate::manifest::Manifest::read(&rt.previous_dir(&slug)).ok()
+            })
             .map(|m| m.version),
         slug: record.slug,
         version: record.version,

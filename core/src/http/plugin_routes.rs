@@ -80,7 +80,7 @@ async fn serve(
         Some(c) => c.for_plugin(rt.grants(), slug, &entry.manifest().permissions),
         None => Caller::Anonymous,
     };
-    access.check(&caller).map_err(|denied| match denied {
+    crate::access::check(&access, &caller).map_err(|denied| match denied {
         Denied::SignIn => ApiError::unauthorized(denied.to_string()),
         Denied::Forbidden(why) => ApiError::forbidden("forbidden", why),
     })?;

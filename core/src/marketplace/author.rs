@@ -11,10 +11,10 @@ use anyhow::{bail, Context as _};
 
 use super::{
     bundle,
-    catalog::{current_platform, Catalog, CatalogEntry, Requirements},
+    catalog::{current_platform, Catalog, CatalogEntry, CatalogIo, Requirements},
     signing::{sha256_hex, KeyPair},
 };
-use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::manifest::{Manifest, ManifestFile, Target, MANIFEST_FILE};
 
 /// A packed bundle.
 #[derive(Debug, Clone)]
@@ -37,15 +37,15 @@ pub fn pack(crate_dir: &Path, library: Option<&Path>, out: &Path) -> anyhow::Res
         None => build(crate_dir)?,
     };
     let lib_name = manifest
-        .library_path(Path::new(""))
-        .context("the manifest has no `library`")?;
+        .library_for(&Target::current())
+        .context("the manifest's `library`")?;
     let mut files = vec![
         (
             MANIFEST_FILE.to_string(),
             std::fs::read(crate_dir.join(MANIFEST_FILE))?,
         ),
         (
-            lib_name.display().to_string(),
+            lib_name.to_string(),
             std::fs::read(&library).with_context(|| format!("reading {}", library.display()))?,
         ),
     ];

@@ -16,138 +16,27 @@
 //!
 //! `download_url` is absolute (`http(s)://…`, `file://…`) or relative to
 //! the catalog's own location.
+//!
+//! The types are `plugboard-manifest`'s ([`plugboard_manifest::catalog`],
+//! re-exported here); reading and writing catalog files is here
+//! ([`CatalogIo`]).
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+pub use plugboard_manifest::catalog::{
+    current_platform, newer, Catalog, CatalogEntry, Dependency, Requirements,
+};
 
-use crate::{capabilities::Capabilities, slug::Slug};
-
-/// The catalog document.
-#[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Catalog {
-    /// Every plugin version offered.
-    #[serde(default)]
-    pub entries: Vec<CatalogEntry>,
-}
-
-/// One plugin version.
-#[derive(Debug, Clone, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CatalogEntry {
-    /// The plugin's slug: lower-case letters, digits and single `-`,
-    /// starting with a letter, at most 40 (a catalog with an invalid slug
-    /// is refused whole).
-    pub slug: Slug,
-    /// Its version (semver).
-    pub version: String,
-    /// Display name.
-    pub name: String,
-    /// What it does.
-    #[serde(default)]
-    pub description: String,
-    /// Who publishes it.
-    #[serde(default)]
-    pub author: String,
-    /// A category for browsing.
-    #[serde(default)]
-    pub category: String,
-    /// Free tags.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// An icon.
-    #[serde(default)]
-    pub icon_url: Option<String>,
-    /// Where the bundle is.
-    pub download_url: String,
-    /// The bundle's SHA-256 (hex).
-    pub sha256: String,
-    /// ed25519 signature of the SHA-256 (hex); absent when unsigned.
-    #[serde(default)]
-    pub signature: Option<String>,
-    /// The publisher key that signed it.
-    #[serde(default)]
-    pub key_id: Option<String>,
-    /// Version ranges it needs.
-    #[serde(default)]
-    pub requires: Requirements,
-    /// `{os}-{arch}` the library is built for (e.g. `linux-x86_64`).
-    pub platform: String,
-    /// What its manifest declares.
-    #[serde(default)]
-    pub capabilities: Capabilities,
-    /// Its configuration schema.
-    #[serde(default)]
-    pub config_schema: Option<serde_json::Value>,
-    /// Plugins it needs.
-    #[serde(default)]
-    pub dependencies: Vec<Dependency>,
-}
-
-impl CatalogEntry {
-    /// A bare entry offering `slug` at `version` for this platform, every
-    /// other field empty (tools and tests fill in the rest).
-    pub fn new(slug: Slug, version: &str) -> CatalogEntry {
-        CatalogEntry {
-            name: slug.to_string(),
-            slug,
-            version: version.to_string(),
-            description: String::new(),
-            author: String::new(),
-            category: String::new(),
-            tags: Vec::new(),
-            icon_url: None,
-            download_url: String::new(),
-            sha256: String::new(),
-            signature: None,
-            key_id: None,
-            requires: Requirements::default(),
-            platform: current_platform(),
-            capabilities: Capabilities::default(),
-            config_schema: None,
-            dependencies: Vec::new(),
-        }
-    }
-}
-
-/// Version ranges (semver requirements) an entry needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Requirements {
-    /// The host (`plugboard-core`) version.
-    #[serde(default)]
-    pub host: Option<String>,
-    /// The plugin-api version the host provides.
-    #[serde(default)]
-    pub plugin_api: Option<String>,
-}
-
-pub use crate::manifest::Dependency;
-
-/// Whether version `a` is newer than `b` (both semver; false otherwise).
-///
-/// ```
-/// use plugboard_core::marketplace::catalog::newer;
-/// assert!(newer("1.10.0", "1.9.0"));
-/// assert!(!newer("1.0.0", "1.0.0") && !newer("x", "1.0.0"));
-/// ```
-pub fn newer(a: &str, b: &str) -> bool {
-    matches!((semver::Version::parse(a), semver::Version::parse(b)), (Ok(x), Ok(y)) if x > y)
-}
-
-/// This machine's platform string.
-///
-/// ```
-/// assert!(plugboard_core::marketplace::catalog::current_platform().contains('-'));
-/// ```
-pub fn current_platform() -> String {
-    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
-}
-
-impl Catalog {
+/// Reading and writing a catalog file.
+pub trait CatalogIo: Sized {
     /// Reads a catalog file (an absent file is an empty catalog).
-    pub fn read(path: &Path) -> anyhow::Result<Catalog> {
+    fn read(path: &Path) -> anyhow::Result<Self>;
+    /// Writes it (pretty JSON), replacing the file atomically.
+    fn write(&self, path: &Path) -> anyhow::Result<()>;
+}
+
+impl CatalogIo for Catalog {
+    fn read(path: &Path) -> anyhow::Result<Catalog> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{} is not a valid catalog: {e}", path.display()))?),
@@ -156,45 +45,10 @@ impl Catalog {
         }
     }
 
-    /// Writes it (pretty JSON), replacing the file atomically.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    fn write(&self, path: &Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(self)? + "\n")?;
         std::fs::rename(&tmp, path)?;
         Ok(())
-    }
-
-    /// Adds `entry`, replacing the one with the same slug and version.
-    pub fn upsert(&mut self, entry: CatalogEntry) {
-        self.entries
-            .retain(|e| !(e.slug == entry.slug && e.version == entry.version));
-        self.entries.push(entry);
-        self.entries.sort_by(|a, b| {
-            a.slug.cmp(&b.slug).then_with(|| {
-                match (
-                    semver::Version::parse(&a.version),
-                    semver::Version::parse(&b.version),
-                ) {
-                    (Ok(x), Ok(y)) => x.cmp(&y),
-                    _ => a.version.cmp(&b.version),
-                }
-            })
-        });
-    }
-
-    /// The entry for `slug`: `version` if given, else the newest.
-    pub fn find(&self, slug: &str, version: Option<&str>) -> Option<&CatalogEntry> {
-        self.entries
-            .iter()
-            .filter(|e| e.slug == slug && version.is_none_or(|v| e.version == v))
-            .max_by(|a, b| {
-                match (
-                    semver::Version::parse(&a.version),
-                    semver::Version::parse(&b.version),
-                ) {
-                    (Ok(x), Ok(y)) => x.cmp(&y),
-                    _ => std::cmp::Ordering::Equal,
-                }
-            })
     }
 }

@@ -68,7 +68,9 @@ impl Planner<'_> {
     }
 
     fn require(&mut self, needed_by: &str, dep: &Dependency) -> Result<(), DependencyError> {
-        let req = dep.requirement().map_err(DependencyError::BadRequirement)?;
+        let req = dep
+            .requirement()
+            .map_err(|e| DependencyError::BadRequirement(e.to_string()))?;
         if let Some(i) = self.stack.iter().position(|s| *s == dep.slug) {
             let mut cycle = self.stack[i..].to_vec();
             cycle.push(dep.slug.clone());

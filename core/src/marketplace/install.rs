@@ -29,7 +29,7 @@ use super::{
 use crate::{
     lifecycle::PluginRecord,
     loader,
-    manifest::Manifest,
+    manifest::{Manifest, ManifestFile},
     runtime::{Runtime, RuntimeError},
 };
 
@@ -405,7 +405,9 @@ impl Runtime {
     /// Every dependency of `entry` is installed at a matching version.
     fn check_dependencies_installed(&self, entry: &CatalogEntry) -> Result<(), InstallError> {
         for dep in &entry.dependencies {
-            let req = dep.requirement().map_err(InstallError::Dependency)?;
+            let req = dep
+                .requirement()
+                .map_err(|e| InstallError::Dependency(e.to_string()))?;
             let have = self.plugin(&dep.slug).ok_or_else(|| {
                 InstallError::Dependency(format!("{} {} is not installed", dep.slug, dep.version))
             })?;
@@ -560,8 +562,8 @@ impl Runtime {
             )));
         }
         let library = manifest
-            .library_path(staging)
-            .ok_or_else(|| InstallError::Incompatible("manifest has no library".into()))?;
+            .library_file(staging)
+            .map_err(|e| InstallError::Incompatible(e.to_string()))?;
         let scratch = self.config().data_dir.join(".loaded");
         let plugin = loader::load_library(&library, &scratch)
             .map_err(|e| InstallError::Load(e.to_string()))?;

@@ -15,7 +15,7 @@ impl Runtime {
         entry.manifest().dependencies.iter().find_map(|dep| {
             let req = match dep.requirement() {
                 Ok(r) => r,
-                Err(e) => return Some(e),
+                Err(e) => return Some(e.to_string()),
             };
             match self.plugin(&dep.slug) {
                 Some(d) if d.is_live() => {

@@ -9,7 +9,7 @@ use super::{LoadProblem, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginState, Transition},
     loader::{self, LoadError},
-    manifest::Manifest,
+    manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
 };
 
@@ -53,7 +53,8 @@ impl Runtime {
             path: None,
             error,
         };
-        let manifest = match Manifest::parse(builtin.manifest, Path::new("<built-in manifest>")) {
+        let mut manifest = match Manifest::parse(builtin.manifest, Path::new("<built-in manifest>"))
+        {
             Ok(m) => m,
             Err(e) => return Ok(Err(problem(None, e.to_string()))),
         };
@@ -78,6 +79,7 @@ impl Runtime {
                 ),
             )));
         }
+        crate::capabilities::infer_from_code(&mut manifest, object.as_ref());
         let manifest = Arc::new(manifest);
         let scope = self.scope_for(&manifest);
         let entry = PluginEntry::new(
@@ -120,9 +122,10 @@ impl Runtime {
             return Ok(());
         }
         let scratch = self.config().data_dir.join(".loaded");
-        let library = manifest
-            .library_path(folder)
-            .unwrap_or_else(|| folder.join("<no library>"));
+        let library = match manifest.library_file(folder) {
+            Ok(library) => library,
+            Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,
+        };
         let loaded = loader::load_library(&library, &scratch).and_then(|p| {
             use plugboard_plugin_api::PluginObject;
             if p.slug() != manifest.slug || p.version() != manifest.version {
@@ -142,6 +145,8 @@ impl Runtime {
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
+                let mut manifest = manifest;
+                crate::capabilities::infer_from_code(&mut manifest, &plugin);
                 let manifest = Arc::new(manifest);
                 let scope = self.scope_for(&manifest);
                 let entry = PluginEntry::new(
@@ -154,26 +159,34 @@ impl Runtime {
                 );
                 self.register(entry, "dynamic").await
             }
-            Err(e) => {
-                let error = format!("plugin {:?} ({}): {e}", manifest.slug, folder.display());
-                // The plugin is known by its manifest: record it as Errored.
-                let store = self.store();
-                let rec = store
-                    .ensure(&manifest.slug, &manifest.version, "dynamic")
-                    .await?;
-                if rec.state.apply(Transition::Fail).is_some() {
-                    store
-                        .transition(&manifest.slug, Transition::Fail, "system", Some(&error))
-                        .await?;
-                }
-                self.add_problem(LoadProblem {
-                    slug: Some(manifest.slug.into()),
-                    path: Some(folder.to_path_buf()),
-                    error,
-                });
-                Ok(())
-            }
+            Err(e) => self.unloadable(manifest, folder, e.to_string()).await,
         }
+    }
+
+    /// A plugin known by its manifest whose library cannot be loaded
+    /// (`cause`): recorded as Errored, and listed among the problems.
+    async fn unloadable(
+        &self,
+        manifest: Manifest,
+        folder: &Path,
+        cause: String,
+    ) -> Result<(), RuntimeError> {
+        let error = format!("plugin {:?} ({}): {cause}", manifest.slug, folder.display());
+        let store = self.store();
+        let rec = store
+            .ensure(&manifest.slug, &manifest.version, "dynamic")
+            .await?;
+        if rec.state.apply(Transition::Fail).is_some() {
+            store
+                .transition(&manifest.slug, Transition::Fail, "system", Some(&error))
+                .await?;
+        }
+        self.add_problem(LoadProblem {
+            slug: Some(manifest.slug.into()),
+            path: Some(folder.to_path_buf()),
+            error,
+        });
+        Ok(())
     }
 
     async fn register(&self, entry: PluginEntry, origin: &str) -> Result<(), RuntimeError> {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::{Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginState, Transition},
-    manifest::Manifest,
+    manifest::{Manifest, ManifestFile},
     registry::PluginKind,
     slug::Slug,
     sql::purge::{self, Purged},

@@ -31,7 +31,7 @@ use super::{ops::Unprepared, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginRecord, PluginState},
     loader,
-    manifest::Manifest,
+    manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
     slug::Slug,
 };
@@ -123,8 +123,8 @@ impl Runtime {
 
         // The new generation, loaded from the staged folder.
         let library = manifest
-            .library_path(staged)
-            .ok_or_else(|| failed(&slug, "load", "the manifest names no library".into()))?;
+            .library_file(staged)
+            .map_err(|e| failed(&slug, "load", e.to_string()))?;
         let scratch = self.config().data_dir.join(".loaded");
         let object = loader::load_library(&library, &scratch)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
@@ -142,6 +142,8 @@ impl Runtime {
             ));
         }
         let api = object.api_version().to_string();
+        let mut manifest = manifest;
+        crate::capabilities::infer_from_code(&mut manifest, &object);
         let manifest = Arc::new(manifest);
         let scope = self.scope_for(&manifest);
         let new = Arc::new(PluginEntry::new(

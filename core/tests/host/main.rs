@@ -16,6 +16,7 @@ mod files;
 mod hooks_and_users;
 mod lifecycle;
 mod loading;
+mod manifest;
 mod marketplace;
 mod marketplace_hostile;
 mod one_user_model;

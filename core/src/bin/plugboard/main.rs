@@ -11,7 +11,7 @@ use plugboard_core::{
     marketplace::{
         author,
         browse::CatalogFile,
-        catalog::Catalog,
+        catalog::{Catalog, CatalogIo},
         install::TrustPolicy,
         signing::{KeyPair, PublicKey},
     },
