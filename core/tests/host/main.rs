@@ -16,6 +16,7 @@ mod hooks_and_users;
 mod lifecycle;
 mod loading;
 mod marketplace;
+mod marketplace_checks;
 mod marketplace_hostile;
 mod one_user_model;
 mod routes_and_kv;
