@@ -1,10 +1,13 @@
 //! Host settings (the `settings` table, key → JSON value), changed by admins
 //! in the shell's Settings page. One today: `self_registration`.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    ConnectionTrait, DbErr,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::{marketplace::sources::stmt, runtime::Runtime};
+use crate::runtime::Runtime;
 
 /// The host settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,11 +25,14 @@ const SELF_REGISTRATION: &str = "self_registration";
 pub async fn get(rt: &Runtime) -> Result<Settings, DbErr> {
     let conn = rt.db().conn();
     let row = conn
-        .query_one_raw(stmt(
-            conn.get_database_backend(),
-            "SELECT value FROM settings WHERE key = ?",
-            vec![SELF_REGISTRATION.into()],
-        ))
+        .query_one_raw(
+            conn.get_database_backend().build(
+                Query::select()
+                    .column("value")
+                    .from("settings")
+                    .and_where(Expr::col("key").eq(SELF_REGISTRATION)),
+            ),
+        )
         .await?;
     let self_registration = match row {
         Some(r) => serde_json::from_str(&r.try_get::<String>("", "value")?).unwrap_or(false),
@@ -38,16 +44,21 @@ pub async fn get(rt: &Runtime) -> Result<Settings, DbErr> {
 /// Stores `settings`.
 pub async fn set(rt: &Runtime, settings: &Settings) -> Result<(), DbErr> {
     let conn = rt.db().conn();
-    let b = conn.get_database_backend();
     // One statement both databases accept (SQLite ≥ 3.24, PostgreSQL ≥ 9.5).
-    conn.execute_raw(stmt(
-        b,
-        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        vec![
-            SELF_REGISTRATION.into(),
-            serde_json::json!(settings.self_registration).to_string().into(),
-        ],
-    ))
+    conn.execute_raw(
+        conn.get_database_backend().build(
+            Query::insert()
+                .into_table("settings")
+                .columns(["key", "value"])
+                .values_panic([
+                    SELF_REGISTRATION.into(),
+                    serde_json::json!(settings.self_registration)
+                        .to_string()
+                        .into(),
+                ])
+                .on_conflict(OnConflict::column("key").update_column("value").to_owned()),
+        ),
+    )
     .await?;
     Ok(())
 }

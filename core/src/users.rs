@@ -11,13 +11,15 @@
 
 use chrono::{DateTime, Utc};
 use plugboard_plugin_api::{Hook, HookCall, NewUser, User};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Query},
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr,
+};
 use serde::Serialize;
 
 use crate::{
     auth::{hash_password, random_hex},
     entity::user,
-    marketplace::sources::stmt,
     runtime::{Refusal, Runtime},
 };
 
@@ -344,11 +346,13 @@ pub async fn delete(
 ) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
     let conn = rt.db().conn();
-    conn.execute_raw(stmt(
-        conn.get_database_backend(),
-        "DELETE FROM sessions WHERE account_id = ?",
-        vec![id.into()],
-    ))
+    conn.execute_raw(
+        conn.get_database_backend().build(
+            Query::delete()
+                .from_table("sessions")
+                .and_where(Expr::col("account_id").eq(id)),
+        ),
+    )
     .await?;
     user::Entity::delete_by_id(id).exec(conn).await?;
     announce(rt, &account, Hook::UserDeleted, actor);

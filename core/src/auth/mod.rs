@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use plugboard_frontend_manifest::Role;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, JoinType, Order, Query},
+    ConnectionTrait, DatabaseConnection, DbErr, Statement, StatementBuilder,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-
-use crate::marketplace::sources::stmt;
 
 /// How long a session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -133,14 +134,15 @@ impl Auth {
         &self.limiter
     }
 
-    fn backend(&self) -> sea_orm::DbBackend {
-        self.conn.get_database_backend()
+    /// `query` with this database's placeholders, every value bound.
+    fn build(&self, query: &impl StatementBuilder) -> Statement {
+        self.conn.get_database_backend().build(query)
     }
 
-    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    async fn exec(&self, statement: &impl StatementBuilder) -> Result<u64, DbErr> {
         Ok(self
             .conn
-            .execute_raw(stmt(self.backend(), sql, values))
+            .execute_raw(self.build(statement))
             .await?
             .rows_affected())
     }
@@ -149,11 +151,14 @@ impl Auth {
     pub async fn accounts(&self) -> Result<Vec<Account>, DbErr> {
         let rows = self
             .conn
-            .query_all_raw(stmt(
-                self.backend(),
-                "SELECT id, username, role FROM accounts ORDER BY id",
-                vec![],
-            ))
+            .query_all_raw(
+                self.build(
+                    Query::select()
+                        .columns(["id", "username", "role"])
+                        .from("accounts")
+                        .order_by("id", Order::Asc),
+                ),
+            )
             .await?;
         rows.iter()
             .map(|r| {
@@ -197,11 +202,14 @@ impl Auth {
         let mut attempt = self.limiter.begin(username, client).await?;
         let row = self
             .conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT id, password_hash, role, must_change_password FROM accounts WHERE username = ?",
-                vec![username.into()],
-            ))
+            .query_one_raw(
+                self.build(
+                    Query::select()
+                        .columns(["id", "password_hash", "role", "must_change_password"])
+                        .from("accounts")
+                        .and_where(Expr::col("username").eq(username)),
+                ),
+            )
             .await?;
         let found = match &row {
             Some(r) => Some((
@@ -241,14 +249,22 @@ impl Auth {
         let expires_at = Utc::now()
             + chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::hours(12));
         self.exec(
-            "INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                token_hash(&token).into(),
-                account_id.into(),
-                csrf.clone().into(),
-                Utc::now().into(),
-                expires_at.into(),
-            ],
+            Query::insert()
+                .into_table("sessions")
+                .columns([
+                    "token_hash",
+                    "account_id",
+                    "csrf",
+                    "created_at",
+                    "expires_at",
+                ])
+                .values_panic([
+                    token_hash(&token).into(),
+                    account_id.into(),
+                    csrf.clone().into(),
+                    Utc::now().into(),
+                    expires_at.into(),
+                ]),
         )
         .await?;
         Ok((
@@ -268,11 +284,27 @@ impl Auth {
     pub async fn session(&self, token: &str) -> Result<Option<Session>, DbErr> {
         let row = self
             .conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT a.id, a.username, a.role, a.must_change_password, s.csrf, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?",
-                vec![token_hash(token).into()],
-            ))
+            .query_one_raw(
+                self.build(
+                    Query::select()
+                        .columns([
+                            ("a", "id"),
+                            ("a", "username"),
+                            ("a", "role"),
+                            ("a", "must_change_password"),
+                            ("s", "csrf"),
+                            ("s", "expires_at"),
+                        ])
+                        .from_as("sessions", "s")
+                        .join_as(
+                            JoinType::InnerJoin,
+                            "accounts",
+                            "a",
+                            Expr::col(("a", "id")).equals(("s", "account_id")),
+                        )
+                        .and_where(Expr::col(("s", "token_hash")).eq(token_hash(token))),
+                ),
+            )
             .await?;
         let Some(r) = row else { return Ok(None) };
         let expires_at: DateTime<Utc> = r.try_get("", "expires_at")?;
@@ -307,11 +339,14 @@ impl Auth {
         }
         let row = self
             .conn
-            .query_one_raw(stmt(
-                self.backend(),
-                "SELECT password_hash FROM accounts WHERE username = ?",
-                vec![username.into()],
-            ))
+            .query_one_raw(
+                self.build(
+                    Query::select()
+                        .column("password_hash")
+                        .from("accounts")
+                        .and_where(Expr::col("username").eq(username)),
+                ),
+            )
             .await?
             .ok_or(AuthError::BadCredentials)?;
         let phc: String = row.try_get("", "password_hash")?;
@@ -327,8 +362,13 @@ impl Auth {
         .map_err(|e| AuthError::Hash(e.to_string()))??
         .ok_or(AuthError::BadCredentials)?;
         self.exec(
-            "UPDATE accounts SET password_hash = ?, must_change_password = ? WHERE username = ?",
-            vec![hash.into(), false.into(), username.into()],
+            Query::update()
+                .table("accounts")
+                .values([
+                    ("password_hash", hash.into()),
+                    ("must_change_password", false.into()),
+                ])
+                .and_where(Expr::col("username").eq(username)),
         )
         .await?;
         Ok(())
@@ -337,8 +377,9 @@ impl Auth {
     /// Ends every session of account `account_id`; how many there were.
     pub async fn end_sessions(&self, account_id: i64) -> Result<u64, DbErr> {
         self.exec(
-            "DELETE FROM sessions WHERE account_id = ?",
-            vec![account_id.into()],
+            Query::delete()
+                .from_table("sessions")
+                .and_where(Expr::col("account_id").eq(account_id)),
         )
         .await
     }
@@ -346,8 +387,9 @@ impl Auth {
     /// Ends the session for `token`.
     pub async fn logout(&self, token: &str) -> Result<(), DbErr> {
         self.exec(
-            "DELETE FROM sessions WHERE token_hash = ?",
-            vec![token_hash(token).into()],
+            Query::delete()
+                .from_table("sessions")
+                .and_where(Expr::col("token_hash").eq(token_hash(token))),
         )
         .await?;
         Ok(())

@@ -6,7 +6,10 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Order, Query},
+    ConnectionTrait, DatabaseConnection, DbErr, Statement, StatementBuilder,
+};
 use serde::Serialize;
 
 use super::{
@@ -76,25 +79,8 @@ pub struct Sources {
     failed_at: std::sync::Arc<dashmap::DashMap<i64, std::time::Instant>>,
 }
 
-/// A raw statement with `?` placeholders, numbered for PostgreSQL.
-pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        let mut n = 0;
-        sql.chars()
-            .map(|c| {
-                if c == '?' {
-                    n += 1;
-                    format!("${n}")
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        sql.to_string()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
+const SOURCES: &str = "catalog_sources";
+const KEYS: &str = "trusted_keys";
 
 /// Reads a catalog document at `location` (file path, `file://` or http(s)).
 pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
@@ -145,8 +131,10 @@ impl Sources {
         }
     }
 
-    fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
+    /// `query` for this connection's database: its own placeholders, every
+    /// value bound (nothing is spliced into the SQL text).
+    fn build(&self, query: &impl StatementBuilder) -> Statement {
+        self.conn.get_database_backend().build(query)
     }
 
     /// Every source, oldest first.
@@ -156,19 +144,24 @@ impl Sources {
 
     /// Every source, with its catalog parsed or not (`entries` is 0 then).
     async fn rows(&self, with_catalog: bool) -> Result<Vec<Source>, DbErr> {
-        let catalog_column = if with_catalog {
-            "catalog"
+        let mut query = Query::select();
+        query
+            .columns([
+                "id",
+                "location",
+                "allow_unsigned",
+                "added_at",
+                "synced_at",
+                "last_error",
+            ])
+            .from(SOURCES)
+            .order_by("id", Order::Asc);
+        if with_catalog {
+            query.column("catalog");
         } else {
-            "CAST(NULL AS TEXT) AS catalog"
-        };
-        let rows = self
-            .conn
-            .query_all_raw(stmt(
-                self.backend(),
-                &format!("SELECT id, location, allow_unsigned, added_at, synced_at, last_error, {catalog_column} FROM catalog_sources ORDER BY id"),
-                vec![],
-            ))
-            .await?;
+            query.expr_as(Expr::cust("CAST(NULL AS TEXT)"), "catalog");
+        }
+        let rows = self.conn.query_all_raw(self.build(&query)).await?;
         rows.iter()
             .map(|r| {
                 let text: Option<String> = r.try_get("", "catalog")?;
@@ -192,13 +185,12 @@ impl Sources {
     /// Adds a source (idempotent on `location`); returns it.
     pub async fn add(&self, location: &str, allow_unsigned: bool) -> Result<Source, DbErr> {
         if !self.list().await?.iter().any(|s| s.location == location) {
-            self.conn
-                .execute_raw(stmt(
-                    self.backend(),
-                    "INSERT INTO catalog_sources (location, allow_unsigned, added_at) VALUES (?, ?, ?)",
-                    vec![location.into(), allow_unsigned.into(), Utc::now().into()],
-                ))
-                .await?;
+            let insert = Query::insert()
+                .into_table(SOURCES)
+                .columns(["location", "allow_unsigned", "added_at"])
+                .values_panic([location.into(), allow_unsigned.into(), Utc::now().into()])
+                .to_owned();
+            self.conn.execute_raw(self.build(&insert)).await?;
         }
         self.list()
             .await?
@@ -209,14 +201,11 @@ impl Sources {
 
     /// Removes a source; whether it existed.
     pub async fn remove(&self, id: i64) -> Result<bool, DbErr> {
-        let res = self
-            .conn
-            .execute_raw(stmt(
-                self.backend(),
-                "DELETE FROM catalog_sources WHERE id = ?",
-                vec![id.into()],
-            ))
-            .await?;
+        let delete = Query::delete()
+            .from_table(SOURCES)
+            .and_where(Expr::col("id").eq(id))
+            .to_owned();
+        let res = self.conn.execute_raw(self.build(&delete)).await?;
         Ok(res.rows_affected() > 0)
     }
 
@@ -250,26 +239,20 @@ impl Sources {
             } else {
                 self.failed_at.insert(s.id, std::time::Instant::now());
             }
-            let update = match fetched {
-                Ok(text) => stmt(
-                    self.backend(),
-                    "UPDATE catalog_sources SET catalog = ?, synced_at = ?, last_error = NULL WHERE id = ?",
-                    vec![
-                        text.into(),
-                        Utc::now().into(),
-                        s.id.into(),
-                    ],
-                ),
+            let mut update = Query::update();
+            update.table(SOURCES).and_where(Expr::col("id").eq(s.id));
+            match fetched {
+                Ok(text) => update.values([
+                    ("catalog", text.into()),
+                    ("synced_at", Utc::now().into()),
+                    ("last_error", Expr::null()),
+                ]),
                 Err(e) => {
                     tracing::warn!(source = %s.location, "catalog sync failed: {e}");
-                    stmt(
-                        self.backend(),
-                        "UPDATE catalog_sources SET last_error = ? WHERE id = ?",
-                        vec![e.into(), s.id.into()],
-                    )
+                    update.values([("last_error", e.into())])
                 }
             };
-            self.conn.execute_raw(update).await?;
+            self.conn.execute_raw(self.build(&update)).await?;
         }
         self.list().await
     }
@@ -285,14 +268,12 @@ impl Sources {
 
     /// The trusted keys.
     pub async fn keys(&self) -> Result<Vec<TrustedKey>, DbErr> {
-        let rows = self
-            .conn
-            .query_all_raw(stmt(
-                self.backend(),
-                "SELECT key_id, public_key, name, added_at FROM trusted_keys ORDER BY added_at",
-                vec![],
-            ))
-            .await?;
+        let query = Query::select()
+            .columns(["key_id", "public_key", "name", "added_at"])
+            .from(KEYS)
+            .order_by("added_at", Order::Asc)
+            .to_owned();
+        let rows = self.conn.query_all_raw(self.build(&query)).await?;
         rows.iter()
             .map(|r| {
                 Ok(TrustedKey {
@@ -310,31 +291,27 @@ impl Sources {
         if self.keys().await?.iter().any(|k| k.key_id == key.key_id) {
             return Ok(());
         }
-        self.conn
-            .execute_raw(stmt(
-                self.backend(),
-                "INSERT INTO trusted_keys (key_id, public_key, name, added_at) VALUES (?, ?, ?, ?)",
-                vec![
-                    key.key_id.clone().into(),
-                    key.public_key.clone().into(),
-                    name.into(),
-                    Utc::now().into(),
-                ],
-            ))
-            .await?;
+        let insert = Query::insert()
+            .into_table(KEYS)
+            .columns(["key_id", "public_key", "name", "added_at"])
+            .values_panic([
+                key.key_id.clone().into(),
+                key.public_key.clone().into(),
+                name.into(),
+                Utc::now().into(),
+            ])
+            .to_owned();
+        self.conn.execute_raw(self.build(&insert)).await?;
         Ok(())
     }
 
     /// Stops trusting a key; whether it was trusted.
     pub async fn distrust(&self, key_id: &str) -> Result<bool, DbErr> {
-        let res = self
-            .conn
-            .execute_raw(stmt(
-                self.backend(),
-                "DELETE FROM trusted_keys WHERE key_id = ?",
-                vec![key_id.into()],
-            ))
-            .await?;
+        let delete = Query::delete()
+            .from_table(KEYS)
+            .and_where(Expr::col("key_id").eq(key_id))
+            .to_owned();
+        let res = self.conn.execute_raw(self.build(&delete)).await?;
         Ok(res.rows_affected() > 0)
     }
 
@@ -352,5 +329,60 @@ impl Sources {
                 .collect(),
             allow_unsigned: source.allow_unsigned,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    /// The test PostgreSQL server (`scripts/postgres`) and a SQLite file.
+    async fn connections(dir: &std::path::Path) -> Vec<(&'static str, DatabaseConnection)> {
+        let url = std::env::var("PLUGBOARD_TEST_POSTGRES_URL").expect(
+            "PLUGBOARD_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
+        );
+        let sqlite = crate::db::sqlite_url(&dir.join("t.db"));
+        vec![
+            (
+                "sqlite",
+                sea_orm::Database::connect(sqlite).await.expect("sqlite"),
+            ),
+            (
+                "postgres",
+                sea_orm::Database::connect(url).await.expect("postgres"),
+            ),
+        ]
+    }
+
+    /// A statement whose SQL text holds a literal with `?` in it, next to a
+    /// bound value, as this module builds statements. (With the old
+    /// `stmt(backend, "SELECT 'why?' AS lit, ? AS n", ..)`, PostgreSQL got
+    /// `'why$1'` and `$2` and refused: "bind message supplies 1 parameters,
+    /// but prepared statement requires 2".)
+    fn literal_and_value(backend: DbBackend) -> Statement {
+        backend.build(
+            Query::select()
+                .expr_as(Expr::cust("'why?'"), "lit")
+                .expr_as(Expr::val(7i64), "n"),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_question_mark_in_a_literal_stays_a_question_mark() {
+        let dir = std::env::temp_dir().join(format!("pb-sources-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (db, conn) in connections(&dir).await {
+            let row = conn
+                .query_one_raw(literal_and_value(conn.get_database_backend()))
+                .await
+                .unwrap_or_else(|e| panic!("{db}: {e}"))
+                .unwrap_or_else(|| panic!("{db}: no row"));
+            let lit: String = row.try_get("", "lit").unwrap();
+            let n: i64 = row.try_get("", "n").unwrap();
+            assert_eq!((lit.as_str(), n), ("why?", 7), "{db}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

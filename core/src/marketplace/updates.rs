@@ -12,14 +12,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Order, Query},
+    ConnectionTrait, DbErr, StatementBuilder,
+};
 use serde::Serialize;
 
 use super::{
     catalog::{current_platform, newer, CatalogEntry},
     install::{BundleInfo, InstallError},
     jobs::Progress,
-    sources::{stmt, Source, Sources},
+    sources::{Source, Sources},
 };
 use crate::{
     registry::PluginKind,
@@ -86,14 +89,37 @@ pub enum UpdateError {
     Db(#[from] DbErr),
 }
 
-const COLUMNS: &str = "id, slug, from_version, from_sha256, to_version, to_sha256, source_id, state, error, detected_at, decided_at";
+const TABLE: &str = "plugin_updates";
+const COLUMNS: [&str; 11] = [
+    "id",
+    "slug",
+    "from_version",
+    "from_sha256",
+    "to_version",
+    "to_sha256",
+    "source_id",
+    "state",
+    "error",
+    "detected_at",
+    "decided_at",
+];
+
+/// `column = value` (bound, never spliced into the SQL text).
+fn is(column: &'static str, value: impl Into<sea_orm::Value>) -> Expr {
+    Expr::col(column).eq(value.into())
+}
 
 impl Runtime {
-    async fn update_rows(&self, filter: &str, values: Vec<Value>) -> Result<Vec<Update>, DbErr> {
+    /// The rows matching every condition of `filter`, by id in `order`.
+    async fn update_rows(&self, filter: Vec<Expr>, order: Order) -> Result<Vec<Update>, DbErr> {
+        let mut query = Query::select();
+        query.columns(COLUMNS).from(TABLE).order_by("id", order);
+        for condition in filter {
+            query.and_where(condition);
+        }
         let conn = self.db().conn();
-        let sql = format!("SELECT {COLUMNS} FROM plugin_updates {filter}");
         let rows = conn
-            .query_all_raw(stmt(conn.get_database_backend(), &sql, values))
+            .query_all_raw(conn.get_database_backend().build(&query))
             .await?;
         rows.iter()
             .map(|r| {
@@ -114,10 +140,10 @@ impl Runtime {
             .collect()
     }
 
-    async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+    async fn exec(&self, statement: &impl StatementBuilder) -> Result<u64, DbErr> {
         let conn = self.db().conn();
         Ok(conn
-            .execute_raw(stmt(conn.get_database_backend(), sql, values))
+            .execute_raw(conn.get_database_backend().build(statement))
             .await?
             .rows_affected())
     }
@@ -127,12 +153,12 @@ impl Runtime {
     pub async fn updates(&self) -> Result<Vec<Update>, DbErr> {
         let sources = self.marketplace().sync(false).await?;
         self.detect_updates(&sources).await?;
-        self.update_rows("ORDER BY id DESC", vec![]).await
+        self.update_rows(vec![], Order::Desc).await
     }
 
     /// The pending rows, without syncing.
     pub async fn pending_updates(&self) -> Result<Vec<Update>, DbErr> {
-        self.update_rows("WHERE state = 'pending' ORDER BY id", vec![])
+        self.update_rows(vec![is("state", "pending")], Order::Asc)
             .await
     }
 
@@ -182,8 +208,8 @@ impl Runtime {
             });
             let pending = self
                 .update_rows(
-                    "WHERE slug = ? AND state = 'pending'",
-                    vec![record.slug.clone().into()],
+                    vec![is("slug", record.slug.clone()), is("state", "pending")],
+                    Order::Asc,
                 )
                 .await?;
             let Some((source_id, offer)) = best else {
@@ -193,8 +219,13 @@ impl Runtime {
                         && installed_sha.as_deref() == Some(&p.to_sha256.to_lowercase())
                 }) {
                     self.exec(
-                        "UPDATE plugin_updates SET state = 'applied', decided_at = ? WHERE id = ?",
-                        vec![Utc::now().into(), p.id.into()],
+                        Query::update()
+                            .table(TABLE)
+                            .values([
+                                ("state", "applied".into()),
+                                ("decided_at", Utc::now().into()),
+                            ])
+                            .and_where(is("id", p.id)),
                     )
                     .await?;
                 }
@@ -203,12 +234,13 @@ impl Runtime {
             let sha = offer.sha256.to_lowercase();
             let dismissed = self
                 .update_rows(
-                    "WHERE slug = ? AND state = 'dismissed' AND to_version = ? AND to_sha256 = ?",
                     vec![
-                        record.slug.clone().into(),
-                        offer.version.clone().into(),
-                        sha.clone().into(),
+                        is("slug", record.slug.clone()),
+                        is("state", "dismissed"),
+                        is("to_version", offer.version.clone()),
+                        is("to_sha256", sha.clone()),
                     ],
+                    Order::Asc,
                 )
                 .await?;
             if !dismissed.is_empty() {
@@ -218,35 +250,50 @@ impl Runtime {
                 Some(p) if p.to_version == offer.version && p.to_sha256 == sha => {}
                 Some(p) => {
                     self.exec(
-                        "UPDATE plugin_updates SET from_version = ?, from_sha256 = ?, to_version = ?, to_sha256 = ?, source_id = ?, error = NULL, detected_at = ? WHERE id = ?",
-                        vec![
-                            record.version.clone().into(),
-                            installed_sha.clone().into(),
-                            offer.version.clone().into(),
-                            sha.into(),
-                            (*source_id).into(),
-                            Utc::now().into(),
-                            p.id.into(),
-                        ],
+                        Query::update()
+                            .table(TABLE)
+                            .values([
+                                ("from_version", record.version.clone().into()),
+                                ("from_sha256", installed_sha.clone().into()),
+                                ("to_version", offer.version.clone().into()),
+                                ("to_sha256", sha.into()),
+                                ("source_id", (*source_id).into()),
+                                ("error", Expr::null()),
+                                ("detected_at", Utc::now().into()),
+                            ])
+                            .and_where(is("id", p.id)),
                     )
                     .await?;
                 }
                 None => {
                     // The partial unique index makes a concurrent detector's
                     // second insert fail; that is the "one pending" rule.
-                    let inserted = self.exec(
-                        "INSERT INTO plugin_updates (slug, from_version, from_sha256, to_version, to_sha256, source_id, state, detected_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                        vec![
-                            record.slug.clone().into(),
-                            record.version.clone().into(),
-                            installed_sha.clone().into(),
-                            offer.version.clone().into(),
-                            sha.into(),
-                            (*source_id).into(),
-                            Utc::now().into(),
-                        ],
-                    )
-                    .await;
+                    let inserted = self
+                        .exec(
+                            Query::insert()
+                                .into_table(TABLE)
+                                .columns([
+                                    "slug",
+                                    "from_version",
+                                    "from_sha256",
+                                    "to_version",
+                                    "to_sha256",
+                                    "source_id",
+                                    "state",
+                                    "detected_at",
+                                ])
+                                .values_panic([
+                                    record.slug.clone().into(),
+                                    record.version.clone().into(),
+                                    installed_sha.clone().into(),
+                                    offer.version.clone().into(),
+                                    sha.into(),
+                                    (*source_id).into(),
+                                    "pending".into(),
+                                    Utc::now().into(),
+                                ]),
+                        )
+                        .await;
                     if let Err(e) = inserted {
                         tracing::debug!(plugin = %record.slug, "update already queued: {e}");
                     }
@@ -258,7 +305,7 @@ impl Runtime {
 
     async fn pending_update(&self, id: i64) -> Result<Update, UpdateError> {
         let row = self
-            .update_rows("WHERE id = ?", vec![id.into()])
+            .update_rows(vec![is("id", id)], Order::Asc)
             .await?
             .into_iter()
             .next()
@@ -305,16 +352,24 @@ impl Runtime {
         match result {
             Ok(swapped) => {
                 self.exec(
-                    "UPDATE plugin_updates SET state = 'applied', error = NULL, decided_at = ? WHERE id = ?",
-                    vec![Utc::now().into(), id.into()],
+                    Query::update()
+                        .table(TABLE)
+                        .values([
+                            ("state", "applied".into()),
+                            ("error", Expr::null()),
+                            ("decided_at", Utc::now().into()),
+                        ])
+                        .and_where(is("id", id)),
                 )
                 .await?;
                 Ok(swapped)
             }
             Err(e) => {
                 self.exec(
-                    "UPDATE plugin_updates SET error = ? WHERE id = ?",
-                    vec![e.to_string().into(), id.into()],
+                    Query::update()
+                        .table(TABLE)
+                        .values([("error", e.to_string().into())])
+                        .and_where(is("id", id)),
                 )
                 .await?;
                 Err(e.into())
@@ -326,11 +381,17 @@ impl Runtime {
     pub async fn dismiss_update(&self, id: i64) -> Result<Update, UpdateError> {
         self.pending_update(id).await?;
         self.exec(
-            "UPDATE plugin_updates SET state = 'dismissed', decided_at = ? WHERE id = ? AND state = 'pending'",
-            vec![Utc::now().into(), id.into()],
+            Query::update()
+                .table(TABLE)
+                .values([
+                    ("state", "dismissed".into()),
+                    ("decided_at", Utc::now().into()),
+                ])
+                .and_where(is("id", id))
+                .and_where(is("state", "pending")),
         )
         .await?;
-        self.update_rows("WHERE id = ?", vec![id.into()])
+        self.update_rows(vec![is("id", id)], Order::Asc)
             .await?
             .into_iter()
             .next()

@@ -18,6 +18,7 @@ mod lifecycle;
 mod loading;
 mod manifest;
 mod marketplace;
+mod marketplace_checks;
 mod marketplace_hostile;
 mod one_user_model;
 mod routes_and_kv;
