@@ -425,15 +425,15 @@ fn open(path: &Path, shown_as: &Path) -> Result<DynamicPlugin, LoadError> {
     // The older side's layout is the interface (see plugboard_plugin_api::abi).
     let (plugin_vtable, host_vtable) = generation.vtable_layouts();
     check_layout_compatibility(root.plugin_vtable_layout(), plugin_vtable)
-    .into_result()
-    .map_err(|e| LoadError::AbiMismatch {
-        details: format!("plugin vtable: {}", abi_error_lines(&e.to_string())),
-    })?;
+        .into_result()
+        .map_err(|e| LoadError::AbiMismatch {
+            details: format!("plugin vtable: {}", abi_error_lines(&e.to_string())),
+        })?;
     check_layout_compatibility(root.host_vtable_layout(), host_vtable)
-    .into_result()
-    .map_err(|e| LoadError::AbiMismatch {
-        details: format!("host vtable: {}", abi_error_lines(&e.to_string())),
-    })?;
+        .into_result()
+        .map_err(|e| LoadError::AbiMismatch {
+            details: format!("host vtable: {}", abi_error_lines(&e.to_string())),
+        })?;
     let handle = (root.instantiate())()
         .into_result()
         .map_err(LoadError::Instantiate)?;

@@ -167,7 +167,9 @@ impl PluginScope {
             files::FileError::BadName(_) | files::FileError::TooLarge { .. } => {
                 PluginError::invalid(e.to_string())
             }
-            files::FileError::OverQuota { .. } => PluginError::new(ErrorKind::Refused, e.to_string()),
+            files::FileError::OverQuota { .. } => {
+                PluginError::new(ErrorKind::Refused, e.to_string())
+            }
             files::FileError::Db(e) => db_failure(op, e),
         })
     }

@@ -317,7 +317,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                ManifestError::Library(LibraryError::Path { ref why, .. }) if why.contains("'..'")
+                ManifestError::Library(LibraryError::Path { why, .. }) if why.contains("'..'")
             ),
             "{err:?}"
         );

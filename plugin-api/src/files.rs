@@ -80,7 +80,9 @@ pub fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
-        && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// The host side of file storage, implemented by whatever serves a plugin
@@ -182,11 +184,9 @@ fn with_files<S: crate::host::HostServices, T>(
     data: *const c_void,
     f: impl FnOnce(&dyn FilesHost) -> PluginResult<T>,
 ) -> RResult<T, PluginError> {
-    crate::host::serve::<S, T>(data, || {
-        match crate::host::services::<S>(data).files() {
-            Some(files) => f(files),
-            None => Err(unsupported("file storage", "1.6")),
-        }
+    crate::host::serve::<S, T>(data, || match crate::host::services::<S>(data).files() {
+        Some(files) => f(files),
+        None => Err(unsupported("file storage", "1.6")),
     })
     .into()
 }

@@ -165,7 +165,10 @@ extern "C" fn kv_set<S: HostServices>(
     key: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), PluginError> {
-    serve::<S, _>(data, || services::<S>(data).kv_set(key.as_str(), value.as_str())).into()
+    serve::<S, _>(data, || {
+        services::<S>(data).kv_set(key.as_str(), value.as_str())
+    })
+    .into()
 }
 
 extern "C" fn kv_delete<S: HostServices>(
@@ -201,7 +204,10 @@ extern "C" fn sql_exec<S: HostServices>(
     sql: RStr<'_>,
     params: RStr<'_>,
 ) -> RResult<u64, PluginError> {
-    serve::<S, _>(data, || services::<S>(data).sql_exec(sql.as_str(), &json_params(params)?)).into()
+    serve::<S, _>(data, || {
+        services::<S>(data).sql_exec(sql.as_str(), &json_params(params)?)
+    })
+    .into()
 }
 
 extern "C" fn sql_query<S: HostServices>(

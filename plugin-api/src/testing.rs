@@ -140,7 +140,11 @@ impl MemoryHost {
 
     /// The content of a stored file, to assert on in tests.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
-        self.files.lock().unwrap().get(name).cloned()
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
     }
 }
 
@@ -156,7 +160,7 @@ impl crate::files::FilesHost for MemoryHost {
         }
         self.files
             .lock()
-            .unwrap()
+            .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_string(), bytes.to_vec());
         Ok(())
     }
@@ -166,13 +170,18 @@ impl crate::files::FilesHost for MemoryHost {
     }
     fn delete(&self, name: &str) -> PluginResult<bool> {
         check_file_name(name)?;
-        Ok(self.files.lock().unwrap().remove(name).is_some())
+        Ok(self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+            .is_some())
     }
     fn list(&self, prefix: &str) -> PluginResult<Vec<crate::files::FileEntry>> {
         Ok(self
             .files
             .lock()
-            .unwrap()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|(n, _)| n.starts_with(prefix))
             .map(|(n, b)| crate::files::FileEntry::new(n.clone(), b.len() as u64))
@@ -185,7 +194,9 @@ fn check_file_name(name: &str) -> PluginResult<()> {
     if crate::files::valid_name(name) {
         Ok(())
     } else {
-        Err(crate::PluginError::invalid(format!("invalid file name {name:?}")))
+        Err(crate::PluginError::invalid(format!(
+            "invalid file name {name:?}"
+        )))
     }
 }
 

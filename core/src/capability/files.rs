@@ -53,7 +53,9 @@ pub enum FileError {
         max: u64,
     },
     /// Storing it would take the plugin past its quota.
-    #[error("storing {name:?} ({size} bytes) would exceed the plugin's file quota of {quota} bytes")]
+    #[error(
+        "storing {name:?} ({size} bytes) would exceed the plugin's file quota of {quota} bytes"
+    )]
     OverQuota {
         /// The file.
         name: String,
@@ -85,7 +87,12 @@ fn check_name(name: &str) -> Result<(), FileError> {
 }
 
 /// `?` placeholders for SQLite, `$n` for PostgreSQL: the database layer's own.
-fn stmt(backend: DbBackend, sqlite: &str, postgres: &str, values: Vec<sea_orm::Value>) -> Statement {
+fn stmt(
+    backend: DbBackend,
+    sqlite: &str,
+    postgres: &str,
+    values: Vec<sea_orm::Value>,
+) -> Statement {
     let sql = if backend == DbBackend::Postgres {
         postgres
     } else {
@@ -175,11 +182,17 @@ pub async fn get<C: ConnectionTrait>(
             vec![plugin.into(), name.into()],
         ))
         .await?;
-    Ok(row.map(|r| r.try_get::<Vec<u8>>("", "content")).transpose()?)
+    Ok(row
+        .map(|r| r.try_get::<Vec<u8>>("", "content"))
+        .transpose()?)
 }
 
 /// Deletes `name`; whether it existed.
-pub async fn delete<C: ConnectionTrait>(db: &C, plugin: &str, name: &str) -> Result<bool, FileError> {
+pub async fn delete<C: ConnectionTrait>(
+    db: &C,
+    plugin: &str,
+    name: &str,
+) -> Result<bool, FileError> {
     check_name(name)?;
     let backend = db.get_database_backend();
     let res = db

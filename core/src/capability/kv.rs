@@ -41,7 +41,11 @@ pub(super) async fn delete_rows(
     slug: &str,
 ) -> Result<u64, DbErr> {
     let backend = conn.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     let res = conn
         .execute_raw(Statement::from_sql_and_values(
             backend,
@@ -59,7 +63,11 @@ pub(super) async fn count_rows(
     slug: &str,
 ) -> Result<u64, DbErr> {
     let backend = conn.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
             backend,

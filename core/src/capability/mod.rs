@@ -210,7 +210,10 @@ pub(crate) async fn describe_all(
 }
 
 /// The refusal for a declaration the manifest does not grant.
-pub(crate) fn denied(entry: &PluginEntry, capability: crate::capabilities::Capability) -> StepFailed {
+pub(crate) fn denied(
+    entry: &PluginEntry,
+    capability: crate::capabilities::Capability,
+) -> StepFailed {
     StepFailed::new(
         "capabilities",
         crate::capabilities::CapabilityDenied {

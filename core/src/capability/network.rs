@@ -22,6 +22,8 @@ impl HostCapability for Network {
             .plugin(slug)
             .map(|e| e.capabilities().network.clone())
             .unwrap_or_default();
-        Box::pin(async move { Ok((!hosts.is_empty()).then(|| serde_json::json!({ "hosts": hosts }))) })
+        Box::pin(
+            async move { Ok((!hosts.is_empty()).then(|| serde_json::json!({ "hosts": hosts }))) },
+        )
     }
 }

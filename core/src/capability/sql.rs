@@ -64,7 +64,9 @@ impl HostCapability for Sql {
         Box::pin(async move {
             let tables = runtime
                 .db()
-                .on_bridge(move |host, sandboxes| async move { sandboxes.tables(&host, &slug).await })
+                .on_bridge(
+                    move |host, sandboxes| async move { sandboxes.tables(&host, &slug).await },
+                )
                 .await?;
             Ok((!tables.is_empty()).then(|| serde_json::json!({ "tables": tables })))
         })

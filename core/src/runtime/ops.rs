@@ -116,7 +116,9 @@ impl Runtime {
             let _ = entry.call(self.fault_policy(), false, |p, ctx| {
                 p.lifecycle(ctx, Phase::Disable)
             });
-            return Err(self.fail(&slug, failure.phase, actor, &failure.message).await);
+            return Err(self
+                .fail(&slug, failure.phase, actor, &failure.message)
+                .await);
         }
         tracing::info!(plugin = %slug, actor, "plugin enabled");
         self.notify_lifecycle("enabled", &slug);

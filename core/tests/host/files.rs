@@ -57,10 +57,22 @@ fn a_plugin_keeps_its_files_within_limits_and_loses_them_with_its_data() {
         // stored + 10 > 24); replacing a file counts only its new size.
         let (s, v) = host.admin("PUT", &format!("{files}/big.txt"), text(&"x".repeat(15)));
         assert_eq!(s, 422, "{db}: {v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("at most 16 bytes"), "{db}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 16 bytes"),
+            "{db}: {v}"
+        );
         let (s, v) = host.admin("PUT", &format!("{files}/c.txt"), text("12345678"));
         assert_eq!(s, 403, "{db}: {v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains("quota of 24 bytes"), "{db}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("quota of 24 bytes"),
+            "{db}: {v}"
+        );
         let (s, v) = host.admin("PUT", &format!("{files}/a.txt"), text("12345678901234"));
         assert_eq!(s, 200, "{db}: replacing a.txt (16 + 8 = 24) fits: {v}");
         let (s, v) = host.admin("PUT", &format!("{files}/bad%20name"), text("x"));
@@ -143,7 +155,10 @@ fn files_without_the_grant_are_refused_naming_the_capability() {
     let (s, v) = host.admin("POST", "/api/plugins/hoarder/keep", None);
     assert_eq!(s, 403, "{v}");
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("missing capability `files`"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing capability `files`"),
         "{v}"
     );
     host.stop();
@@ -157,7 +172,13 @@ fn an_error_kind_the_host_does_not_know_is_read_as_a_failure() {
     assert_eq!(host.enable("gatekeeper").0, 200);
     let (s, v) = host.admin("GET", "/api/plugins/gatekeeper/unknown-kind", None);
     assert_eq!(s, 500, "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("a kind from the future"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a kind from the future"),
+        "{v}"
+    );
     assert_eq!(host.state("gatekeeper"), "active", "an error, not a fault");
     host.stop();
 }
