@@ -153,7 +153,11 @@ impl EventBus {
     }
 
     /// Subscribes `entry` with `patterns`, replacing earlier subscriptions.
-    pub fn subscribe(&self, entry: &Arc<PluginEntry>, patterns: &[String]) -> Result<(), String> {
+    pub fn subscribe(
+        &self,
+        entry: &Arc<PluginEntry>,
+        patterns: &[String],
+    ) -> Result<(), plugboard_manifest::pattern::PatternError> {
         let parsed = patterns
             .iter()
             .map(|p| Pattern::parse(p))

@@ -46,6 +46,27 @@ pub enum Schedule {
     Every(Duration),
 }
 
+/// A schedule string that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScheduleError(String);
+
+/// Why jobs could not be scheduled.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The scheduler's runtime has stopped.
+    #[error("the scheduler is shut down")]
+    ShutDown,
+    /// The scheduler refused a job.
+    #[error("job {name}: {cause}")]
+    Job {
+        /// The job.
+        name: String,
+        /// Why.
+        cause: String,
+    },
+}
+
 impl Schedule {
     /// Parses a plugin's schedule.
     ///
@@ -59,7 +80,7 @@ impl Schedule {
     /// assert!(Schedule::parse("61 * * * *").is_err());
     /// assert!(Schedule::parse("every 0s").is_err());
     /// ```
-    pub fn parse(s: &str) -> Result<Schedule, String> {
+    pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
         let s = s.trim();
         if let Some(rest) = s.strip_prefix("every ") {
             let rest = rest.trim();
@@ -69,15 +90,26 @@ impl Schedule {
             let (n, unit) = rest.split_at(split);
             let n: u64 = n
                 .parse()
-                .map_err(|_| format!("bad interval {s:?} (e.g. every 30s)"))?;
-            let d = match unit.trim() {
-                "s" => Duration::from_secs(n),
-                "m" => Duration::from_secs(n * 60),
-                "h" => Duration::from_secs(n * 3600),
-                _ => return Err(format!("bad interval unit in {s:?} (s, m or h)")),
+                .map_err(|_| ScheduleError(format!("bad interval {s:?} (e.g. every 30s)")))?;
+            let unit_secs = match unit.trim() {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => {
+                    return Err(ScheduleError(format!(
+                        "bad interval unit in {s:?} (s, m or h)"
+                    )))
+                }
             };
+            // At most a year: beyond, the scheduler's clock arithmetic
+            // overflows (and such a job never runs anyway).
+            let d = n
+                .checked_mul(unit_secs)
+                .filter(|secs| *secs <= 366 * 24 * 3600)
+                .map(Duration::from_secs)
+                .ok_or_else(|| ScheduleError(format!("interval {s:?} is longer than a year")))?;
             if d < Duration::from_secs(1) {
-                return Err(format!("interval {s:?} is shorter than 1s"));
+                return Err(ScheduleError(format!("interval {s:?} is shorter than 1s")));
             }
             return Ok(Schedule::Every(d));
         }
@@ -88,9 +120,9 @@ impl Schedule {
             "@monthly" => "0 0 0 1 * *".to_string(),
             other if other.split_whitespace().count() == 5 => format!("0 {other}"),
             other => {
-                return Err(format!(
+                return Err(ScheduleError(format!(
                     "bad schedule {other:?}: use 5-field cron, @hourly, @daily, @weekly, @monthly or `every 30s`"
-                ))
+                )))
             }
         };
         croner::parser::CronParser::builder()
@@ -98,7 +130,7 @@ impl Schedule {
             .dom_and_dow(true)
             .build()
             .parse(&cron)
-            .map_err(|e| format!("bad cron expression {s:?}: {e}"))?;
+            .map_err(|e| ScheduleError(format!("bad cron expression {s:?}: {e}")))?;
         Ok(Schedule::Cron(cron))
     }
 }
@@ -175,7 +207,7 @@ impl Scheduler {
         &self,
         entry: &Arc<PluginEntry>,
         specs: &[(String, Schedule, String)],
-    ) -> Result<(), String> {
+    ) -> Result<(), SchedulerError> {
         self.unschedule(entry.slug());
         let mut scheduled = Vec::new();
         for (index, (name, schedule, raw)) in specs.iter().enumerate() {
@@ -192,15 +224,24 @@ impl Scheduler {
                 Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run()),
                 Schedule::Every(d) => Job::new_repeated_async(*d, move |_, _| run()),
             }
-            .map_err(|e| format!("job {name}: {e}"))?;
+            .map_err(|e| SchedulerError::Job {
+                name: name.clone(),
+                cause: e.to_string(),
+            })?;
             let sched = self.sched.clone();
             let id = self
                 .rt
                 .spawn(async move { sched.add(job).await })
-                .ok_or("the scheduler is shut down")?
+                .ok_or(SchedulerError::ShutDown)?
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("job {name}: {e}"))?;
+                .map_err(|e| SchedulerError::Job {
+                    name: name.clone(),
+                    cause: e.to_string(),
+                })?
+                .map_err(|e| SchedulerError::Job {
+                    name: name.clone(),
+                    cause: e.to_string(),
+                })?;
             scheduled.push(Scheduled {
                 name: name.clone(),
                 schedule: raw.clone(),

@@ -39,6 +39,22 @@ pub fn asset_path(assets: &Path, relative: &str) -> Option<PathBuf> {
     (full.starts_with(&root) && full.is_file()).then_some(full)
 }
 
+/// Why a plugin's UI declaration cannot be published.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// A module named in the manifest is not a file in `assets/`.
+    #[error("ui: module {0:?} is not a file in the plugin's assets/")]
+    MissingModule(String),
+    /// A module could not be read.
+    #[error("ui: {path}: {source}")]
+    Unreadable {
+        /// The module's path in `assets/`.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
 /// Builds the contributions a plugin declares; `assets` is its `assets/`
 /// folder (none for built-ins). Every module must exist there.
 pub fn contributions(
@@ -46,12 +62,15 @@ pub fn contributions(
     version: &str,
     ui: &UiDeclaration,
     assets: Option<&Path>,
-) -> Result<Vec<Contribution>, String> {
-    let module = |path: &str| -> Result<Module, String> {
+) -> Result<Vec<Contribution>, UiError> {
+    let module = |path: &str| -> Result<Module, UiError> {
         let file = assets
             .and_then(|a| asset_path(a, path))
-            .ok_or_else(|| format!("ui: module {path:?} is not a file in the plugin's assets/"))?;
-        let bytes = std::fs::read(&file).map_err(|e| format!("ui: {path}: {e}"))?;
+            .ok_or_else(|| UiError::MissingModule(path.into()))?;
+        let bytes = std::fs::read(&file).map_err(|source| UiError::Unreadable {
+            path: path.into(),
+            source,
+        })?;
         Ok(Module {
             url: format!("/plugins/{slug}/assets/{version}/{path}"),
             integrity: integrity(&bytes),
@@ -253,6 +272,7 @@ mod tests {
         );
         assert!(contributions("g", "1", &ui, None)
             .unwrap_err()
+            .to_string()
             .contains("not a file"));
     }
 }

@@ -77,18 +77,26 @@ pub enum Denied {
     Forbidden(String),
 }
 
+/// A manifest's access entry names a route the plugin's code does not serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the manifest gives access to {method} {path}, a route the plugin does not serve")]
+pub struct UnservedRoute {
+    /// The entry's method.
+    pub method: String,
+    /// The entry's path.
+    pub path: String,
+}
+
 /// Gives each compiled route the access its manifest lists (others keep
 /// `user`); an entry naming no route the code serves is an error.
-pub fn assign(entries: &mut [RouteEntry], declared: &[RouteAccess]) -> Result<(), String> {
+pub fn assign(entries: &mut [RouteEntry], declared: &[RouteAccess]) -> Result<(), UnservedRoute> {
     for d in declared {
         let route = entries
             .iter_mut()
             .find(|e| e.method.as_str() == d.method && e.pattern.as_str() == d.path)
-            .ok_or_else(|| {
-                format!(
-                    "the manifest gives access to {} {}, a route the plugin does not serve",
-                    d.method, d.path
-                )
+            .ok_or_else(|| UnservedRoute {
+                method: d.method.to_string(),
+                path: d.path.to_string(),
             })?;
         route.access = d.access.clone();
     }
@@ -128,6 +136,6 @@ mod tests {
         };
         assert_eq!((of("GET"), of("DELETE")), (Access::User, Access::Admin));
         let err = assign(&mut entries, &[access("DELETE", "/entries/{key}", "admin")]).unwrap_err();
-        assert!(err.contains("does not serve"), "{err}");
+        assert!(err.to_string().contains("does not serve"), "{err}");
     }
 }

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
-use crate::{access::GrantError, runtime::Runtime};
+use crate::runtime::Runtime;
 
 /// Registers the routes (inside `/api/admin`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -54,14 +54,7 @@ async fn replace(
     let permissions = rt
         .grants()
         .replace(rt.store(), &slug, &declared, &body.grants, &actor)
-        .await
-        .map_err(|e| match e {
-            GrantError::UnknownPermission { .. } | GrantError::Role(_) => {
-                ApiError::unprocessable(e.to_string())
-            }
-            GrantError::Lifecycle(e) => e.into(),
-            GrantError::Db(e) => ApiError::internal(e.to_string()).with_id(),
-        })?;
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "permissions": permissions,
         "grantable_roles": GRANTABLE_ROLES,

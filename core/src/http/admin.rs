@@ -156,11 +156,7 @@ async fn show(
     let mut view = view(&rt, record);
     view.metrics_history = Some(rt.metrics_history(&slug));
     if let Some(capabilities) = &view.capabilities {
-        view.capability_usage = Some(
-            rt.capability_usage(&slug, capabilities)
-                .await
-                .map_err(|e| ApiError::internal(e.to_string()).with_id())?,
-        );
+        view.capability_usage = Some(rt.capability_usage(&slug, capabilities).await?);
     }
     Ok(HttpResponse::Ok().json(view))
 }

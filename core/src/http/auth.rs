@@ -241,12 +241,7 @@ async fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
     let rt = req
         .app_data::<web::Data<crate::Runtime>>()
         .ok_or_else(|| ApiError::internal("runtime not configured"))?;
-    let Some(session) = rt
-        .auth()
-        .session(&value)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-    else {
+    let Some(session) = rt.auth().session(&value).await? else {
         return Ok(Credentials::Ended);
     };
     csrf_ok(req, &session)?;

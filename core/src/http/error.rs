@@ -4,7 +4,17 @@
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::{lifecycle::LifecycleError, runtime::RuntimeError, users::UserError};
+use plugboard_plugin_api::ErrorKind;
+use sea_orm::DbErr;
+
+use super::plugin_routes::{PluginRouteFailed, RouteMiss};
+use crate::{
+    access::{grants::GrantError, Denied},
+    auth::AuthError,
+    lifecycle::LifecycleError,
+    runtime::RuntimeError,
+    users::UserError,
+};
 
 /// An API error: status, machine-readable code, message.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -189,5 +199,97 @@ impl From<UserError> for ApiError {
             UserError::NotFound(_) => ApiError::not_found(e.to_string()),
             UserError::Db(_) | UserError::Hash(_) => ApiError::internal(e.to_string()),
         }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::BadCredentials => ApiError::unauthorized(e.to_string()),
+            AuthError::Throttled(secs) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                e.to_string(),
+            )
+            .with_details(serde_json::json!({ "retry_after": secs })),
+            AuthError::Busy(secs) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+                    .with_details(serde_json::json!({ "retry_after": secs }))
+            }
+            AuthError::Invalid(_) => ApiError::unprocessable(e.to_string()),
+            AuthError::Exists(_) => ApiError::conflict("exists", e.to_string()),
+            AuthError::Db(_) | AuthError::Hash(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<GrantError> for ApiError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::UnknownPermission { .. } | GrantError::Role(_) => {
+                ApiError::unprocessable(e.to_string())
+            }
+            GrantError::Lifecycle(e) => e.into(),
+            GrantError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::SignIn => ApiError::unauthorized(denied.to_string()),
+            Denied::Forbidden(why) => ApiError::forbidden("forbidden", why),
+        }
+    }
+}
+
+/// A database failure is the server's: 500 with an error id, never 4xx.
+impl From<DbErr> for ApiError {
+    fn from(e: DbErr) -> Self {
+        ApiError::internal(format!("database: {e}"))
+    }
+}
+
+impl From<RouteMiss> for ApiError {
+    fn from(e: RouteMiss) -> Self {
+        match e {
+            RouteMiss::NoPluginInPath
+            | RouteMiss::NoActivePlugin(_)
+            | RouteMiss::NoRoute { .. } => ApiError::not_found(e.to_string()),
+            RouteMiss::MethodNotAllowed { .. } => ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                e.to_string(),
+            ),
+        }
+    }
+}
+
+/// A plugin's own error kind decides its route's status: `Invalid` 422,
+/// `NotFound` 404, `Refused` 403; everything else (a failure, a panic, a
+/// kind this host does not know) is a 500 with an error id.
+impl From<PluginRouteFailed> for ApiError {
+    fn from(e: PluginRouteFailed) -> Self {
+        let (status, code) = match e.error.kind() {
+            ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Refused => (StatusCode::FORBIDDEN, "refused"),
+            ErrorKind::Panicked => (StatusCode::INTERNAL_SERVER_ERROR, "plugin_panicked"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "plugin_error"),
+        };
+        let api = ApiError::new(status, code, e.to_string());
+        if status.is_server_error() {
+            api.with_id()
+        } else {
+            api
+        }
+    }
+}
+
+/// The blocking pool could not run the task (the server is stopping).
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(format!("blocking task: {e}"))
     }
 }

@@ -9,15 +9,10 @@
 
 use abi_stable::std_types::{RStr, Tuple2};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-use plugboard_plugin_api::{Caller, ErrorKind, Request};
+use plugboard_plugin_api::{Caller, PluginError, Request};
 
 use super::{auth::optional_caller, error::ApiError};
-use crate::{
-    access::Denied,
-    registry::CallError,
-    routes::Lookup,
-    runtime::{dispatch_status, Runtime},
-};
+use crate::{registry::CallError, routes::Lookup, runtime::Runtime};
 
 /// Registers the catch-all for plugin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,16 +40,55 @@ fn split_path(full: &str) -> Option<(&str, &str)> {
     })
 }
 
+/// A request that names no route of an active plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteMiss {
+    /// `/api/plugins/` alone.
+    #[error("no plugin named in the path")]
+    NoPluginInPath,
+    /// No active plugin has that slug.
+    #[error("no active plugin {0:?}")]
+    NoActivePlugin(String),
+    /// The plugin serves no such path.
+    #[error("plugin {slug:?} has no route {path}")]
+    NoRoute {
+        /// The plugin.
+        slug: String,
+        /// The path below its prefix.
+        path: String,
+    },
+    /// The path exists for other methods.
+    #[error("plugin {slug:?} does not serve {method} {path}")]
+    MethodNotAllowed {
+        /// The plugin.
+        slug: String,
+        /// The method asked.
+        method: String,
+        /// The path below its prefix.
+        path: String,
+    },
+}
+
+/// A plugin route answered with an error.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {slug:?}: {error}")]
+pub struct PluginRouteFailed {
+    /// The plugin.
+    pub slug: String,
+    /// Its error (kind and message).
+    pub error: PluginError,
+}
+
 async fn serve(
     req: HttpRequest,
     rt: web::Data<Runtime>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let Some((slug, path)) = split_path(req.path()) else {
-        return Err(ApiError::not_found("no plugin named in the path"));
+        return Err(RouteMiss::NoPluginInPath.into());
     };
     let method = req.method().as_str();
-    let no_plugin = || ApiError::not_found(format!("no active plugin {slug:?}"));
+    let no_plugin = || ApiError::from(RouteMiss::NoActivePlugin(slug.to_string()));
     let (index, params, access, entry) = match rt.routes().lookup(slug, method, path) {
         Lookup::Found {
             index,
@@ -64,26 +98,26 @@ async fn serve(
         } => (index, params, access, target),
         Lookup::NoPlugin => return Err(no_plugin()),
         Lookup::NoRoute => {
-            return Err(ApiError::not_found(format!(
-                "plugin {slug:?} has no route {path}"
-            )))
+            return Err(RouteMiss::NoRoute {
+                slug: slug.into(),
+                path: path.into(),
+            }
+            .into())
         }
         Lookup::MethodNotAllowed => {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("plugin {slug:?} does not serve {method} {path}"),
-            ))
+            return Err(RouteMiss::MethodNotAllowed {
+                slug: slug.into(),
+                method: method.into(),
+                path: path.into(),
+            }
+            .into())
         }
     };
     let caller = match optional_caller(&req).await? {
         Some(c) => c.for_plugin(rt.grants(), slug, &entry.manifest().permissions),
         None => Caller::Anonymous,
     };
-    crate::access::check(&access, &caller).map_err(|denied| match denied {
-        Denied::SignIn => ApiError::unauthorized(denied.to_string()),
-        Denied::Forbidden(why) => ApiError::forbidden("forbidden", why),
-    })?;
+    crate::access::check(&access, &caller)?;
     let headers: Vec<Tuple2<RStr<'_>, RStr<'_>>> = req
         .headers()
         .iter()
@@ -108,23 +142,11 @@ async fn serve(
             Ok(out.body(response.body().to_vec()))
         }
         Err(CallError::Unavailable(_)) => Err(no_plugin()),
-        Err(CallError::Plugin { error, .. }) => {
-            let status = StatusCode::from_u16(dispatch_status(&error))
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let code = match error.kind() {
-                ErrorKind::Panicked => "plugin_panicked",
-                ErrorKind::Invalid => "invalid",
-                ErrorKind::NotFound => "not_found",
-                ErrorKind::Refused => "refused",
-                _ => "plugin_error",
-            };
-            let e = ApiError::new(status, code, format!("plugin {slug:?}: {error}"));
-            Err(if status.is_server_error() {
-                e.with_id()
-            } else {
-                e
-            })
+        Err(CallError::Plugin { error, .. }) => Err(PluginRouteFailed {
+            slug: slug.to_string(),
+            error,
         }
+        .into()),
     }
 }
 

@@ -4,7 +4,7 @@
 //! /api/auth/register`, when the setting allows it); and accounts
 //! (`GET/POST /api/admin/accounts`).
 
-use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use plugboard_frontend_manifest::Role;
 use serde::Deserialize;
 
@@ -13,7 +13,6 @@ use super::{
     error::ApiError,
 };
 use crate::{
-    auth::AuthError,
     runtime::Runtime,
     settings,
     users::{self, NewAccount, Password, UserError},
@@ -33,27 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn configure_admin(cfg: &mut web::ServiceConfig) {
     cfg.route("/accounts", web::get().to(accounts))
         .route("/accounts", web::post().to(create_account));
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::BadCredentials => ApiError::unauthorized(e.to_string()),
-            AuthError::Throttled(secs) => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                e.to_string(),
-            )
-            .with_details(serde_json::json!({ "retry_after": secs })),
-            AuthError::Busy(secs) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
-                    .with_details(serde_json::json!({ "retry_after": secs }))
-            }
-            AuthError::Invalid(_) => ApiError::unprocessable(e.to_string()),
-            AuthError::Exists(_) => ApiError::conflict("exists", e.to_string()),
-            AuthError::Db(_) | AuthError::Hash(_) => ApiError::internal(e.to_string()),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -103,10 +81,7 @@ async fn logout(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     if let (Caller::Session(s), Some(token)) = (&caller, cookie(&req, SESSION_COOKIE)) {
-        rt.auth()
-            .logout(&token)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        rt.auth().logout(&token).await?;
         users::signed_out(&rt, s.account_id, None).await?;
     }
     Ok(HttpResponse::NoContent()
@@ -150,11 +125,7 @@ async fn change_password(
 }
 
 async fn accounts(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let accounts = rt
-        .auth()
-        .accounts()
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let accounts = rt.auth().accounts().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "accounts": accounts })))
 }
 
@@ -206,10 +177,7 @@ fn account_error(e: UserError) -> ApiError {
 }
 
 async fn registration(rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let open = settings::get(&rt)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .self_registration;
+    let open = settings::get(&rt).await?.self_registration;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "open": open })))
 }
 
@@ -221,10 +189,7 @@ async fn register(
     rt: web::Data<Runtime>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let open = settings::get(&rt)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .self_registration;
+    let open = settings::get(&rt).await?.self_registration;
     if !open {
         return Err(ApiError::forbidden(
             "registration_closed",

@@ -12,9 +12,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn get(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let current = settings::get(&rt)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let current = settings::get(&rt).await?;
     Ok(HttpResponse::Ok().json(current))
 }
 
@@ -23,8 +21,6 @@ async fn put(
     rt: web::Data<Runtime>,
     body: web::Json<settings::Settings>,
 ) -> Result<HttpResponse, ApiError> {
-    settings::set(&rt, &body)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    settings::set(&rt, &body).await?;
     Ok(HttpResponse::Ok().json(body.into_inner()))
 }

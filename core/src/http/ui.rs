@@ -72,8 +72,7 @@ async fn asset(
     let assets = entry.source().ok_or_else(not_found)?.join("assets");
     let full = crate::ui::asset_path(&assets, &file).ok_or_else(not_found)?;
     let bytes = web::block(move || std::fs::read(full))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
+        .await?
         .map_err(|_| not_found())?;
     Ok(HttpResponse::Ok()
         .insert_header(("content-type", content_type(&file)))

@@ -104,11 +104,7 @@ async fn logout(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let user = users::get(&rt, *id).await?;
-    let ended = rt
-        .auth()
-        .end_sessions(user.id)
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let ended = rt.auth().end_sessions(user.id).await?;
     if ended > 0 {
         users::signed_out(&rt, user.id, Some(&admin.0.actor_json())).await?;
     }

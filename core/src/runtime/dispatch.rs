@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use plugboard_plugin_api::{ErrorKind, Hook, HookCall, NewUser, PluginError, Request, Response};
+use plugboard_plugin_api::{ErrorKind, Hook, HookCall, NewUser, Request, Response};
 use serde::Serialize;
 
 use super::Runtime;
@@ -213,15 +213,5 @@ impl Runtime {
             p.handle_route(&ctx.with_caller(caller), index, request)
         });
         self.after_call(entry, r)
-    }
-}
-
-/// Maps a plugin's route error to an HTTP status.
-pub fn status_for(error: &PluginError) -> u16 {
-    match error.kind() {
-        ErrorKind::Invalid => 422,
-        ErrorKind::NotFound => 404,
-        ErrorKind::Refused => 403,
-        _ => 500,
     }
 }
