@@ -64,6 +64,7 @@ fn main() {
     author::sign(&packed.path, &key_file).unwrap();
     let size = std::fs::metadata(&packed.path).unwrap().len();
     let mut entry = author::catalog_add(
+        &plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard")),
         &dist.join("catalog.json"),
         &packed.path,
         author::Listing::default(),
@@ -83,9 +84,10 @@ fn main() {
     for _ in 0..ROUNDS {
         let data = tempfile::tempdir().unwrap();
         let runtime = rt.block_on(async {
-            Runtime::start(RuntimeConfig::new(data.path()), &[])
-                .await
-                .unwrap()
+            let mut config = RuntimeConfig::new(data.path());
+            config.inspector =
+                plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard"));
+            Runtime::start(config, &[]).await.unwrap()
         });
         let t = Instant::now();
         rt.block_on(runtime.install(&entry, "", &trust, false, "bench"))

@@ -109,6 +109,7 @@ fn main() {
         author::sign(&packed.path, &key_file).unwrap();
         entries.push(
             author::catalog_add(
+                &plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard")),
                 &shop.path().join("catalog.json"),
                 &packed.path,
                 Default::default(),
@@ -128,7 +129,10 @@ fn main() {
     let dir = data.path().to_path_buf();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let runtime = Runtime::start(RuntimeConfig::new(&dir), &[]).await.unwrap();
+            let mut config = RuntimeConfig::new(&dir);
+            config.inspector =
+                plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard"));
+            let runtime = Runtime::start(config, &[]).await.unwrap();
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap().to_string();
             let server =

@@ -9,6 +9,7 @@
 //! | [`runtime`] | the [`Runtime`] value: start-up, lifecycle operations, dispatch |
 //! | [`lifecycle`] | states, transitions, compare-and-swap store and audit |
 //! | [`loader`] | loading `.so` plugins (the only `unsafe` in the host) |
+//! | [`inspect`] | checking a bundle's library in a short-lived child process |
 //! | [`manifest`], [`capabilities`] | `plugin.json` and what it grants |
 //! | [`capability`] | one module per host capability, and the lifecycle loops over them |
 //! | [`slug`] | the checked plugin slug every path is built from |
@@ -39,6 +40,7 @@ pub mod events;
 pub mod fault;
 pub mod hooks;
 pub mod http;
+pub mod inspect;
 pub mod kv;
 pub mod lifecycle;
 pub mod loader;

@@ -77,6 +77,53 @@ pub enum LoadError {
     /// Creating the instance failed (or panicked).
     #[error("creating the plugin instance failed: {0}")]
     Instantiate(PluginError),
+    /// The library is another plugin, or another version, than its manifest says.
+    #[error(transparent)]
+    Identity(#[from] IdentityMismatch),
+}
+
+/// A library whose code reports another slug or version than its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("manifest says {manifest_slug} {manifest_version} but the library is {library_slug} {library_version}")]
+pub struct IdentityMismatch {
+    /// The manifest's slug.
+    pub manifest_slug: String,
+    /// The manifest's version.
+    pub manifest_version: String,
+    /// The slug the library's code reports.
+    pub library_slug: String,
+    /// The version the library's code reports.
+    pub library_version: String,
+}
+
+/// The one check that a library is the plugin its manifest describes (at
+/// discovery, upgrade and install alike).
+pub fn check_identity(
+    manifest: &crate::manifest::Manifest,
+    library_slug: &str,
+    library_version: &str,
+) -> Result<(), IdentityMismatch> {
+    if manifest.slug == library_slug && manifest.version == library_version {
+        return Ok(());
+    }
+    Err(IdentityMismatch {
+        manifest_slug: manifest.slug.to_string(),
+        manifest_version: manifest.version.clone(),
+        library_slug: library_slug.to_string(),
+        library_version: library_version.to_string(),
+    })
+}
+
+/// Loads `manifest`'s library (see [`load_library`]) and checks that it is
+/// the plugin the manifest describes ([`check_identity`]).
+pub fn load_for_manifest(
+    manifest: &crate::manifest::Manifest,
+    library: &Path,
+    scratch: &Path,
+) -> Result<DynamicPlugin, LoadError> {
+    let plugin = load_library(library, scratch)?;
+    check_identity(manifest, plugin.slug(), plugin.version())?;
+    Ok(plugin)
 }
 
 /// A dynamic plugin instance: a client of the plugin's vtable.
@@ -334,6 +381,17 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
     // platforms the copy is removed at the next start.
     let _ = std::fs::remove_file(&unique);
     result
+}
+
+/// Loads `library` from where it is, without a copy: only for a process
+/// that maps it once and exits (the library check, [`crate::inspect`]).
+pub fn load_in_place(library: &Path) -> Result<DynamicPlugin, LoadError> {
+    if !library.is_file() {
+        return Err(LoadError::MissingLibrary {
+            path: library.to_path_buf(),
+        });
+    }
+    open(library, library)
 }
 
 fn nanos() -> u128 {

@@ -14,7 +14,10 @@ use super::{
     catalog::{current_platform, Catalog, CatalogEntry, CatalogIo, Requirements},
     signing::{sha256_hex, KeyPair},
 };
-use crate::manifest::{Manifest, ManifestFile, Target, MANIFEST_FILE};
+use crate::{
+    inspect::Inspector,
+    manifest::{Manifest, ManifestFile, Target, MANIFEST_FILE},
+};
 
 /// A packed bundle.
 #[derive(Debug, Clone)]
@@ -177,7 +180,12 @@ pub struct Listing {
 
 /// Writes or updates the entry for `bundle` in the catalog file; uses
 /// `<bundle>.sig` when present (and checks it is for this bundle).
+///
+/// `requires.plugin_api` is `^` + the plugin-api version the bundle's
+/// library was built against, read from the library by `inspector` (in a
+/// child process), so hosts from that version on accept it.
 pub fn catalog_add(
+    inspector: &Inspector,
     catalog: &Path,
     bundle_path: &Path,
     listing: Listing,
@@ -185,10 +193,19 @@ pub fn catalog_add(
     let bytes = std::fs::read(bundle_path)?;
     let sha256 = sha256_hex(&bytes);
     let dir = tempfile_dir()?;
-    bundle::extract(&bytes, &dir, bundle::Limits::default())?;
-    let manifest = Manifest::read(&dir);
+    let read = bundle::extract(&bytes, &dir, bundle::Limits::default())
+        .map_err(anyhow::Error::from)
+        .and_then(|_| {
+            let manifest = Manifest::read(&dir)?;
+            let library = manifest.library_file(&dir)?;
+            let report = inspector
+                .inspect(&library)
+                .with_context(|| format!("{}: the library", bundle_path.display()))?;
+            crate::loader::check_identity(&manifest, &report.slug, &report.version)?;
+            Ok((manifest, report))
+        });
     let _ = std::fs::remove_dir_all(&dir);
-    let manifest = manifest?;
+    let (manifest, report) = read?;
     let sig = match std::fs::read_to_string(sig_path(bundle_path)) {
         Ok(text) => {
             let s: DetachedSignature = serde_json::from_str(&text).context("bad .sig file")?;
@@ -222,7 +239,7 @@ pub fn catalog_add(
         key_id: sig.map(|s| s.key_id),
         requires: Requirements {
             host: None,
-            plugin_api: Some(format!("^{}", plugboard_plugin_api::abi::API_VERSION)),
+            plugin_api: Some(format!("^{}", report.api_version)),
         },
         platform: current_platform(),
         capabilities: manifest.capabilities,

@@ -112,9 +112,16 @@ pub enum InstallError {
         /// Its version.
         version: String,
     },
-    /// The library did not pass the load check.
+    /// The library did not pass the load check (run in a child process).
     #[error("load check failed: {0}")]
-    Load(String),
+    Load(#[from] crate::inspect::InspectError),
+    /// The library is another plugin or version than its manifest says.
+    #[error("load check failed: {0}")]
+    Identity(#[from] loader::IdentityMismatch),
+    /// The blocking task that verifies and stages the bundle panicked or
+    /// was cancelled.
+    #[error("the staging task failed: {0}")]
+    StagingTask(tokio::task::JoinError),
     /// A file operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -291,9 +298,11 @@ impl Runtime {
         }
         self.load_dynamic(&folder).await?;
         if self.plugin(&entry.slug).is_none() {
-            return Err(InstallError::Load(
-                "the installed plugin did not load (see the plugin's problems)".into(),
-            ));
+            return Err(RuntimeError::NotLoaded {
+                slug: entry.slug.to_string(),
+                reason: "the installed plugin did not load (see the plugin's problems)".into(),
+            }
+            .into());
         }
         tracing::info!(plugin = %entry.slug, version = %entry.version, sha256 = %staged.sha256, actor, "plugin installed");
         if enable {
@@ -484,7 +493,7 @@ impl Runtime {
             rt.stage_verified(&bytes, &entry_owned, &trust_owned, &progress_owned)
         })
         .await
-        .map_err(|e| InstallError::Load(format!("the staging task failed: {e}")))?
+        .map_err(InstallError::StagingTask)?
     }
 
     /// sha256 → signature → extract into a fresh staging folder → manifest
@@ -564,19 +573,10 @@ impl Runtime {
         let library = manifest
             .library_file(staging)
             .map_err(|e| InstallError::Incompatible(e.to_string()))?;
-        let scratch = self.config().data_dir.join(".loaded");
-        let plugin = loader::load_library(&library, &scratch)
-            .map_err(|e| InstallError::Load(e.to_string()))?;
-        use plugboard_plugin_api::PluginObject;
-        if plugin.slug() != manifest.slug || plugin.version() != manifest.version {
-            return Err(InstallError::Load(format!(
-                "manifest says {} {} but the library is {} {}",
-                manifest.slug,
-                manifest.version,
-                plugin.slug(),
-                plugin.version()
-            )));
-        }
+        // In a child process: the host maps the library only when it
+        // enables the plugin, and a constructor that crashes ends the child.
+        let report = self.config().inspector.inspect(&library)?;
+        loader::check_identity(&manifest, &report.slug, &report.version)?;
         Ok(())
     }
 }

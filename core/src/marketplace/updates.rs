@@ -294,8 +294,17 @@ impl Runtime {
                                 ]),
                         )
                         .await;
-                    if let Err(e) = inserted {
-                        tracing::debug!(plugin = %record.slug, "update already queued: {e}");
+                    match inserted {
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(
+                                e.sql_err(),
+                                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                            ) =>
+                        {
+                            tracing::debug!(plugin = %record.slug, "update already queued: {e}");
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
             }

@@ -8,7 +8,7 @@ use plugboard_plugin_api::{abi::API_VERSION, BuiltinPlugin, Phase};
 use super::{LoadProblem, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginState, Transition},
-    loader::{self, LoadError},
+    loader,
     manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
 };
@@ -126,22 +126,7 @@ impl Runtime {
             Ok(library) => library,
             Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,
         };
-        let loaded = loader::load_library(&library, &scratch).and_then(|p| {
-            use plugboard_plugin_api::PluginObject;
-            if p.slug() != manifest.slug || p.version() != manifest.version {
-                Err(LoadError::Instantiate(
-                    plugboard_plugin_api::PluginError::failed(format!(
-                        "manifest says {} {} but the library is {} {}",
-                        manifest.slug,
-                        manifest.version,
-                        p.slug(),
-                        p.version()
-                    )),
-                ))
-            } else {
-                Ok(p)
-            }
-        });
+        let loaded = loader::load_for_manifest(&manifest, &library, &scratch);
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();

@@ -26,7 +26,7 @@ use plugboard_plugin_api::BuiltinPlugin;
 use serde::Serialize;
 
 pub use configure::ConfigView;
-pub use dispatch::{status_for as dispatch_status, HookFailure, HookOrder, Refusal};
+pub use dispatch::{HookFailure, HookOrder, Refusal};
 pub use uninstall::{DataPolicy, Uninstalled};
 pub(crate) use upgrade::unique;
 pub use upgrade::{Draining, Swapped, DRAIN_TIMEOUT};
@@ -53,6 +53,9 @@ pub struct RuntimeConfig {
     pub fault_policy: FaultPolicy,
     /// How much each plugin may keep with the `files` capability.
     pub files: crate::capability::files::FileLimits,
+    /// Checks bundle libraries in a child process (by default this
+    /// process's executable: see [`crate::inspect`]).
+    pub inspector: crate::inspect::Inspector,
     /// Test builds only: plugin SQL skips the namespace rewriter, so a
     /// test can prove that the database itself confines it.
     #[cfg(feature = "test-sql-bypass")]
@@ -67,6 +70,7 @@ impl RuntimeConfig {
             database_url: None,
             fault_policy: FaultPolicy::default(),
             files: Default::default(),
+            inspector: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
         }

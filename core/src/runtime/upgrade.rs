@@ -24,7 +24,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use plugboard_plugin_api::{Phase, PluginObject};
+use plugboard_plugin_api::Phase;
 use serde::Serialize;
 
 use super::{ops::Unprepared, Runtime, RuntimeError};
@@ -126,21 +126,8 @@ impl Runtime {
             .library_file(staged)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
         let scratch = self.config().data_dir.join(".loaded");
-        let object = loader::load_library(&library, &scratch)
+        let object = loader::load_for_manifest(&manifest, &library, &scratch)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
-        if object.slug() != manifest.slug || object.version() != manifest.version {
-            return Err(failed(
-                &slug,
-                "load",
-                format!(
-                    "manifest says {} {} but the library is {} {}",
-                    manifest.slug,
-                    manifest.version,
-                    object.slug(),
-                    object.version()
-                ),
-            ));
-        }
         let api = object.api_version().to_string();
         let mut manifest = manifest;
         crate::capabilities::infer_from_code(&mut manifest, &object);

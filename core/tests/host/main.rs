@@ -14,6 +14,7 @@ mod events;
 mod faults;
 mod files;
 mod hooks_and_users;
+mod library_check;
 mod lifecycle;
 mod loading;
 mod manifest;

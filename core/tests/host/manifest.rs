@@ -50,7 +50,7 @@ fn first_release_manifest_is_enabled_with_inferred_capabilities(database_url: Op
         detail["capabilities"],
         json!({
             "kv": true, "sql": false, "routes": true, "cron": false, "ui": false,
-            "events": {"emit": [], "subscribe": []}, "network": []
+            "events": {"emit": [], "subscribe": []}, "network": [], "files": false
         }),
         "what its code declares plus kv; never emit or network"
     );

@@ -29,6 +29,7 @@ impl Shop {
         let packed = author::pack(&gb, Some(&gb.join("libguestbook.so")), dir.path()).unwrap();
         author::sign(&packed.path, &key_file).unwrap();
         let good = author::catalog_add(
+            &crate::support::inspector(),
             &dir.path().join("catalog.json"),
             &packed.path,
             author::Listing {
@@ -598,15 +599,21 @@ fn a_kill_at_any_point_of_an_install_leaves_nothing_or_the_whole_plugin() {
             "guestbook".into(),
         ]
     };
-    // How long a whole install takes here.
-    let whole = tempdir();
-    let start = std::time::Instant::now();
-    let status = std::process::Command::new(bin)
-        .args(args(whole.path()))
-        .output()
+    // How long a whole install takes here: the fastest of three, so that the
+    // first (cold caches) does not spread the kills past the end of later ones.
+    let took = (0..3)
+        .map(|_| {
+            let whole = tempdir();
+            let start = std::time::Instant::now();
+            let status = std::process::Command::new(bin)
+                .args(args(whole.path()))
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "{status:?}");
+            start.elapsed()
+        })
+        .min()
         .unwrap();
-    assert!(status.status.success(), "{status:?}");
-    let took = start.elapsed();
 
     let mut killed_midway = 0;
     for step in 1..=8u32 {

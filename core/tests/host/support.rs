@@ -172,6 +172,7 @@ impl Host {
                 config.database_url = options.database_url;
                 config.sql_rewriter_bypassed = options.sql_rewriter_bypassed;
                 config.files = options.files;
+                config.inspector = inspector();
                 let runtime = Runtime::start(config, &options.builtins)
                     .await
                     .expect("runtime starts");
@@ -241,12 +242,18 @@ impl Drop for Host {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(f)
+}
+
+/// The library check of installs and `catalog_add`: the `plugboard` binary
+/// (a test binary has no `__inspect-library` subcommand).
+pub fn inspector() -> plugboard_core::inspect::Inspector {
+    plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard"))
 }
 
 /// Any HTTP request; non-2xx statuses are returned, not raised.

@@ -56,6 +56,7 @@ impl Publisher {
         author::sign(&packed.path, &self.key_file).unwrap();
         let name = packed.path.file_name().unwrap().to_string_lossy();
         let entry = author::catalog_add(
+            &crate::support::inspector(),
             &self.dir.path().join("catalog.json"),
             &packed.path,
             author::Listing {
@@ -396,6 +397,49 @@ fn the_same_version_with_another_digest_is_drift() {
     assert_eq!(queue[0]["from_version"], queue[0]["to_version"]);
     assert_eq!(queue[0]["from_sha256"], json!(first));
     assert_eq!(queue[0]["to_sha256"], json!(second));
+}
+
+/// Only a unique violation means "already queued": any other failure of the
+/// insert (here a trigger refuses it, as a lost connection or a full disk
+/// would) reaches the admin as a 500 and is not taken for a queued update.
+#[test]
+fn a_failed_queue_insert_is_an_error_not_an_update_already_queued() {
+    use sea_orm::ConnectionTrait;
+    let publisher = Publisher::new();
+    publisher.publish("notes-v1");
+    let data = tempdir();
+    let host = Host::start(data.path());
+    publisher.connect(&host);
+    assert_eq!(install(&host, json!({"slug": "notes"}))["stage"], "done");
+    publisher.publish("notes-v2");
+    let url = plugboard_core::db::sqlite_url(&data.path().join("plugboard.db"));
+    crate::support::block_on(async {
+        let conn = sea_orm::Database::connect(url.as_str()).await.unwrap();
+        conn.execute_unprepared(
+            "CREATE TRIGGER refuse_updates BEFORE INSERT ON plugin_updates \
+             BEGIN SELECT RAISE(ABORT, 'the disk is gone'); END",
+        )
+        .await
+        .unwrap();
+    });
+    let (s, v) = host.admin("POST", "/api/admin/catalog/sync", None);
+    assert_eq!(s, 500, "{v}");
+    assert!(v["error"]["id"].is_string(), "{v}");
+    // The queue (which detects too) says so as well, rather than "nothing".
+    let (s, v) = host.admin("GET", "/api/admin/updates", None);
+    assert_eq!(s, 500, "{v}");
+
+    crate::support::block_on(async {
+        let conn = sea_orm::Database::connect(url.as_str()).await.unwrap();
+        conn.execute_unprepared("DROP TRIGGER refuse_updates")
+            .await
+            .unwrap();
+    });
+    sync(&host);
+    assert_eq!(pending(&host).len(), 1);
+    // A second detection with one already pending is quiet.
+    sync(&host);
+    assert_eq!(pending(&host).len(), 1);
 }
 
 #[test]

@@ -51,6 +51,13 @@ enum Command {
         #[arg(value_parser = ["manifest", "catalog", "ui-manifest", "ui-declaration"])]
         what: String,
     },
+    /// Internal: opens a library and reports it as JSON (the install check
+    /// runs it in a child process; see `plugboard_core::inspect`).
+    #[command(name = "__inspect-library", hide = true)]
+    InspectLibrary {
+        /// The library.
+        library: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,6 +153,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::InspectLibrary { library } = &cli.command {
+        return plugboard_core::inspect::child_main(library);
+    }
     output::finish(run(cli))
 }
 
@@ -166,6 +176,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve::run(args).await,
+        Command::InspectLibrary { library } => {
+            anyhow::bail!("{} is run before the runtime starts", library.display())
+        }
     }
 }
 
@@ -277,6 +290,7 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
         tags,
     } = cmd;
     let entry = author::catalog_add(
+        &plugboard_core::inspect::Inspector::default(),
         &catalog,
         &bundle,
         author::Listing {
