@@ -82,15 +82,12 @@ fn main() {
                 .await
                 .unwrap()
         });
-        rt.block_on(
-            runtime
-                .marketplace()
-                .add(&catalog.display().to_string(), true),
-        )
-        .unwrap();
+        let market = plugboard_core::marketplace::Marketplace::new(runtime.clone());
+        rt.block_on(market.sources().add(&catalog.display().to_string(), true))
+            .unwrap();
         // What the handler does: the listing, then its JSON answer.
         let browse = |query: &Query| {
-            let listings = rt.block_on(runtime.catalog(query)).unwrap();
+            let listings = rt.block_on(market.catalog(query)).unwrap();
             let answer = serde_json::to_vec(&listings).unwrap();
             (listings.len(), answer.len())
         };

@@ -90,8 +90,11 @@ fn main() {
             Runtime::start(config, &[]).await.unwrap()
         });
         let t = Instant::now();
-        rt.block_on(runtime.install(&entry, "", &trust, false, "bench"))
-            .unwrap();
+        rt.block_on(
+            plugboard_core::marketplace::Marketplace::new(runtime.clone())
+                .install(&entry, "", &trust, false, "bench"),
+        )
+        .unwrap();
         times_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         drop(runtime);
     }

@@ -142,11 +142,12 @@ fn main() {
         })
     });
     let (addr, runtime) = rx.recv().unwrap();
+    let market = plugboard_core::marketplace::Marketplace::new(runtime.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(runtime.install(&entries[0], &catalog, &trust, true, "bench"))
+    rt.block_on(market.install(&entries[0], &catalog, &trust, true, "bench"))
         .unwrap();
 
     let start = Instant::now();
@@ -161,7 +162,7 @@ fn main() {
     std::thread::sleep(PHASE);
     let during_from = start.elapsed();
     let quiet: plugboard_core::marketplace::jobs::Progress = Arc::new(|_, _, _| {});
-    rt.block_on(runtime.update_with_progress(&entries[1], &catalog, &trust, false, "bench", quiet))
+    rt.block_on(market.update_with_progress(&entries[1], &catalog, &trust, false, "bench", quiet))
         .unwrap();
     for _ in 1..CUTOVERS {
         rt.block_on(runtime.rollback(&"notes".parse().unwrap(), "bench"))

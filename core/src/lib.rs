@@ -25,6 +25,7 @@
 //! | [`outbound`] | outbound HTTP made for plugins |
 //! | [`metrics`], [`fault`] | per-plugin metrics and the fault policy |
 //! | [`users`] | the user accounts the user hooks fire on |
+//! | [`services`] | the services over a runtime (marketplace, accounts, metrics history) |
 //! | [`http`] | the actix-web server: admin API and plugin routes |
 //! | [`db`] | database connection, migrations, the sync bridge |
 
@@ -54,6 +55,7 @@ pub mod routes;
 pub mod runtime;
 pub mod scheduler;
 mod scope;
+pub mod services;
 pub mod settings;
 pub mod slug;
 pub mod sql;
@@ -62,4 +64,5 @@ pub mod users;
 
 pub use plugboard_plugin_api::BuiltinPlugin;
 pub use runtime::{LoadProblem, Runtime, RuntimeConfig, RuntimeError};
+pub use services::Services;
 pub use slug::Slug;

@@ -221,9 +221,9 @@ impl History {
             .unwrap_or_default()
     }
 
-    /// Forgets `slug` (uninstalled).
-    pub fn forget(&self, slug: &str) {
-        self.series.remove(slug);
+    /// Keeps only the plugins for which `keep` says yes.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.series.retain(|slug, _| keep(slug));
     }
 }
 
@@ -264,7 +264,7 @@ mod tests {
             history.sample("p", &fresh, at);
         }
         assert_eq!(history.of("p").len(), History::LEN);
-        history.forget("p");
+        history.retain(|slug| slug != "p");
         assert!(history.of("p").is_empty());
     }
 

@@ -150,11 +150,12 @@ async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError
 async fn show(
     _: Admin,
     rt: web::Data<Runtime>,
+    history: web::Data<crate::services::MetricsHistory>,
     slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
     let record = rt.store().get(&slug).await?;
     let mut view = view(&rt, record);
-    view.metrics_history = Some(rt.metrics_history(&slug));
+    view.metrics_history = Some(history.of(&slug));
     if let Some(capabilities) = &view.capabilities {
         view.capability_usage = Some(rt.capability_usage(&slug, capabilities).await?);
     }

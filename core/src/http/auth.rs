@@ -238,10 +238,10 @@ async fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
     let Some(value) = cookie(req, SESSION_COOKIE) else {
         return Ok(Credentials::None);
     };
-    let rt = req
-        .app_data::<web::Data<crate::Runtime>>()
-        .ok_or_else(|| ApiError::internal("runtime not configured"))?;
-    let Some(session) = rt.auth().session(&value).await? else {
+    let accounts = req
+        .app_data::<web::Data<crate::auth::Auth>>()
+        .ok_or_else(|| ApiError::internal("accounts not configured"))?;
+    let Some(session) = accounts.session(&value).await? else {
         return Ok(Credentials::Ended);
     };
     csrf_ok(req, &session)?;

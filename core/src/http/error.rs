@@ -11,7 +11,9 @@ use super::plugin_routes::{PluginRouteFailed, RouteMiss};
 use crate::{
     access::{grants::GrantError, Denied},
     auth::AuthError,
+    inspect::InspectError,
     lifecycle::LifecycleError,
+    marketplace::{install::InstallError, updates::UpdateError},
     runtime::RuntimeError,
     users::UserError,
 };
@@ -291,5 +293,71 @@ impl From<PluginRouteFailed> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(format!("blocking task: {e}"))
+    }
+}
+
+impl From<InstallError> for ApiError {
+    fn from(e: InstallError) -> Self {
+        let refused = |e: &InstallError| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "install_refused",
+                e.to_string(),
+            )
+        };
+        match e {
+            InstallError::AlreadyInstalled(_) => {
+                ApiError::conflict("already_installed", e.to_string())
+            }
+            InstallError::NotOffered { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_offered", e.to_string())
+            }
+            InstallError::Fetch { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string())
+            }
+            InstallError::Downgrade { .. } => {
+                ApiError::conflict("downgrade_refused", e.to_string())
+            }
+            InstallError::UpToDate { .. } => ApiError::conflict("up_to_date", e.to_string()),
+            InstallError::Unresolvable(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "dependencies_unresolvable",
+                e.to_string(),
+            ),
+            InstallError::DownloadRefused(_)
+            | InstallError::Digest { .. }
+            | InstallError::Unsigned(_)
+            | InstallError::UnknownKey(_)
+            | InstallError::Signature(_)
+            | InstallError::Bundle(_)
+            | InstallError::Incompatible(_)
+            | InstallError::Dependency(_)
+            | InstallError::Identity(_) => refused(&e),
+            InstallError::Load(ref inspect) => match inspect {
+                InspectError::Refused(_)
+                | InspectError::Crashed { .. }
+                | InspectError::TimedOut(_) => refused(&e),
+                // The host could not run its own check: not the bundle's fault.
+                InspectError::Spawn { .. } | InspectError::BadReport { .. } => {
+                    ApiError::internal(e.to_string())
+                }
+            },
+            InstallError::StagingTask(_) | InstallError::Io { .. } => {
+                ApiError::internal(e.to_string())
+            }
+            InstallError::Runtime(r) => r.into(),
+        }
+    }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::NotFound(_) => ApiError::not_found(e.to_string()),
+            UpdateError::NotPending { .. } => ApiError::conflict("not_pending", e.to_string()),
+            UpdateError::Withdrawn { .. } => ApiError::conflict("withdrawn", e.to_string()),
+            UpdateError::Install(i) => i.into(),
+            UpdateError::Db(d) => d.into(),
+        }
     }
 }

@@ -1,15 +1,12 @@
 //! Admin API for the marketplace: the catalog (search, filters, sync),
 //! sources, trusted keys, and installs with progress.
 
-use actix_web::{http::StatusCode, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
 use crate::{
-    marketplace::{
-        browse::Query, install::InstallError, jobs::Progress, signing::PublicKey,
-        updates::UpdateError,
-    },
+    marketplace::{browse::Query, jobs::Progress, signing::PublicKey, Marketplace},
     runtime::Runtime,
     slug::Slug,
 };
@@ -33,56 +30,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plugins/{slug}/rollback", web::post().to(rollback));
 }
 
-fn db(e: sea_orm::DbErr) -> ApiError {
-    ApiError::internal(e.to_string())
-}
-
-impl From<InstallError> for ApiError {
-    fn from(e: InstallError) -> Self {
-        match e {
-            InstallError::AlreadyInstalled(_) => {
-                ApiError::conflict("already_installed", e.to_string())
-            }
-            InstallError::Fetch { .. } => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string())
-            }
-            InstallError::Downgrade { .. } => {
-                ApiError::conflict("downgrade_refused", e.to_string())
-            }
-            InstallError::UpToDate { .. } => ApiError::conflict("up_to_date", e.to_string()),
-            InstallError::Unresolvable(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "dependencies_unresolvable",
-                e.to_string(),
-            ),
-            InstallError::Runtime(r) => r.into(),
-            other => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "install_refused",
-                other.to_string(),
-            ),
-        }
-    }
-}
-
 async fn catalog(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     // `{"entries", "sources"}`, serialized straight from the shared
     // catalogs (no JSON tree of the whole catalog in between).
-    Ok(HttpResponse::Ok().json(rt.catalog(&q).await.map_err(db)?))
+    Ok(HttpResponse::Ok().json(m.catalog(&q).await?))
 }
 
-async fn sync(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let sources = rt.marketplace().sync(true).await.map_err(db)?;
-    rt.detect_updates(&sources).await.map_err(db)?;
+async fn sync(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
+    let sources = m.sources().sync(true).await?;
+    m.detect_updates(&sources).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sources": sources })))
 }
 
-async fn sources(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let sources = rt.marketplace().list().await.map_err(db)?;
+async fn sources(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
+    let sources = m.sources().list().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sources": sources })))
 }
 
@@ -96,7 +61,7 @@ struct NewSource {
 
 async fn add_source(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     body: web::Json<NewSource>,
 ) -> Result<HttpResponse, ApiError> {
     let location = body.location.trim();
@@ -108,29 +73,26 @@ async fn add_source(
             "location must be a file path, file:// or an http(s) URL",
         ));
     }
-    rt.marketplace()
-        .add(location, body.allow_unsigned)
-        .await
-        .map_err(db)?;
-    let sources = rt.marketplace().sync(false).await.map_err(db)?;
+    m.sources().add(location, body.allow_unsigned).await?;
+    let sources = m.sources().sync(false).await?;
     let added = sources.into_iter().find(|s| s.location == location);
     Ok(HttpResponse::Created().json(added))
 }
 
 async fn remove_source(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    if rt.marketplace().remove(*id).await.map_err(db)? {
+    if m.sources().remove(*id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found(format!("no catalog source {id}")))
     }
 }
 
-async fn keys(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let keys = rt.marketplace().keys().await.map_err(db)?;
+async fn keys(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
+    let keys = m.sources().keys().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "keys": keys })))
 }
 
@@ -144,21 +106,21 @@ struct NewKey {
 
 async fn add_key(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     body: web::Json<NewKey>,
 ) -> Result<HttpResponse, ApiError> {
     let key = PublicKey::parse(body.public_key.trim())
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    rt.marketplace().trust(&key, &body.name).await.map_err(db)?;
+    m.sources().trust(&key, &body.name).await?;
     Ok(HttpResponse::Created().json(key))
 }
 
 async fn remove_key(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     key_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if rt.marketplace().distrust(&key_id).await.map_err(db)? {
+    if m.sources().distrust(&key_id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found(format!("no trusted key {key_id}")))
@@ -180,10 +142,10 @@ struct InstallRequest {
 
 async fn install(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     body: web::Json<InstallRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = rt
+    let id = m
         .start_install(
             &body.slug,
             body.version.as_deref(),
@@ -194,41 +156,29 @@ async fn install(
         .await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("location", format!("/api/admin/installs/{id}")))
-        .json(rt.installs().get(id)))
+        .json(m.jobs().get(id)))
 }
 
-async fn installs(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "installs": rt.installs().list() }))
+async fn installs(_: Admin, m: web::Data<Marketplace>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "installs": m.jobs().list() }))
 }
 
 async fn install_status(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    rt.installs()
+    m.jobs()
         .get(*id)
         .map(|j| HttpResponse::Ok().json(j))
         .ok_or_else(|| ApiError::not_found(format!("no install {id}")))
 }
 
-impl From<UpdateError> for ApiError {
-    fn from(e: UpdateError) -> Self {
-        match e {
-            UpdateError::NotFound(_) => ApiError::not_found(e.to_string()),
-            UpdateError::NotPending { .. } => ApiError::conflict("not_pending", e.to_string()),
-            UpdateError::Withdrawn { .. } => ApiError::conflict("withdrawn", e.to_string()),
-            UpdateError::Install(i) => i.into(),
-            UpdateError::Db(d) => db(d),
-        }
-    }
-}
-
-async fn updates(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let updates = rt.updates().await.map_err(db)?;
+async fn updates(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
+    let updates = m.updates().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "updates": updates,
-        "draining": rt.draining(),
+        "draining": m.runtime().draining(),
     })))
 }
 
@@ -236,20 +186,20 @@ async fn updates(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiEr
 /// answer comes after the cutover (the old generation drains afterwards).
 async fn apply_update(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let quiet: Progress = std::sync::Arc::new(|_, _, _| {});
-    let swapped = rt.apply_update(*id, "admin", quiet).await?;
+    let swapped = m.apply_update(*id, "admin", quiet).await?;
     Ok(HttpResponse::Ok().json(swapped))
 }
 
 async fn dismiss_update(
     _: Admin,
-    rt: web::Data<Runtime>,
+    m: web::Data<Marketplace>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rt.dismiss_update(*id).await?))
+    Ok(HttpResponse::Ok().json(m.dismiss_update(*id).await?))
 }
 
 async fn rollback(

@@ -30,7 +30,7 @@ use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
 pub use auth::AdminToken;
 pub use error::ApiError;
 
-use crate::Runtime;
+use crate::{Runtime, Services};
 
 async fn healthz(rt: web::Data<Runtime>) -> HttpResponse {
     let plugins = rt.entries();
@@ -78,18 +78,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
-/// An HTTP server for `runtime` on `listener` (call `.await` on it to run).
+/// An HTTP server for `services` (or a runtime, whose services it then
+/// makes) on `listener` (call `.await` on it to run). Each service is its
+/// own app data: a handler asks for the one it uses.
 pub fn server(
-    runtime: Runtime,
+    services: impl Into<Services>,
     token: AdminToken,
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<Server> {
-    let rt = web::Data::new(runtime);
+    let services = services.into();
+    let rt = web::Data::new(services.runtime);
+    let marketplace = web::Data::new(services.marketplace);
+    let accounts = web::Data::from(services.accounts);
+    let history = web::Data::new(services.history);
     let token = web::Data::new(token);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(rt.clone())
+            .app_data(marketplace.clone())
+            .app_data(accounts.clone())
+            .app_data(history.clone())
             .app_data(token.clone())
             .configure(configure)
     })

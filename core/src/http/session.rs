@@ -13,6 +13,7 @@ use super::{
     error::ApiError,
 };
 use crate::{
+    auth::Auth,
     runtime::Runtime,
     settings,
     users::{self, NewAccount, Password, UserError},
@@ -61,10 +62,10 @@ fn client(req: &HttpRequest) -> String {
 async fn login(
     req: HttpRequest,
     rt: web::Data<Runtime>,
+    accounts: web::Data<Auth>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let (token, session) = rt
-        .auth()
+    let (token, session) = accounts
         .login(&body.username, &body.password, &client(&req))
         .await?;
     users::signed_in(&rt, session.account_id).await?;
@@ -78,10 +79,11 @@ async fn login(
 async fn logout(
     req: HttpRequest,
     rt: web::Data<Runtime>,
+    accounts: web::Data<Auth>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     if let (Caller::Session(s), Some(token)) = (&caller, cookie(&req, SESSION_COOKIE)) {
-        rt.auth().logout(&token).await?;
+        accounts.logout(&token).await?;
         users::signed_out(&rt, s.account_id, None).await?;
     }
     Ok(HttpResponse::NoContent()
@@ -110,7 +112,7 @@ struct PasswordChange {
 
 async fn change_password(
     caller: Caller,
-    rt: web::Data<Runtime>,
+    accounts: web::Data<Auth>,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let Caller::Session(s) = caller else {
@@ -118,14 +120,14 @@ async fn change_password(
             "the bearer token has no password; sign in to change one",
         ));
     };
-    rt.auth()
+    accounts
         .change_password(&s.username, &body.current_password, &body.new_password)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn accounts(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
-    let accounts = rt.auth().accounts().await?;
+async fn accounts(_: Admin, accounts: web::Data<Auth>) -> Result<HttpResponse, ApiError> {
+    let accounts = accounts.accounts().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "accounts": accounts })))
 }
 
@@ -187,6 +189,7 @@ async fn registration(rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> 
 async fn register(
     req: HttpRequest,
     rt: web::Data<Runtime>,
+    accounts: web::Data<Auth>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let open = settings::get(&rt).await?.self_registration;
@@ -197,8 +200,7 @@ async fn register(
         ));
     }
     users::check_password(&body.password)?;
-    let hash = rt
-        .auth()
+    let hash = accounts
         .hash_limited(&body.username, &body.password, &client(&req))
         .await?;
     let account = users::create_account(

@@ -8,7 +8,7 @@ use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Deserialize;
 
 use super::{auth::Admin, error::ApiError};
-use crate::{runtime::Runtime, users};
+use crate::{auth::Auth, runtime::Runtime, users};
 
 /// Registers the user routes (inside `/api/admin`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -101,10 +101,11 @@ async fn login(_: Admin) -> Result<HttpResponse, ApiError> {
 async fn logout(
     admin: Admin,
     rt: web::Data<Runtime>,
+    accounts: web::Data<Auth>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let user = users::get(&rt, *id).await?;
-    let ended = rt.auth().end_sessions(user.id).await?;
+    let ended = accounts.end_sessions(user.id).await?;
     if ended > 0 {
         users::signed_out(&rt, user.id, Some(&admin.0.actor_json())).await?;
     }

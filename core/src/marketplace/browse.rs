@@ -11,10 +11,10 @@ use super::{
     listing::Hit,
     sources::{Source, Sources},
 };
-use crate::{runtime::Runtime, slug::Slug};
+use crate::slug::Slug;
 
 /// A catalog file read by the caller, and how far its publishers are
-/// trusted: where [`Runtime::install_from_catalog`] installs from.
+/// trusted: where [`super::Marketplace::install_from_catalog`] installs from.
 #[derive(Debug, Clone, Copy)]
 pub struct CatalogFile<'a> {
     /// The catalog.
@@ -25,17 +25,17 @@ pub struct CatalogFile<'a> {
     pub trust: &'a TrustPolicy,
 }
 
-impl Runtime {
+impl super::Marketplace {
     /// The catalog (stale sources synced first), filtered by `query`.
     ///
     /// Linear in the catalogs' size, and nothing is copied per entry: the
     /// answer keeps the sources' (shared) catalogs and, per match, where
     /// it is and what this installation has of it.
     pub async fn catalog(&self, query: &Query) -> Result<Browse, sea_orm::DbErr> {
-        let sources = self.marketplace().sync(false).await?;
+        let sources = self.sources().sync(false).await?;
         self.detect_updates(&sources).await?;
         let pending = self.pending_updates().await?;
-        let records = self.store().list().await.map_err(|e| match e {
+        let records = self.runtime().store().list().await.map_err(|e| match e {
             crate::lifecycle::LifecycleError::Db(d) => d,
             other => sea_orm::DbErr::Custom(other.to_string()),
         })?;
@@ -81,7 +81,7 @@ impl Runtime {
         slug: &str,
         version: Option<&str>,
     ) -> Result<Option<(Source, CatalogEntry)>, sea_orm::DbErr> {
-        let sources = self.marketplace().sync(false).await?;
+        let sources = self.sources().sync(false).await?;
         let mut best: Option<(&Source, &CatalogEntry)> = None;
         for (source, entry) in Sources::offers(&sources) {
             if entry.slug != slug || version.is_some_and(|v| v != entry.version) {
@@ -113,7 +113,8 @@ impl Runtime {
         let db = |e: sea_orm::DbErr| {
             InstallError::Runtime(crate::lifecycle::LifecycleError::Db(e).into())
         };
-        let installed = self.plugin(slug).is_some() || self.store().get(slug).await.is_ok();
+        let installed =
+            self.runtime().plugin(slug).is_some() || self.runtime().store().get(slug).await.is_ok();
         if installed && version.is_none() {
             return Err(InstallError::AlreadyInstalled(slug.to_string()));
         }
@@ -121,13 +122,12 @@ impl Runtime {
             .find_in_catalog(slug, version)
             .await
             .map_err(db)?
-            .ok_or_else(|| {
-                InstallError::Incompatible(format!(
-                    "no catalog source offers {slug}{}",
-                    version.map(|v| format!(" {v}")).unwrap_or_default()
-                ))
+            .ok_or_else(|| InstallError::NotOffered {
+                location: None,
+                slug: slug.to_string(),
+                version: version.map(str::to_string),
             })?;
-        if let Some(current) = self.plugin(slug) {
+        if let Some(current) = self.runtime().plugin(slug) {
             let older = matches!(
                 (semver::Version::parse(&entry.version), semver::Version::parse(current.version())),
                 (Ok(o), Ok(i)) if o < i
@@ -140,7 +140,7 @@ impl Runtime {
                 });
             }
         }
-        let sources = self.marketplace().list().await.map_err(db)?;
+        let sources = self.sources().list().await.map_err(db)?;
         let available: Vec<CatalogEntry> =
             Sources::offers(&sources).map(|(_, e)| e.clone()).collect();
         let deps = super::deps::plan(&entry, &available, &self.installed_versions(slug))?;
@@ -155,11 +155,11 @@ impl Runtime {
         steps.push((source, entry.clone()));
         let mut plan = Vec::new();
         for (source, e) in &mut steps {
-            let trust = self.marketplace().policy_for(source).await.map_err(db)?;
+            let trust = self.sources().policy_for(source).await.map_err(db)?;
             plan.push((source.location.clone(), trust, e.clone()));
         }
-        let (id, progress) = self.installs().start(&entry.slug, &entry.version);
-        self.installs().set_plan(
+        let (id, progress) = self.jobs().start(&entry.slug, &entry.version);
+        self.jobs().set_plan(
             id,
             plan.iter()
                 .map(|(_, _, e)| format!("{} {}", e.slug, e.version))
@@ -182,8 +182,7 @@ impl Runtime {
             } else {
                 rt.install_plan(id, plan, enable, &actor, progress).await
             };
-            rt.installs()
-                .finish(id, result.err().map(|e| e.to_string()));
+            rt.jobs().finish(id, result.err().map(|e| e.to_string()));
         });
         Ok(id)
     }
@@ -207,16 +206,18 @@ impl Runtime {
             location,
             trust,
         } = from;
-        let installed = self.plugin(slug).is_some() || self.store().get(slug).await.is_ok();
+        let installed =
+            self.runtime().plugin(slug).is_some() || self.runtime().store().get(slug).await.is_ok();
         if installed {
             return Err(InstallError::AlreadyInstalled(slug.to_string()));
         }
-        let entry = catalog.find(slug, version).ok_or_else(|| {
-            InstallError::Incompatible(format!(
-                "{location} offers no {slug}{}",
-                version.map(|v| format!(" {v}")).unwrap_or_default()
-            ))
-        })?;
+        let entry = catalog
+            .find(slug, version)
+            .ok_or_else(|| InstallError::NotOffered {
+                location: Some(location.to_string()),
+                slug: slug.to_string(),
+                version: version.map(str::to_string),
+            })?;
         let mut plan: Vec<(String, TrustPolicy, CatalogEntry)> =
             super::deps::plan(entry, &catalog.entries, &self.installed_versions(slug))?
                 .into_iter()
@@ -227,19 +228,20 @@ impl Runtime {
             .iter()
             .map(|(_, _, e)| format!("{} {}", e.slug, e.version))
             .collect();
-        let (id, progress) = self.installs().start(&entry.slug, &entry.version);
-        self.installs().set_plan(id, steps.clone());
+        let (id, progress) = self.jobs().start(&entry.slug, &entry.version);
+        self.jobs().set_plan(id, steps.clone());
         let result = self
             .install_plan(id, std::mem::take(&mut plan), enable, actor, progress)
             .await;
-        self.installs()
+        self.jobs()
             .finish(id, result.as_ref().err().map(|e| e.to_string()));
         result.map(|()| steps)
     }
 
     /// The installed plugins' versions, but `except`'s.
     fn installed_versions(&self, except: &str) -> HashMap<String, semver::Version> {
-        self.entries()
+        self.runtime()
+            .entries()
             .iter()
             .filter(|e| e.slug() != except)
             .filter_map(|e| {
@@ -263,13 +265,14 @@ impl Runtime {
     ) -> Result<(), InstallError> {
         let mut done: Vec<Slug> = Vec::new();
         for (location, trust, entry) in &plan {
-            self.installs().set_current(id, &entry.slug);
+            self.jobs().set_current(id, &entry.slug);
             let result = self
                 .install_with_progress(entry, location, trust, enable, actor, progress.clone())
                 .await;
             if let Err(e) = result {
                 for slug in done.iter().rev() {
                     if let Err(undo) = self
+                        .runtime()
                         .uninstall(slug, crate::runtime::DataPolicy::Remove, actor)
                         .await
                     {

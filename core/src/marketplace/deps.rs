@@ -149,43 +149,7 @@ pub fn plan(
     Ok(planner.chosen.into_iter().map(|(e, _)| e).collect())
 }
 
-/// `slugs` ordered so every plugin comes after the plugins it depends on
-/// (ties and plugins in a cycle by slug). `deps_of` gives a plugin's
-/// dependencies' slugs.
-///
-/// ```
-/// use plugboard_core::marketplace::deps::dependency_order;
-/// let deps = |s: &str| if s == "a" { vec!["b".to_string()] } else { vec![] };
-/// assert_eq!(dependency_order(&["a".into(), "b".into()], deps), ["b", "a"]);
-/// ```
-pub fn dependency_order(slugs: &[String], deps_of: impl Fn(&str) -> Vec<String>) -> Vec<String> {
-    let mut sorted: Vec<String> = slugs.to_vec();
-    sorted.sort();
-    let mut out: Vec<String> = Vec::new();
-    fn place(
-        s: &str,
-        all: &[String],
-        deps_of: &dyn Fn(&str) -> Vec<String>,
-        out: &mut Vec<String>,
-        stack: &mut Vec<String>,
-    ) {
-        if out.iter().any(|o| o == s) || stack.iter().any(|o| o == s) {
-            return;
-        }
-        stack.push(s.to_string());
-        let mut deps = deps_of(s);
-        deps.sort();
-        for d in deps.iter().filter(|d| all.contains(d)) {
-            place(d, all, deps_of, out, stack);
-        }
-        stack.pop();
-        out.push(s.to_string());
-    }
-    for s in &sorted {
-        place(s, &sorted, &deps_of, &mut out, &mut Vec::new());
-    }
-    out
-}
+pub use crate::runtime::dependency_order;
 
 #[cfg(test)]
 mod tests {

@@ -30,7 +30,7 @@ use crate::{
     lifecycle::PluginRecord,
     loader,
     manifest::{Manifest, ManifestFile},
-    runtime::{Runtime, RuntimeError},
+    runtime::RuntimeError,
 };
 
 pub use super::download::{DOWNLOAD_TIMEOUT, MAX_BUNDLE};
@@ -51,6 +51,16 @@ pub enum InstallError {
     /// The plugin (or a folder with its slug) is already there.
     #[error("plugin {0:?} is already installed")]
     AlreadyInstalled(String),
+    /// No catalog offers the plugin (at that version).
+    #[error("{} {slug}{}", location.as_deref().map_or("no catalog source offers".to_string(), |l| format!("{l} offers no")), version.as_deref().map(|v| format!(" {v}")).unwrap_or_default())]
+    NotOffered {
+        /// The catalog asked (`None`: every configured source).
+        location: Option<String>,
+        /// The plugin.
+        slug: String,
+        /// The version asked for.
+        version: Option<String>,
+    },
     /// The bundle could not be fetched.
     #[error("cannot fetch {url}: {why}")]
     Fetch {
@@ -246,7 +256,7 @@ pub(crate) struct Staged {
     pub(crate) sha256: String,
 }
 
-impl Runtime {
+impl super::Marketplace {
     /// Installs `entry` from the catalog at `catalog_location`; enables it
     /// when `enable`. See the module docs for the steps.
     pub async fn install(
@@ -262,7 +272,7 @@ impl Runtime {
             .await
     }
 
-    /// [`Runtime::install`], reporting each stage to `progress`.
+    /// [`super::Marketplace::install`], reporting each stage to `progress`.
     pub async fn install_with_progress(
         &self,
         entry: &CatalogEntry,
@@ -278,14 +288,14 @@ impl Runtime {
         let staged = self
             .fetch_and_stage(entry, catalog_location, trust, &progress)
             .await?;
-        let _guard = self.ops_lock().await;
+        let ops = self.runtime().lock_ops().await;
         // Again under the lock: another install may have won meanwhile.
         if let Err(e) = self.check_installable(entry).await {
             let _ = std::fs::remove_dir_all(&staged.dir);
             return Err(e);
         }
-        let plugins = self.config().plugins_dir();
-        let folder = self.config().plugin_dir(&entry.slug);
+        let plugins = self.runtime().config().plugins_dir();
+        let folder = self.runtime().config().plugin_dir(&entry.slug);
         progress(Stage::Installing, 0, None);
         if let Err(source) =
             std::fs::create_dir_all(&plugins).and_then(|()| std::fs::rename(&staged.dir, &folder))
@@ -296,8 +306,8 @@ impl Runtime {
                 source,
             });
         }
-        self.load_dynamic(&folder).await?;
-        if self.plugin(&entry.slug).is_none() {
+        self.runtime().load_dynamic(&folder).await?;
+        if self.runtime().plugin(&entry.slug).is_none() {
             return Err(RuntimeError::NotLoaded {
                 slug: entry.slug.to_string(),
                 reason: "the installed plugin did not load (see the plugin's problems)".into(),
@@ -307,10 +317,13 @@ impl Runtime {
         tracing::info!(plugin = %entry.slug, version = %entry.version, sha256 = %staged.sha256, actor, "plugin installed");
         if enable {
             progress(Stage::Enabling, 0, None);
-            self.enable_installed(&entry.slug, actor).await?;
+            self.runtime()
+                .enable_installed(&ops, &entry.slug, actor)
+                .await?;
         }
         Ok(Installed {
             plugin: self
+                .runtime()
                 .store()
                 .get(&entry.slug)
                 .await
@@ -338,7 +351,7 @@ impl Runtime {
         let staged = self
             .fetch_and_stage(entry, catalog_location, trust, &progress)
             .await?;
-        let _guard = self.ops_lock().await;
+        let ops = self.runtime().lock_ops().await;
         let (installed, offered) = match self.check_updatable(entry, allow_downgrade).await {
             Ok(versions) => versions,
             Err(e) => {
@@ -352,7 +365,7 @@ impl Runtime {
         } else {
             "updated"
         };
-        match self.swap_in(&staged.dir, actor, verb).await {
+        match self.runtime().swap_in(&ops, &staged.dir, actor, verb).await {
             Ok(swapped) => Ok(swapped),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staged.dir);
@@ -364,10 +377,10 @@ impl Runtime {
     /// `entry`'s plugin is not installed (nor its folder present) and its
     /// dependencies are.
     async fn check_installable(&self, entry: &CatalogEntry) -> Result<(), InstallError> {
-        let folder = self.config().plugin_dir(&entry.slug);
-        if self.plugin(&entry.slug).is_some()
+        let folder = self.runtime().config().plugin_dir(&entry.slug);
+        if self.runtime().plugin(&entry.slug).is_some()
             || folder.exists()
-            || self.store().get(&entry.slug).await.is_ok()
+            || self.runtime().store().get(&entry.slug).await.is_ok()
         {
             return Err(InstallError::AlreadyInstalled(entry.slug.to_string()));
         }
@@ -383,6 +396,7 @@ impl Runtime {
         allow_downgrade: bool,
     ) -> Result<(Option<semver::Version>, semver::Version), InstallError> {
         let record = self
+            .runtime()
             .store()
             .get(&entry.slug)
             .await
@@ -397,7 +411,7 @@ impl Runtime {
                 installed: record.version,
             });
         }
-        let folder = self.config().plugin_dir(&entry.slug);
+        let folder = self.runtime().config().plugin_dir(&entry.slug);
         if BundleInfo::read(&folder).is_some_and(|b| {
             b.version == entry.version && b.sha256.eq_ignore_ascii_case(&entry.sha256)
         }) {
@@ -417,7 +431,7 @@ impl Runtime {
             let req = dep
                 .requirement()
                 .map_err(|e| InstallError::Dependency(e.to_string()))?;
-            let have = self.plugin(&dep.slug).ok_or_else(|| {
+            let have = self.runtime().plugin(&dep.slug).ok_or_else(|| {
                 InstallError::Dependency(format!("{} {} is not installed", dep.slug, dep.version))
             })?;
             let ok = semver::Version::parse(have.version()).is_ok_and(|v| req.matches(&v));
@@ -439,7 +453,7 @@ impl Runtime {
         slug: &str,
         version: &semver::Version,
     ) -> Result<(), InstallError> {
-        for other in self.entries() {
+        for other in self.runtime().entries() {
             for dep in other
                 .manifest()
                 .dependencies
@@ -508,7 +522,7 @@ impl Runtime {
     ) -> Result<Staged, InstallError> {
         progress(Stage::Verifying, 0, None);
         let sha256 = verify(bytes, entry, trust)?;
-        let staging = self.config().staging_dir(&entry.slug, "");
+        let staging = self.runtime().config().staging_dir(&entry.slug, "");
         std::fs::create_dir_all(&staging).map_err(|source| InstallError::Io {
             path: staging.clone(),
             source,
@@ -575,7 +589,7 @@ impl Runtime {
             .map_err(|e| InstallError::Incompatible(e.to_string()))?;
         // In a child process: the host maps the library only when it
         // enables the plugin, and a constructor that crashes ends the child.
-        let report = self.config().inspector.inspect(&library)?;
+        let report = self.runtime().config().inspector.inspect(&library)?;
         loader::check_identity(&manifest, &report.slug, &report.version)?;
         Ok(())
     }

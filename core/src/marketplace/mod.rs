@@ -13,6 +13,7 @@
 //! | [`jobs`] | install jobs and their progress |
 //! | [`listing`] | the catalog view's answer and search |
 //! | [`schema`] | JSON Schemas of the manifest and the catalog |
+//! | `service` | [`Marketplace`]: the service the rest hangs off |
 //! | [`sources`] | catalog sources (synced, last good copy kept) and trusted keys |
 
 pub mod author;
@@ -25,6 +26,9 @@ pub mod install;
 pub mod jobs;
 pub mod listing;
 pub mod schema;
+mod service;
 pub mod signing;
 pub mod sources;
 pub mod updates;
+
+pub use service::Marketplace;

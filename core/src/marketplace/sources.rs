@@ -82,42 +82,70 @@ pub struct Sources {
 const SOURCES: &str = "catalog_sources";
 const KEYS: &str = "trusted_keys";
 
+/// Why a catalog document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogFetchError {
+    /// The HTTP request failed.
+    #[error("{0}")]
+    Http(#[from] ureq::Error),
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The document is over [`MAX_CATALOG`] bytes.
+    #[error("larger than {MAX_CATALOG} bytes")]
+    TooLarge,
+    /// The document is not a catalog.
+    #[error("not a valid catalog: {0}")]
+    Invalid(#[from] serde_json::Error),
+    /// The blocking task reading it failed.
+    #[error("the catalog fetch task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Reads a catalog document at `location` (file path, `file://` or http(s)).
-pub fn fetch_catalog(location: &str) -> Result<Catalog, String> {
+pub fn fetch_catalog(location: &str) -> Result<Catalog, CatalogFetchError> {
     let text = fetch_catalog_text(location)?;
-    serde_json::from_str(&text).map_err(|e| format!("not a valid catalog: {e}"))
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// Reads and validates the catalog document at `location`; its text, as
 /// read (the parsed copy is dropped at once: a sync holds one parsed
 /// catalog at most).
-fn fetch_valid_catalog(location: &str) -> Result<String, String> {
+fn fetch_valid_catalog(location: &str) -> Result<String, CatalogFetchError> {
     let text = fetch_catalog_text(location)?;
-    serde_json::from_str::<Catalog>(&text).map_err(|e| format!("not a valid catalog: {e}"))?;
+    serde_json::from_str::<Catalog>(&text)?;
     Ok(text)
 }
 
 /// The text of the catalog document at `location`, at most
 /// [`MAX_CATALOG`] bytes.
-fn fetch_catalog_text(location: &str) -> Result<String, String> {
+fn fetch_catalog_text(location: &str) -> Result<String, CatalogFetchError> {
     let text = if location.starts_with("http://") || location.starts_with("https://") {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        let mut res = agent.get(location).call().map_err(|e| e.to_string())?;
+        let mut res = agent.get(location).call()?;
         res.body_mut()
             .with_config()
             .limit(MAX_CATALOG)
-            .read_to_string()
-            .map_err(|e| e.to_string())?
+            .read_to_string()?
     } else {
         let path = location.strip_prefix("file://").unwrap_or(location);
-        let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+        let file = |source| CatalogFetchError::File {
+            path: path.to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(file)?;
         if meta.len() > MAX_CATALOG {
-            return Err(format!("larger than {MAX_CATALOG} bytes"));
+            return Err(CatalogFetchError::TooLarge);
         }
-        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+        std::fs::read_to_string(path).map_err(file)?
     };
     Ok(text)
 }
@@ -233,7 +261,7 @@ impl Sources {
             let location = s.location.clone();
             let fetched = tokio::task::spawn_blocking(move || fetch_valid_catalog(&location))
                 .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+                .unwrap_or_else(|e| Err(e.into()));
             if fetched.is_ok() {
                 self.failed_at.remove(&s.id);
             } else {
@@ -249,7 +277,7 @@ impl Sources {
                 ]),
                 Err(e) => {
                     tracing::warn!(source = %s.location, "catalog sync failed: {e}");
-                    update.values([("last_error", e.into())])
+                    update.values([("last_error", e.to_string().into())])
                 }
             };
             self.conn.execute_raw(self.build(&update)).await?;

@@ -24,11 +24,7 @@ use super::{
     jobs::Progress,
     sources::{Source, Sources},
 };
-use crate::{
-    registry::PluginKind,
-    runtime::{Runtime, Swapped},
-    slug::Slug,
-};
+use crate::{registry::PluginKind, runtime::Swapped, slug::Slug};
 
 /// One row of the queue.
 #[derive(Debug, Clone, Serialize)]
@@ -109,7 +105,7 @@ fn is(column: &'static str, value: impl Into<sea_orm::Value>) -> Expr {
     Expr::col(column).eq(value.into())
 }
 
-impl Runtime {
+impl super::Marketplace {
     /// The rows matching every condition of `filter`, by id in `order`.
     async fn update_rows(&self, filter: Vec<Expr>, order: Order) -> Result<Vec<Update>, DbErr> {
         let mut query = Query::select();
@@ -117,7 +113,7 @@ impl Runtime {
         for condition in filter {
             query.and_where(condition);
         }
-        let conn = self.db().conn();
+        let conn = self.runtime().db().conn();
         let rows = conn
             .query_all_raw(conn.get_database_backend().build(&query))
             .await?;
@@ -141,7 +137,7 @@ impl Runtime {
     }
 
     async fn exec(&self, statement: &impl StatementBuilder) -> Result<u64, DbErr> {
-        let conn = self.db().conn();
+        let conn = self.runtime().db().conn();
         Ok(conn
             .execute_raw(conn.get_database_backend().build(statement))
             .await?
@@ -151,7 +147,7 @@ impl Runtime {
     /// The queue, newest first (stale sources synced and drift detected
     /// first).
     pub async fn updates(&self) -> Result<Vec<Update>, DbErr> {
-        let sources = self.marketplace().sync(false).await?;
+        let sources = self.sources().sync(false).await?;
         self.detect_updates(&sources).await?;
         self.update_rows(vec![], Order::Desc).await
     }
@@ -167,6 +163,7 @@ impl Runtime {
     pub async fn detect_updates(&self, sources: &[Source]) -> Result<(), DbErr> {
         let platform = current_platform();
         let records = self
+            .runtime()
             .store()
             .list()
             .await
@@ -192,7 +189,7 @@ impl Runtime {
         }
         for (slug, record) in &dynamic {
             let offers = offers_of.get(slug.as_str()).map_or(&[][..], Vec::as_slice);
-            let bundle = BundleInfo::read(&self.config().plugin_dir(slug));
+            let bundle = BundleInfo::read(&self.runtime().config().plugin_dir(slug));
             let installed_sha = bundle.as_ref().map(|b| b.sha256.to_lowercase());
             let drifts = |e: &CatalogEntry| {
                 newer(&e.version, &record.version)
@@ -338,7 +335,7 @@ impl Runtime {
         progress: Progress,
     ) -> Result<Swapped, UpdateError> {
         let row = self.pending_update(id).await?;
-        let sources = self.marketplace().list().await?;
+        let sources = self.sources().list().await?;
         let found = Sources::offers(&sources)
             .filter(|(s, _)| s.id == row.source_id)
             .find(|(_, e)| {
@@ -354,7 +351,7 @@ impl Runtime {
                 sha256: row.to_sha256,
             });
         };
-        let trust = self.marketplace().policy_for(&source).await?;
+        let trust = self.sources().policy_for(&source).await?;
         let result = self
             .update_with_progress(&entry, &source.location, &trust, false, actor, progress)
             .await;

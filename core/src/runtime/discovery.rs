@@ -196,7 +196,7 @@ impl Runtime {
     /// Calls `on_load` on every plugin, then enables the ones persisted as
     /// `Active` and the built-ins still `Installed` (first start).
     pub(super) async fn restore_states(&self) -> Result<(), RuntimeError> {
-        let _guard = self.inner.ops.lock().await;
+        let ops = self.lock_ops().await;
         let slugs: Vec<String> = self
             .entries()
             .iter()
@@ -236,7 +236,7 @@ impl Runtime {
                     continue;
                 }
                 let persist = record.state != PluginState::Active;
-                if let Err(e) = self.enable_locked(&entry, "system", persist).await {
+                if let Err(e) = self.enable_locked(&ops, &entry, "system", persist).await {
                     tracing::error!(plugin = entry.slug(), "could not re-enable: {e}");
                 }
             }

@@ -26,6 +26,7 @@ use plugboard_plugin_api::BuiltinPlugin;
 use serde::Serialize;
 
 pub use configure::ConfigView;
+pub use dependencies::dependency_order;
 pub use dispatch::{HookFailure, HookOrder, Refusal};
 pub use uninstall::{DataPolicy, Uninstalled};
 pub(crate) use upgrade::unique;
@@ -203,17 +204,12 @@ struct Inner {
     bus: Arc<EventBus>,
     scheduler: Scheduler,
     http: Arc<crate::outbound::Client>,
-    marketplace: crate::marketplace::sources::Sources,
-    installs: crate::marketplace::jobs::InstallJobs,
     draining: Mutex<Vec<Draining>>,
     ui: crate::ui::UiRegistry,
-    auth: crate::auth::Auth,
     grants: crate::access::Grants,
     changes: tokio::sync::broadcast::Sender<String>,
     /// `true` once the server is stopping: live streams end.
     stopping: tokio::sync::watch::Sender<bool>,
-    /// Each plugin's recent metrics, sampled in the background.
-    history: crate::metrics::History,
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
@@ -223,6 +219,24 @@ struct Inner {
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
+}
+
+/// Proof that the lifecycle lock is held ([`Runtime::lock_ops`]): the
+/// steps of enable, disable, uninstall, upgrade and install take one, so
+/// the compiler checks that nobody runs them unlocked.
+pub(crate) struct OpsGuard<'a> {
+    _held: tokio::sync::MutexGuard<'a, ()>,
+}
+
+/// A handle that does not keep the runtime alive ([`Runtime::downgrade`]).
+#[derive(Clone)]
+pub struct WeakRuntime(std::sync::Weak<Inner>);
+
+impl WeakRuntime {
+    /// The runtime, unless it was dropped.
+    pub fn upgrade(&self) -> Option<Runtime> {
+        self.0.upgrade().map(|inner| Runtime { inner })
+    }
 }
 
 /// The data folder and the SQLite file (wherever it is), owner-only: see
@@ -300,15 +314,11 @@ impl Runtime {
                 bus,
                 scheduler,
                 http: Arc::default(),
-                marketplace: crate::marketplace::sources::Sources::new(db.conn().clone()),
-                installs: Default::default(),
                 draining: Mutex::new(Vec::new()),
                 ui: Default::default(),
-                auth: crate::auth::Auth::new(db.conn().clone()),
                 grants,
                 changes: tokio::sync::broadcast::channel(256).0,
                 stopping: tokio::sync::watch::channel(false).0,
-                history: Default::default(),
                 store: LifecycleStore::new(db.conn().clone()),
                 db,
                 config,
@@ -328,16 +338,6 @@ impl Runtime {
                     Runtime { inner }.trip(entry, reason);
                 }
             }));
-        let weak = Arc::downgrade(&runtime.inner);
-        runtime.inner.db.spawn(async move {
-            let mut every = tokio::time::interval(crate::metrics::History::EVERY);
-            every.tick().await;
-            loop {
-                every.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                Runtime { inner }.sample_metrics();
-            }
-        });
         runtime.repair_folders();
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
@@ -353,7 +353,7 @@ impl Runtime {
         for (plugin, error) in self.emit_sync("system.shutdown", &serde_json::json!({})) {
             tracing::warn!(plugin = %plugin, "system.shutdown handler failed: {error}");
         }
-        let _guard = self.inner.ops.lock().await;
+        let _ops = self.lock_ops().await;
         for entry in self.entries() {
             if entry.is_live() {
                 self.take_offline(&entry);
@@ -370,6 +370,10 @@ impl Runtime {
         }
     }
 
+    /// A handle for background tasks that must not keep the runtime alive.
+    pub fn downgrade(&self) -> WeakRuntime {
+        WeakRuntime(Arc::downgrade(&self.inner))
+    }
     /// The configuration.
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
@@ -390,10 +394,6 @@ impl Runtime {
     pub fn grants(&self) -> &crate::access::Grants {
         &self.inner.grants
     }
-    /// Accounts and sessions.
-    pub fn auth(&self) -> &crate::auth::Auth {
-        &self.inner.auth
-    }
     /// The UI registry.
     pub fn ui(&self) -> &crate::ui::UiRegistry {
         &self.inner.ui
@@ -401,14 +401,6 @@ impl Runtime {
     /// State changes (JSON text) as they happen, for live views.
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.inner.changes.subscribe()
-    }
-    /// Adds one sample to every loaded plugin's metrics history (the
-    /// runtime does it every [`crate::metrics::History::EVERY`]).
-    pub fn sample_metrics(&self) {
-        let at = chrono::Utc::now();
-        for entry in self.entries() {
-            self.inner.history.sample(entry.slug(), entry.metrics(), at);
-        }
     }
     /// Per capability, whether `capabilities` grant it and what `slug`
     /// holds or serves with it (see [`crate::capability`]).
@@ -418,10 +410,6 @@ impl Runtime {
         capabilities: &crate::capabilities::Capabilities,
     ) -> Result<serde_json::Map<String, serde_json::Value>, sea_orm::DbErr> {
         crate::capability::describe_all(self, slug, capabilities).await
-    }
-    /// `slug`'s recent metrics, one sample per interval, oldest first.
-    pub fn metrics_history(&self, slug: &str) -> Vec<crate::metrics::Sample> {
-        self.inner.history.of(slug)
     }
     /// Ends the live streams ([`Runtime::changes`] consumers that watch
     /// [`Runtime::stopping`]), so a graceful HTTP stop need not wait for
@@ -452,19 +440,14 @@ impl Runtime {
     pub fn emit_sync(&self, name: &str, payload: &serde_json::Value) -> Vec<(String, String)> {
         self.inner.bus.emit_sync(name, &payload.to_string())
     }
-    /// Catalog sources and trusted keys.
-    pub fn marketplace(&self) -> &crate::marketplace::sources::Sources {
-        &self.inner.marketplace
-    }
 
-    /// Install jobs started over the API.
-    pub fn installs(&self) -> &crate::marketplace::jobs::InstallJobs {
-        &self.inner.installs
-    }
-
-    /// Serialises lifecycle operations within this process.
-    pub(crate) async fn ops_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.inner.ops.lock().await
+    /// Takes the lifecycle lock: serialises lifecycle operations within
+    /// this process (across replicas the store's compare-and-swap decides).
+    /// Every step that must run under it takes the guard as an argument.
+    pub(crate) async fn lock_ops(&self) -> OpsGuard<'_> {
+        OpsGuard {
+            _held: self.inner.ops.lock().await,
+        }
     }
 
     /// The host services for the plugin `manifest` describes.

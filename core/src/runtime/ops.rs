@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use plugboard_plugin_api::{Hook, HookCall, Phase, PluginEvent};
 
-use super::{Runtime, RuntimeError};
+use super::{OpsGuard, Runtime, RuntimeError};
 use crate::{
     capability,
     lifecycle::{LifecycleError, PluginRecord, Transition},
@@ -43,13 +43,14 @@ impl Runtime {
 
     /// Enables a plugin: `on_enable`, then its routes and hooks go live.
     pub async fn enable(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
-        let _guard = self.inner.ops.lock().await;
-        self.enable_installed(slug, actor).await
+        let ops = self.lock_ops().await;
+        self.enable_installed(&ops, slug, actor).await
     }
 
     /// [`Runtime::enable`] with the ops lock already held.
     pub(crate) async fn enable_installed(
         &self,
+        ops: &OpsGuard<'_>,
         slug: &str,
         actor: &str,
     ) -> Result<PluginRecord, RuntimeError> {
@@ -70,7 +71,7 @@ impl Runtime {
             });
         }
         self.ensure_loaded(&entry, actor).await?;
-        self.enable_locked(&entry, actor, true).await?;
+        self.enable_locked(ops, &entry, actor, true).await?;
         Ok(self.store().get(slug).await?)
     }
 
@@ -78,6 +79,7 @@ impl Runtime {
     /// store already says `Active` (bringing state back at start-up).
     pub(super) async fn enable_locked(
         &self,
+        _: &OpsGuard<'_>,
         entry: &Arc<PluginEntry>,
         actor: &str,
         persist: bool,
@@ -208,17 +210,18 @@ impl Runtime {
         cascade: bool,
         actor: &str,
     ) -> Result<PluginRecord, RuntimeError> {
-        let _guard = self.inner.ops.lock().await;
+        let ops = self.lock_ops().await;
         let record = self.store().get(slug).await?;
         if record.state.apply(Transition::Disable).is_some() {
-            self.release_dependents(slug, cascade, actor).await?;
+            self.release_dependents(&ops, slug, cascade, actor).await?;
         }
-        self.disable_locked(slug, actor).await
+        self.disable_locked(&ops, slug, actor).await
     }
 
     /// The disable steps, with the ops lock held.
     pub(super) async fn disable_locked(
         &self,
+        _: &OpsGuard<'_>,
         slug: &str,
         actor: &str,
     ) -> Result<PluginRecord, RuntimeError> {
@@ -251,7 +254,7 @@ impl Runtime {
 
     /// Moves an `Errored` plugin back to `Inactive` and forgets its panics.
     pub async fn reset(&self, slug: &str, actor: &str) -> Result<PluginRecord, RuntimeError> {
-        let _guard = self.inner.ops.lock().await;
+        let _ops = self.lock_ops().await;
         let record = self
             .store()
             .transition(slug, Transition::Reset, actor, None)

@@ -68,7 +68,7 @@ impl Runtime {
         cascade: bool,
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
-        let _guard = self.inner.ops.lock().await;
+        let ops = self.lock_ops().await;
         let record = self.store().get(slug).await?;
         if record.kind == PluginKind::Builtin.as_str() {
             return Err(RuntimeError::BuiltIn {
@@ -76,8 +76,8 @@ impl Runtime {
             });
         }
         if record.state == PluginState::Active {
-            self.release_dependents(slug, cascade, actor).await?;
-            self.disable_locked(slug, actor).await?;
+            self.release_dependents(&ops, slug, cascade, actor).await?;
+            self.disable_locked(&ops, slug, actor).await?;
         }
         if record.state != PluginState::PendingUninstall {
             self.store()
@@ -95,7 +95,6 @@ impl Runtime {
         actor: &str,
     ) -> Result<Uninstalled, RuntimeError> {
         let folder = self.folder_of(slug);
-        self.inner.history.forget(slug);
         if let Some((_, entry)) = self.inner.plugins.remove(slug.as_str()) {
             self.take_offline(&entry);
             if entry.is_loaded() {

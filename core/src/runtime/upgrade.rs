@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use plugboard_plugin_api::Phase;
 use serde::Serialize;
 
-use super::{ops::Unprepared, Runtime, RuntimeError};
+use super::{ops::Unprepared, OpsGuard, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginRecord, PluginState},
     loader,
@@ -90,6 +90,7 @@ impl Runtime {
     /// held. `note` goes into the audit trail (`updated 1.0.0 → 2.0.0`).
     pub(crate) async fn swap_in(
         &self,
+        _: &OpsGuard<'_>,
         staged: &Path,
         actor: &str,
         verb: &str,
@@ -238,7 +239,7 @@ impl Runtime {
     /// `previous/<slug>` naming another plugin is refused before anything
     /// is loaded.
     pub async fn rollback(&self, slug: &Slug, actor: &str) -> Result<Swapped, RuntimeError> {
-        let _guard = self.ops_lock().await;
+        let ops = self.lock_ops().await;
         let previous = self.previous_dir(slug);
         let names_it = Manifest::read(&previous).is_ok_and(|m| m.slug == *slug);
         if !names_it {
@@ -254,7 +255,7 @@ impl Runtime {
         };
         std::fs::create_dir_all(&staging).map_err(io)?;
         std::fs::rename(&previous, &staged).map_err(io)?;
-        match self.swap_in(&staged, actor, "rolled back").await {
+        match self.swap_in(&ops, &staged, actor, "rolled back").await {
             Ok(s) => Ok(s),
             Err(e) => {
                 if staged.exists() && !previous.exists() {

@@ -129,12 +129,12 @@ fn the_plugin_detail_has_a_metrics_history_per_interval() {
         assert_eq!(s, 200, "{v}");
         v["metrics_history"].as_array().unwrap().clone()
     };
-    host.runtime.sample_metrics();
+    host.services.history.sample();
     let start = history().len();
     for _ in 0..3 {
         assert_eq!(host.admin("GET", "/api/plugins/probe/seen", None).0, 200);
     }
-    host.runtime.sample_metrics();
+    host.services.history.sample();
     for _ in 0..2 {
         assert_eq!(host.admin("GET", "/api/plugins/probe/seen", None).0, 200);
     }
@@ -144,7 +144,7 @@ fn the_plugin_detail_has_a_metrics_history_per_interval() {
         Some(serde_json::json!({"name": "elsewhere.x"})),
     );
     assert_eq!(s, 403, "an emit outside its namespace is an error");
-    host.runtime.sample_metrics();
+    host.services.history.sample();
     let samples = history();
     let new = &samples[start..];
     assert!(new.len() >= 2, "{samples:?}");

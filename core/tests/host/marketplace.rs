@@ -110,14 +110,14 @@ pub(crate) fn install(
     entry: &CatalogEntry,
     trust: &TrustPolicy,
 ) -> Result<String, InstallError> {
-    let rt = host.runtime.clone();
+    let market = host.services.marketplace.clone();
     let (entry, catalog, trust) = (entry.clone(), shop.catalog(), trust.clone());
     let handle = std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(async move { rt.install(&entry, &catalog, &trust, true, "test").await })
+            .block_on(async move { market.install(&entry, &catalog, &trust, true, "test").await })
             .map(|i| i.plugin.state.as_str().to_string())
     });
     handle.join().unwrap()
@@ -539,7 +539,7 @@ fn the_admin_api_browses_syncs_and_installs_from_an_http_catalog_with_progress()
         "/api/admin/plugins/install",
         Some(json!({"slug": "nope"})),
     );
-    assert_eq!(status, 422);
+    assert_eq!(status, 404, "no source offers it");
 
     // The catalog goes bad: the sync reports it and keeps the last good copy.
     std::fs::write(shop.dir.path().join("catalog.json"), "{ not json").unwrap();
@@ -786,4 +786,34 @@ fn a_slow_download_does_not_hold_up_other_plugins() {
     let job = wait_for_job(&host, id);
     assert_eq!(job["stage"], "done", "{job}");
     assert_eq!(host.state("guestbook"), "installed");
+}
+
+/// Asking for a plugin (or a version) no source offers is 404, not a
+/// refusal of something that exists.
+#[test]
+fn installing_what_no_catalog_source_offers_is_not_found() {
+    let shop = Shop::new();
+    let data = tempdir();
+    let host = Host::start(data.path());
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(serde_json::json!({"location": shop.catalog()})),
+    );
+    assert_eq!(s, 201, "{v}");
+    for body in [
+        serde_json::json!({"slug": "nowhere"}),
+        serde_json::json!({"slug": "guestbook", "version": "9.9.9"}),
+    ] {
+        let (s, v) = host.admin("POST", "/api/admin/plugins/install", Some(body));
+        assert_eq!(s, 404, "{v}");
+        assert_eq!(v["error"]["code"], "not_offered", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("no catalog source offers"),
+            "{v}"
+        );
+    }
 }

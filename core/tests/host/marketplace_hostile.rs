@@ -24,14 +24,18 @@ fn install_from(
     entry: &CatalogEntry,
     trust: &TrustPolicy,
 ) -> Result<String, InstallError> {
-    let rt = host.runtime.clone();
+    let market = host.services.marketplace.clone();
     let (entry, catalog, trust) = (entry.clone(), catalog.display().to_string(), trust.clone());
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(async move { rt.install(&entry, &catalog, &trust, false, "test").await })
+            .block_on(async move {
+                market
+                    .install(&entry, &catalog, &trust, false, "test")
+                    .await
+            })
             .map(|i| i.plugin.state.as_str().to_string())
     })
     .join()

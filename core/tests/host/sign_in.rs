@@ -109,7 +109,7 @@ fn host_with_root(dir: &std::path::Path) -> Host {
 fn a_hundred_concurrent_guesses_from_one_address_verify_at_most_three() {
     let dir = tempdir();
     let host = host_with_root(dir.path());
-    let limiter = host.runtime.auth().limiter();
+    let limiter = host.services.accounts.limiter();
     let before = limiter.verifications();
     let answers = storm(addr(&host), 100, |_| ip(0, 1), "root");
     let verified = limiter.verifications() - before;
@@ -135,7 +135,7 @@ fn a_hundred_concurrent_guesses_from_one_address_verify_at_most_three() {
 fn a_hundred_concurrent_guesses_from_a_hundred_addresses_are_bounded() {
     let dir = tempdir();
     let host = host_with_root(dir.path());
-    let limiter = host.runtime.auth().limiter();
+    let limiter = host.services.accounts.limiter();
     let before = limiter.verifications();
     let answers = storm(addr(&host), 100, |i| ip(1, i as u8 + 1), "root");
     let verified = limiter.verifications() - before;

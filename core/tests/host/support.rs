@@ -54,6 +54,8 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub struct Host {
     pub base: String,
     pub runtime: Runtime,
+    /// The services the server was given (marketplace, accounts, history).
+    pub services: plugboard_core::Services,
     stop: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
 }
@@ -178,20 +180,22 @@ impl Host {
                     .expect("runtime starts");
                 let listener = TcpListener::bind("127.0.0.1:0").unwrap();
                 let addr = listener.local_addr().unwrap();
+                let services = plugboard_core::Services::new(runtime.clone());
                 let server =
-                    http::server(runtime.clone(), AdminToken::new(TOKEN), listener, 2).unwrap();
-                tx.send((format!("http://{addr}"), runtime.clone(), server.handle()))
+                    http::server(services.clone(), AdminToken::new(TOKEN), listener, 2).unwrap();
+                tx.send((format!("http://{addr}"), services, server.handle()))
                     .unwrap();
                 server.await.unwrap();
                 runtime.shutdown().await;
             })
         });
-        let (base, runtime, stop): (String, Runtime, _) = rx
+        let (base, services, stop): (String, plugboard_core::Services, _) = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("host started");
         Host {
             base,
-            runtime,
+            runtime: services.runtime.clone(),
+            services,
             stop: Some(stop),
             thread: Some(thread),
         }

@@ -244,7 +244,7 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
             let mut config = RuntimeConfig::new(&data_dir);
             config.database_url = database_url;
             let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL).await?;
-            let result = runtime
+            let result = plugboard_core::marketplace::Marketplace::new(runtime.clone())
                 .install_from_catalog(
                     CatalogFile {
                         catalog: &cat,

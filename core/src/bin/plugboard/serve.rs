@@ -63,12 +63,17 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
     for p in runtime.problems() {
         note!("plugin not loaded: {}", p.error);
     }
+    let services = plugboard_core::Services::new(runtime.clone());
     for key in &args.trusted_keys {
         let key = PublicKey::parse(key).context("--trusted-key")?;
-        runtime.marketplace().trust(&key, "command line").await?;
+        services
+            .marketplace
+            .sources()
+            .trust(&key, "command line")
+            .await?;
     }
     for location in &args.catalog_sources {
-        runtime.marketplace().add(location, false).await?;
+        services.marketplace.sources().add(location, false).await?;
     }
     let data_dir = &args.data_dir;
     let (token, source) =
@@ -103,7 +108,7 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let server = http::server(runtime.clone(), token, listener, workers)?;
+    let server = http::server(services, token, listener, workers)?;
     let handle = server.handle();
     let stopping = runtime.clone();
     tokio::spawn(async move {
