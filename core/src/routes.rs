@@ -4,7 +4,7 @@
 
 use dashmap::DashMap;
 
-use crate::access::Access;
+use plugboard_manifest::access::Access;
 // Parsed by the same rules a manifest's `routes` are checked with.
 use plugboard_manifest::access::RouteSegment as Segment;
 use plugboard_plugin_api::{abi::RouteSpec, Method};

@@ -6,9 +6,7 @@
 use plugboard_plugin_api::builtin;
 use serde_json::{json, Value};
 
-use crate::support::{
-    databases, event_probe::EventProbe, send, stage, tempdir, Host, Options, TOKEN,
-};
+use crate::support::{event_probe::EventProbe, send, stage, tempdir, Host, Options, TOKEN};
 
 /// A signed-in account: its id, session cookie pair and CSRF token.
 struct Session {
@@ -88,227 +86,225 @@ fn gatekeeper_host(dir: &std::path::Path, database_url: Option<String>) -> Host 
     host
 }
 
-#[test]
-fn each_access_level_admits_exactly_its_callers_and_refusals_never_reach_the_plugin() {
-    for (db, url) in databases() {
-        let dir = tempdir();
-        let host = gatekeeper_host(dir.path(), url);
-        let ann = account(&host, "ann", "user");
-        let boss = account(&host, "boss", "admin");
-        let callers = [
-            ("anonymous", Who::Nobody),
-            ("ann", Who::As(&ann)),
-            ("boss", Who::As(&boss)),
-            ("token", Who::Token),
-        ];
-        // Expected statuses for anonymous, ann (user), boss (admin), token.
-        let table: [(&str, [u16; 4]); 5] = [
-            ("/public", [200, 200, 200, 200]),
-            ("/user", [401, 200, 200, 200]),
-            ("/default", [401, 200, 200, 200]),
-            ("/admin", [401, 403, 200, 200]),
-            ("/moderate", [401, 403, 200, 200]),
-        ];
-        for (route, want) in table {
-            for ((name, who), want) in callers.iter().zip(want) {
-                let (s, v) = call(
-                    &host,
-                    *who,
-                    "GET",
-                    &format!("/api/plugins/gatekeeper{route}"),
-                );
-                assert_eq!(s, want, "{db}: {name} GET {route}: {v}");
-                if s == 401 {
-                    assert_eq!(v["error"]["code"], "unauthorized", "{v}");
-                }
-                if s == 403 {
-                    assert_eq!(v["error"]["code"], "forbidden", "{v}");
-                }
+per_database! {
+    fn each_access_level_admits_exactly_its_callers_and_refusals_never_reach_the_plugin(db, url) {
+    let dir = tempdir();
+    let host = gatekeeper_host(dir.path(), url);
+    let ann = account(&host, "ann", "user");
+    let boss = account(&host, "boss", "admin");
+    let callers = [
+        ("anonymous", Who::Nobody),
+        ("ann", Who::As(&ann)),
+        ("boss", Who::As(&boss)),
+        ("token", Who::Token),
+    ];
+    // Expected statuses for anonymous, ann (user), boss (admin), token.
+    let table: [(&str, [u16; 4]); 5] = [
+        ("/public", [200, 200, 200, 200]),
+        ("/user", [401, 200, 200, 200]),
+        ("/default", [401, 200, 200, 200]),
+        ("/admin", [401, 403, 200, 200]),
+        ("/moderate", [401, 403, 200, 200]),
+    ];
+    for (route, want) in table {
+        for ((name, who), want) in callers.iter().zip(want) {
+            let (s, v) = call(
+                &host,
+                *who,
+                "GET",
+                &format!("/api/plugins/gatekeeper{route}"),
+            );
+            assert_eq!(s, want, "{db}: {name} GET {route}: {v}");
+            if s == 401 {
+                assert_eq!(v["error"]["code"], "unauthorized", "{v}");
+            }
+            if s == 403 {
+                assert_eq!(v["error"]["code"], "forbidden", "{v}");
             }
         }
-        // Only the admitted calls ran (each counts itself in the plugin's KV).
-        assert_eq!(
-            runs(&host),
-            json!({"GET /public": 4, "GET /user": 3, "GET /default": 3, "GET /admin": 2, "GET /moderate": 2}),
-            "{db}"
-        );
+    }
+    // Only the admitted calls ran (each counts itself in the plugin's KV).
+    assert_eq!(
+        runs(&host),
+        json!({"GET /public": 4, "GET /user": 3, "GET /default": 3, "GET /admin": 2, "GET /moderate": 2}),
+        "{db}"
+    );
 
-        // The caller the plugin sees is who signed in.
-        let (_, v) = call(&host, Who::As(&ann), "GET", "/api/plugins/gatekeeper/user");
-        assert_eq!(
-            v["caller"],
-            json!({"kind": "account", "id": ann.id, "username": "ann", "role": "user",
-                   "permissions": [], "admin": false}),
-            "{db}"
-        );
-        let (_, v) = call(&host, Who::As(&boss), "GET", "/api/plugins/gatekeeper/user");
-        assert_eq!(
-            (
-                &v["caller"]["id"],
-                &v["caller"]["username"],
-                &v["caller"]["permissions"]
-            ),
-            (&json!(boss.id), &json!("boss"), &json!(["moderate"])),
-            "{db}: an admin holds every permission the plugin declares"
-        );
-        assert_ne!(ann.id, boss.id);
-        let (_, v) = call(&host, Who::Token, "GET", "/api/plugins/gatekeeper/public");
-        assert_eq!(v["caller"], json!({"kind": "token", "admin": true}));
-        let (_, v) = call(&host, Who::Nobody, "GET", "/api/plugins/gatekeeper/public");
-        assert_eq!(v["caller"], json!({"kind": "anonymous"}));
+    // The caller the plugin sees is who signed in.
+    let (_, v) = call(&host, Who::As(&ann), "GET", "/api/plugins/gatekeeper/user");
+    assert_eq!(
+        v["caller"],
+        json!({"kind": "account", "id": ann.id, "username": "ann", "role": "user",
+               "permissions": [], "admin": false}),
+        "{db}"
+    );
+    let (_, v) = call(&host, Who::As(&boss), "GET", "/api/plugins/gatekeeper/user");
+    assert_eq!(
+        (
+            &v["caller"]["id"],
+            &v["caller"]["username"],
+            &v["caller"]["permissions"]
+        ),
+        (&json!(boss.id), &json!("boss"), &json!(["moderate"])),
+        "{db}: an admin holds every permission the plugin declares"
+    );
+    assert_ne!(ann.id, boss.id);
+    let (_, v) = call(&host, Who::Token, "GET", "/api/plugins/gatekeeper/public");
+    assert_eq!(v["caller"], json!({"kind": "token", "admin": true}));
+    let (_, v) = call(&host, Who::Nobody, "GET", "/api/plugins/gatekeeper/public");
+    assert_eq!(v["caller"], json!({"kind": "anonymous"}));
 
-        // Granting `moderate` to the user role lets ann in; revoking shuts her out.
-        let (s, v) = host.admin(
-            "PUT",
-            "/api/admin/plugins/gatekeeper/permissions",
-            Some(json!({"grants": {"moderate": ["user"]}})),
-        );
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(
-            v["permissions"],
-            json!([{"name": "moderate", "description": "Call the moderation route", "roles": ["user"]}])
-        );
-        let (s, v) = call(
-            &host,
-            Who::As(&ann),
-            "GET",
-            "/api/plugins/gatekeeper/moderate",
-        );
-        assert_eq!(s, 200, "{db}: {v}");
-        assert_eq!(v["caller"]["permissions"], json!(["moderate"]));
-        let (s, _) = host.admin(
-            "PUT",
-            "/api/admin/plugins/gatekeeper/permissions",
-            Some(json!({"grants": {}})),
-        );
-        assert_eq!(s, 200);
-        let (s, _) = call(
-            &host,
-            Who::As(&ann),
-            "GET",
-            "/api/plugins/gatekeeper/moderate",
-        );
-        assert_eq!(s, 403, "{db}: revoked");
-        assert_eq!(runs(&host)["GET /moderate"], 3, "{db}");
+    // Granting `moderate` to the user role lets ann in; revoking shuts her out.
+    let (s, v) = host.admin(
+        "PUT",
+        "/api/admin/plugins/gatekeeper/permissions",
+        Some(json!({"grants": {"moderate": ["user"]}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["permissions"],
+        json!([{"name": "moderate", "description": "Call the moderation route", "roles": ["user"]}])
+    );
+    let (s, v) = call(
+        &host,
+        Who::As(&ann),
+        "GET",
+        "/api/plugins/gatekeeper/moderate",
+    );
+    assert_eq!(s, 200, "{db}: {v}");
+    assert_eq!(v["caller"]["permissions"], json!(["moderate"]));
+    let (s, _) = host.admin(
+        "PUT",
+        "/api/admin/plugins/gatekeeper/permissions",
+        Some(json!({"grants": {}})),
+    );
+    assert_eq!(s, 200);
+    let (s, _) = call(
+        &host,
+        Who::As(&ann),
+        "GET",
+        "/api/plugins/gatekeeper/moderate",
+    );
+    assert_eq!(s, 403, "{db}: revoked");
+    assert_eq!(runs(&host)["GET /moderate"], 3, "{db}");
     }
 }
 
-#[test]
-fn grants_are_validated_audited_admin_only_and_survive_a_restart() {
-    for (db, url) in databases() {
-        let dir = tempdir();
-        let host = gatekeeper_host(dir.path(), url.clone());
-        let ann = account(&host, "ann", "user");
-        let path = "/api/admin/plugins/gatekeeper/permissions";
-        let (s, v) = host.admin("GET", path, None);
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["permissions"][0]["roles"], json!([]));
-        assert_eq!(v["grantable_roles"], json!(["user"]));
+per_database! {
+    fn grants_are_validated_audited_admin_only_and_survive_a_restart(db, url) {
+    let dir = tempdir();
+    let host = gatekeeper_host(dir.path(), url.clone());
+    let ann = account(&host, "ann", "user");
+    let path = "/api/admin/plugins/gatekeeper/permissions";
+    let (s, v) = host.admin("GET", path, None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["permissions"][0]["roles"], json!([]));
+    assert_eq!(v["grantable_roles"], json!(["user"]));
 
-        for (body, why) in [
-            (
-                json!({"grants": {"delete-everything": ["user"]}}),
-                "no permission",
-            ),
-            (json!({"grants": {"moderate": ["admin"]}}), "not a role"),
-            (json!({"grants": {"moderate": ["root"]}}), "not a role"),
-            (
-                json!({"grants": {"moderate": ["user"]}, "extra": 1}),
-                "unknown field",
-            ),
-            (json!({"grants": {"moderate": "user"}}), "invalid"),
-        ] {
-            let (s, v) = host.admin("PUT", path, Some(body.clone()));
-            assert_eq!(s, 422, "{db}: {body}: {v}");
-            assert!(
-                v["error"]["message"].as_str().unwrap().contains(why),
-                "{db}: {body}: {v}"
-            );
-        }
-        let (_, v) = host.admin("GET", path, None);
-        assert_eq!(
-            v["permissions"][0]["roles"],
-            json!([]),
-            "{db}: nothing changed"
+    for (body, why) in [
+        (
+            json!({"grants": {"delete-everything": ["user"]}}),
+            "no permission",
+        ),
+        (json!({"grants": {"moderate": ["admin"]}}), "not a role"),
+        (json!({"grants": {"moderate": ["root"]}}), "not a role"),
+        (
+            json!({"grants": {"moderate": ["user"]}, "extra": 1}),
+            "unknown field",
+        ),
+        (json!({"grants": {"moderate": "user"}}), "invalid"),
+    ] {
+        let (s, v) = host.admin("PUT", path, Some(body.clone()));
+        assert_eq!(s, 422, "{db}: {body}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(why),
+            "{db}: {body}: {v}"
         );
+    }
+    let (_, v) = host.admin("GET", path, None);
+    assert_eq!(
+        v["permissions"][0]["roles"],
+        json!([]),
+        "{db}: nothing changed"
+    );
 
-        // A user's session may not grant; nor may a session without its CSRF token.
-        let (s, _, _) = send(
-            &host,
-            "PUT",
-            path,
-            &[("cookie", &ann.cookie), ("x-csrf-token", &ann.csrf)],
-            Some(json!({"grants": {"moderate": ["user"]}})),
-        );
-        assert_eq!(s, 403);
-        let boss = account(&host, "boss", "admin");
-        let (s, _, v) = send(
-            &host,
-            "PUT",
-            path,
-            &[("cookie", &boss.cookie)],
-            Some(json!({"grants": {"moderate": ["user"]}})),
-        );
-        assert_eq!((s, &v["error"]["code"]), (403, &json!("csrf_failed")));
-        let (s, _, v) = send(
-            &host,
-            "PUT",
-            path,
-            &[("cookie", &boss.cookie), ("x-csrf-token", &boss.csrf)],
-            Some(json!({"grants": {"moderate": ["user", "user"]}})),
-        );
-        assert_eq!(s, 200, "{v}");
-        assert_eq!(v["permissions"][0]["roles"], json!(["user"]));
-        assert_eq!(
-            host.admin("GET", "/api/admin/plugins/nope/permissions", None)
-                .0,
-            404
-        );
+    // A user's session may not grant; nor may a session without its CSRF token.
+    let (s, _, _) = send(
+        &host,
+        "PUT",
+        path,
+        &[("cookie", &ann.cookie), ("x-csrf-token", &ann.csrf)],
+        Some(json!({"grants": {"moderate": ["user"]}})),
+    );
+    assert_eq!(s, 403);
+    let boss = account(&host, "boss", "admin");
+    let (s, _, v) = send(
+        &host,
+        "PUT",
+        path,
+        &[("cookie", &boss.cookie)],
+        Some(json!({"grants": {"moderate": ["user"]}})),
+    );
+    assert_eq!((s, &v["error"]["code"]), (403, &json!("csrf_failed")));
+    let (s, _, v) = send(
+        &host,
+        "PUT",
+        path,
+        &[("cookie", &boss.cookie), ("x-csrf-token", &boss.csrf)],
+        Some(json!({"grants": {"moderate": ["user", "user"]}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["permissions"][0]["roles"], json!(["user"]));
+    assert_eq!(
+        host.admin("GET", "/api/admin/plugins/nope/permissions", None)
+            .0,
+        404
+    );
 
-        let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=gatekeeper", None);
-        let last = &audit["entries"][0];
-        assert_eq!(
-            (&last["actor"], &last["error"]),
-            (
-                &json!(format!("account {} (boss)", boss.id)),
-                &json!("permissions granted: moderate: admins, user")
-            ),
-            "{db}: {audit}"
-        );
-        host.stop();
+    let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=gatekeeper", None);
+    let last = &audit["entries"][0];
+    assert_eq!(
+        (&last["actor"], &last["error"]),
+        (
+            &json!(format!("account {} (boss)", boss.id)),
+            &json!("permissions granted: moderate: admins, user")
+        ),
+        "{db}: {audit}"
+    );
+    host.stop();
 
-        let host = Host::start_with(
-            dir.path(),
-            Options {
-                database_url: url,
-                ..Options::default()
-            },
-        );
-        let (_, v) = host.admin("GET", path, None);
-        assert_eq!(v["permissions"][0]["roles"], json!(["user"]), "{db}: kept");
-        let (s, hs, v) = send(
-            &host,
-            "POST",
-            "/api/auth/login",
-            &[],
-            Some(json!({"username": "ann", "password": "ann-pass-1"})),
-        );
-        assert_eq!(s, 200, "{v}");
-        let cookie = hs
-            .iter()
-            .find(|(k, _)| k == "set-cookie")
-            .unwrap()
-            .1
-            .clone();
-        let cookie = cookie.split(';').next().unwrap();
-        let (s, _, v) = send(
-            &host,
-            "GET",
-            "/api/plugins/gatekeeper/moderate",
-            &[("cookie", cookie)],
-            None,
-        );
-        assert_eq!(s, 200, "{db}: the grant applies after a restart: {v}");
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            database_url: url,
+            ..Options::default()
+        },
+    );
+    let (_, v) = host.admin("GET", path, None);
+    assert_eq!(v["permissions"][0]["roles"], json!(["user"]), "{db}: kept");
+    let (s, hs, v) = send(
+        &host,
+        "POST",
+        "/api/auth/login",
+        &[],
+        Some(json!({"username": "ann", "password": "ann-pass-1"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let cookie = hs
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .unwrap()
+        .1
+        .clone();
+    let cookie = cookie.split(';').next().unwrap();
+    let (s, _, v) = send(
+        &host,
+        "GET",
+        "/api/plugins/gatekeeper/moderate",
+        &[("cookie", cookie)],
+        None,
+    );
+    assert_eq!(s, 200, "{db}: the grant applies after a restart: {v}");
     }
 }
 

@@ -51,13 +51,23 @@ fn host() -> (tempfile::TempDir, Host) {
 #[test]
 fn jobs_run_on_schedule_are_recorded_and_never_overlap() {
     let (_dir, host) = host();
-    std::thread::sleep(Duration::from_millis(4600));
-    let list = jobs(&host, "ticker");
+    let ok_runs = |job: &Value| outcomes(job).iter().filter(|o| *o == "ok").count();
+    let list = crate::support::eventually(
+        "three ticks and a finished, overlapped slow run",
+        Duration::from_secs(20),
+        || {
+            let list = jobs(&host, "ticker");
+            let slow = outcomes(job(&list, "slow"));
+            let done = ok_runs(job(&list, "tick")) >= 3
+                && slow.iter().any(|o| o == "skipped")
+                && slow.iter().any(|o| o == "ok");
+            done.then_some(list)
+        },
+    );
     let tick = job(&list, "tick");
     assert_eq!(tick["schedule"], "every 1s");
     assert!(tick["next_run"].is_string(), "{tick}");
-    let ok = outcomes(tick).iter().filter(|o| *o == "ok").count();
-    assert!(ok >= 3, "tick ran repeatedly: {tick}");
+    assert!(ok_runs(tick) >= 3, "tick ran repeatedly: {tick}");
     let slow = job(&list, "slow");
     let runs = slow["recent_runs"].as_array().unwrap();
     let skipped = runs.iter().filter(|r| r["outcome"] == "skipped").count();
@@ -95,24 +105,24 @@ fn jobs_run_on_schedule_are_recorded_and_never_overlap() {
 #[test]
 fn a_panicking_job_is_recorded_and_isolated() {
     let (_dir, host) = host();
-    std::thread::sleep(Duration::from_millis(2200));
-    let list = jobs(&host, "boom");
-    let runs = job(&list, "boom")["recent_runs"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert!(!runs.is_empty());
+    let runs = crate::support::eventually("a run of boom", Duration::from_secs(10), || {
+        let runs = job(&jobs(&host, "boom"), "boom")["recent_runs"]
+            .as_array()
+            .unwrap()
+            .clone();
+        (!runs.is_empty()).then_some(runs)
+    });
     assert_eq!(runs[0]["outcome"], "panic");
     assert!(runs[0]["error"]
         .as_str()
         .unwrap()
         .contains("job panicked on purpose"));
     // The other plugin's jobs keep running.
-    let ok = outcomes(job(&jobs(&host, "ticker"), "tick"))
-        .iter()
-        .filter(|o| *o == "ok")
-        .count();
-    assert!(ok >= 1);
+    crate::support::wait_until("a tick after the panic", Duration::from_secs(10), || {
+        outcomes(job(&jobs(&host, "ticker"), "tick"))
+            .iter()
+            .any(|o| o == "ok")
+    });
 }
 
 #[test]
@@ -130,13 +140,6 @@ fn a_bad_schedule_is_a_clear_error_at_registration() {
 #[test]
 fn jobs_stop_while_the_plugin_is_disabled_and_come_back() {
     let (_dir, host) = host();
-    std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(
-        host.admin("POST", "/api/admin/plugins/ticker/disable", None)
-            .0,
-        200
-    );
-    assert!(jobs(&host, "ticker").is_empty(), "no jobs while disabled");
     let ticks = |h: &Host| -> u64 {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -151,11 +154,20 @@ fn jobs_stop_while_the_plugin_is_disabled_and_come_back() {
         .map(|t| t.parse().unwrap())
         .unwrap_or(0)
     };
+    crate::support::wait_until("a first tick", Duration::from_secs(10), || ticks(&host) > 0);
+    assert_eq!(
+        host.admin("POST", "/api/admin/plugins/ticker/disable", None)
+            .0,
+        200
+    );
+    assert!(jobs(&host, "ticker").is_empty(), "no jobs while disabled");
+    // A run already started when it was disabled may still finish.
     std::thread::sleep(Duration::from_millis(300));
     let before = ticks(&host);
     std::thread::sleep(Duration::from_millis(2200));
     assert_eq!(ticks(&host), before, "no run while disabled");
     assert_eq!(host.enable("ticker").0, 200);
-    std::thread::sleep(Duration::from_millis(2200));
-    assert!(ticks(&host) > before, "runs again after enable");
+    crate::support::wait_until("a tick after enable", Duration::from_secs(10), || {
+        ticks(&host) > before
+    });
 }

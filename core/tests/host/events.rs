@@ -285,16 +285,14 @@ fn a_full_queue_drops_new_events_for_that_subscriber_only_and_counts_them() {
             "async emit never waits for handlers"
         );
         // Let the fast subscriber keep up; the slow one (50 ms an event) cannot.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while stats("fast")["backlog"] != 0 || stats("fast")["delivered"] != (round + 1) * per_round
-        {
-            assert!(
-                Instant::now() < deadline,
-                "fast subscriber stalled: {}",
-                stats("fast")
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        crate::support::wait_until(
+            "the fast subscriber to keep up",
+            Duration::from_secs(20),
+            || {
+                let fast = stats("fast");
+                fast["backlog"] == 0 && fast["delivered"] == (round + 1) * per_round
+            },
+        );
     }
     let total = (rounds * per_round) as u64;
     let slow = stats("slow");
@@ -421,11 +419,9 @@ fn a_full_intake_drops_new_events_and_counts_them() {
     drain(&host);
     let before = intake();
     host.runtime.emit("gate.hold", &json!({}));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while gate::STARTED.load(Ordering::SeqCst) < 2 {
-        assert!(Instant::now() < deadline, "the gate handlers never ran");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    crate::support::wait_until("the gate handlers to run", Duration::from_secs(20), || {
+        gate::STARTED.load(Ordering::SeqCst) >= 2
+    });
     let capacity = plugboard_core::events::EventBus::INTAKE_CAPACITY as u64;
     for i in 0..capacity + 10 {
         host.runtime.emit("bulk.item", &json!({ "i": i }));

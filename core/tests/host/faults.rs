@@ -74,15 +74,9 @@ fn repeated_panics_move_the_plugin_to_errored_until_an_admin_resets_it() {
     let (status, v) = host.admin("GET", "/api/plugins/faulty/ok", None);
     assert_eq!(status, 404, "{v}");
     // Errored is recorded (in the background) with the reason.
-    let mut state = String::new();
-    for _ in 0..100 {
-        state = host.state("faulty");
-        if state == "errored" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(state, "errored");
+    crate::support::wait_until("faulty to be errored", Duration::from_secs(10), || {
+        host.state("faulty") == "errored"
+    });
     let (_, p) = host.admin("GET", "/api/admin/plugins/faulty", None);
     let err = p["last_error"].as_str().unwrap();
     assert!(

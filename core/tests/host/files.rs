@@ -9,7 +9,7 @@ use plugboard_core::capability::files::FileLimits;
 use plugboard_plugin_api::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::{databases, granted, stage, tempdir, Host, Options};
+use crate::support::{granted, stage, tempdir, Host, Options};
 
 fn start(dir: &std::path::Path, url: &Option<String>) -> Host {
     Host::start_with(
@@ -30,94 +30,93 @@ fn text(body: &str) -> Option<Value> {
     Some(Value::String(body.into()))
 }
 
-#[test]
-fn a_plugin_keeps_its_files_within_limits_and_loses_them_with_its_data() {
-    for (db, url) in databases() {
-        let dir = tempdir();
-        stage(dir.path(), &["gatekeeper"]);
-        let host = start(dir.path(), &url);
-        assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
-        let files = "/api/plugins/gatekeeper/files";
+per_database! {
+    fn a_plugin_keeps_its_files_within_limits_and_loses_them_with_its_data(db, url) {
+    let dir = tempdir();
+    stage(dir.path(), &["gatekeeper"]);
+    let host = start(dir.path(), &url);
+    assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
+    let files = "/api/plugins/gatekeeper/files";
 
-        let (s, v) = host.admin("PUT", &format!("{files}/a.txt"), text("hello"));
-        assert_eq!((s, &v["size"]), (200, &json!(7)), "{db}: {v}");
-        let (s, v) = host.admin("PUT", &format!("{files}/b.txt"), text("world!"));
-        assert_eq!(s, 200, "{db}: {v}");
-        let (s, v) = host.admin("GET", &format!("{files}/a.txt"), None);
-        assert_eq!((s, v), (200, json!("hello")), "{db}");
-        let (s, v) = host.admin("GET", files, None);
-        assert_eq!(s, 200, "{db}");
-        assert_eq!(
-            v,
-            json!([{ "name": "a.txt", "size": 7 }, { "name": "b.txt", "size": 8 }]),
-            "{db}"
-        );
+    let (s, v) = host.admin("PUT", &format!("{files}/a.txt"), text("hello"));
+    assert_eq!((s, &v["size"]), (200, &json!(7)), "{db}: {v}");
+    let (s, v) = host.admin("PUT", &format!("{files}/b.txt"), text("world!"));
+    assert_eq!(s, 200, "{db}: {v}");
+    let (s, v) = host.admin("GET", &format!("{files}/a.txt"), None);
+    assert_eq!((s, v), (200, json!("hello")), "{db}");
+    let (s, v) = host.admin("GET", files, None);
+    assert_eq!(s, 200, "{db}");
+    assert_eq!(
+        v,
+        json!([{ "name": "a.txt", "size": 7 }, { "name": "b.txt", "size": 8 }]),
+        "{db}"
+    );
 
-        // One file past the per-file limit; a new file past the quota (15
-        // stored + 10 > 24); replacing a file counts only its new size.
-        let (s, v) = host.admin("PUT", &format!("{files}/big.txt"), text(&"x".repeat(15)));
-        assert_eq!(s, 422, "{db}: {v}");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("at most 16 bytes"),
-            "{db}: {v}"
-        );
-        let (s, v) = host.admin("PUT", &format!("{files}/c.txt"), text("12345678"));
-        assert_eq!(s, 403, "{db}: {v}");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("quota of 24 bytes"),
-            "{db}: {v}"
-        );
-        let (s, v) = host.admin("PUT", &format!("{files}/a.txt"), text("12345678901234"));
-        assert_eq!(s, 200, "{db}: replacing a.txt (16 + 8 = 24) fits: {v}");
-        let (s, v) = host.admin("PUT", &format!("{files}/bad%20name"), text("x"));
-        assert_eq!(s, 422, "{db}: {v}");
-        let (s, _) = host.admin("GET", &format!("{files}/c.txt"), None);
-        assert_eq!(s, 404, "{db}: the refused file was not stored");
+    // One file past the per-file limit; a new file past the quota (15
+    // stored + 10 > 24); replacing a file counts only its new size.
+    let (s, v) = host.admin("PUT", &format!("{files}/big.txt"), text(&"x".repeat(15)));
+    assert_eq!(s, 422, "{db}: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 16 bytes"),
+        "{db}: {v}"
+    );
+    let (s, v) = host.admin("PUT", &format!("{files}/c.txt"), text("12345678"));
+    assert_eq!(s, 403, "{db}: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("quota of 24 bytes"),
+        "{db}: {v}"
+    );
+    let (s, v) = host.admin("PUT", &format!("{files}/a.txt"), text("12345678901234"));
+    assert_eq!(s, 200, "{db}: replacing a.txt (16 + 8 = 24) fits: {v}");
+    let (s, v) = host.admin("PUT", &format!("{files}/bad%20name"), text("x"));
+    assert_eq!(s, 422, "{db}: {v}");
+    let (s, _) = host.admin("GET", &format!("{files}/c.txt"), None);
+    assert_eq!(s, 404, "{db}: the refused file was not stored");
 
-        // The admin's detail lists them with sizes.
-        let (s, v) = host.admin("GET", "/api/admin/plugins/gatekeeper", None);
-        assert_eq!(s, 200, "{db}");
-        let usage = &v["capability_usage"]["files"];
-        assert_eq!(usage["granted"], true, "{db}: {v}");
-        assert_eq!(usage["detail"]["count"], 2, "{db}: {usage}");
-        assert_eq!(usage["detail"]["total_bytes"], 24, "{db}: {usage}");
-        assert_eq!(
-            usage["detail"]["files"],
-            json!([{ "name": "a.txt", "size": 16 }, { "name": "b.txt", "size": 8 }]),
-            "{db}"
-        );
-        assert_eq!(v["capability_usage"]["sql"]["granted"], false, "{db}: {v}");
+    // The admin's detail lists them with sizes.
+    let (s, v) = host.admin("GET", "/api/admin/plugins/gatekeeper", None);
+    assert_eq!(s, 200, "{db}");
+    let usage = &v["capability_usage"]["files"];
+    assert_eq!(usage["granted"], true, "{db}: {v}");
+    assert_eq!(usage["detail"]["count"], 2, "{db}: {usage}");
+    assert_eq!(usage["detail"]["total_bytes"], 24, "{db}: {usage}");
+    assert_eq!(
+        usage["detail"]["files"],
+        json!([{ "name": "a.txt", "size": 16 }, { "name": "b.txt", "size": 8 }]),
+        "{db}"
+    );
+    assert_eq!(v["capability_usage"]["sql"]["granted"], false, "{db}: {v}");
 
-        let (s, v) = host.admin("DELETE", &format!("{files}/b.txt"), None);
-        assert_eq!((s, &v["deleted"]), (200, &json!(true)), "{db}: {v}");
+    let (s, v) = host.admin("DELETE", &format!("{files}/b.txt"), None);
+    assert_eq!((s, &v["deleted"]), (200, &json!(true)), "{db}: {v}");
 
-        // Uninstall keeping data: the files stay for a reinstall.
-        let (s, v) = host.admin("DELETE", "/api/admin/plugins/gatekeeper", None);
-        assert_eq!(s, 200, "{db}: {v}");
-        host.stop();
-        stage(dir.path(), &["gatekeeper"]);
-        let host = start(dir.path(), &url);
-        assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
-        let (_, v) = host.admin("GET", files, None);
-        assert_eq!(v, json!([{ "name": "a.txt", "size": 16 }]), "{db}: kept");
+    // Uninstall keeping data: the files stay for a reinstall.
+    let (s, v) = host.admin("DELETE", "/api/admin/plugins/gatekeeper", None);
+    assert_eq!(s, 200, "{db}: {v}");
+    host.stop();
+    stage(dir.path(), &["gatekeeper"]);
+    let host = start(dir.path(), &url);
+    assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
+    let (_, v) = host.admin("GET", files, None);
+    assert_eq!(v, json!([{ "name": "a.txt", "size": 16 }]), "{db}: kept");
 
-        // Uninstall removing data: the files go with it.
-        let (s, v) = host.admin("DELETE", "/api/admin/plugins/gatekeeper?data=remove", None);
-        assert_eq!(s, 200, "{db}: {v}");
-        assert_eq!(v["removed"]["files"], 1, "{db}: {v}");
-        host.stop();
-        stage(dir.path(), &["gatekeeper"]);
-        let host = start(dir.path(), &url);
-        assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
-        let (_, v) = host.admin("GET", files, None);
-        assert_eq!(v, json!([]), "{db}: removed files stay removed");
-        host.stop();
+    // Uninstall removing data: the files go with it.
+    let (s, v) = host.admin("DELETE", "/api/admin/plugins/gatekeeper?data=remove", None);
+    assert_eq!(s, 200, "{db}: {v}");
+    assert_eq!(v["removed"]["files"], 1, "{db}: {v}");
+    host.stop();
+    stage(dir.path(), &["gatekeeper"]);
+    let host = start(dir.path(), &url);
+    assert_eq!(host.enable("gatekeeper").0, 200, "{db}");
+    let (_, v) = host.admin("GET", files, None);
+    assert_eq!(v, json!([]), "{db}: removed files stay removed");
+    host.stop();
     }
 }
 

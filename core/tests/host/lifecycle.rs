@@ -51,11 +51,10 @@ fn sixty_four_concurrent_enables_over_http_exactly_one_wins() {
     assert_eq!(enables, 1, "exactly one transition audited: {audit}");
 }
 
-#[test]
-fn sixty_four_racing_transitions_at_the_database_exactly_one_wins() {
-    for (db, url) in crate::support::databases() {
-        eprintln!("database: {db}");
-        racing_transitions(url);
+per_database! {
+    fn sixty_four_racing_transitions_at_the_database_exactly_one_wins(db, url) {
+    eprintln!("database: {db}");
+    racing_transitions(url);
     }
 }
 

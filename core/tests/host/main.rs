@@ -2,6 +2,7 @@
 //! Integration tests of the host over real HTTP on loopback, with real
 //! plugin libraries (staged by `scripts/test`) and a real SQLite file.
 
+#[macro_use]
 mod support;
 
 mod access;

@@ -437,19 +437,15 @@ fn the_cli_packs_signs_lists_and_installs() {
 }
 
 pub(crate) fn wait_for_job(host: &Host, id: u64) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let (status, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
-        assert_eq!(status, 200, "{job}");
-        if job["stage"] == "done" || job["stage"] == "failed" {
-            return job;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "install {id} stuck: {job}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::support::eventually(
+        &format!("install {id} to finish"),
+        std::time::Duration::from_secs(30),
+        || {
+            let (status, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
+            assert_eq!(status, 200, "{job}");
+            (job["stage"] == "done" || job["stage"] == "failed").then_some(job)
+        },
+    )
 }
 
 #[test]
@@ -751,15 +747,14 @@ fn a_slow_download_does_not_hold_up_other_plugins() {
     );
     assert_eq!(s, 202, "{v}");
     let id = v["id"].as_u64().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let (_, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
-        if job["stage"] == "downloading" && job["downloaded"].as_u64().unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{job}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    crate::support::wait_until(
+        "the install to be mid-download",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, job) = host.admin("GET", &format!("/api/admin/installs/{id}"), None);
+            job["stage"] == "downloading" && job["downloaded"].as_u64().unwrap_or(0) > 0
+        },
+    );
     // Mid-download: another plugin's lifecycle is not held up. (Were it
     // waiting for the gated download, it would wait for ever: after 20 s
     // the gate opens and the test fails.)

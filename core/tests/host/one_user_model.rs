@@ -6,7 +6,7 @@
 use plugboard_plugin_api::{builtin, prelude::*};
 use serde_json::{json, Value};
 
-use crate::support::{databases, probes, tempdir, Host, Options};
+use crate::support::{probes, tempdir, Host, Options};
 
 /// (status, session cookie if set, JSON body).
 /// A request: (status, the session cookie it set, JSON body).
@@ -308,118 +308,117 @@ fn the_first_admin_passes_the_filters() {
     assert_eq!(activity(&host), ["user.created admin"]);
 }
 
-/// A database written by the previous version (migrations 1–10): `users`
-/// rows and accounts (with sessions) end up in one table, nothing lost.
-/// Users keep their ids; a user and an account with the same name become
-/// one row with the user's id and the account's password and role; an
-/// account whose id a user takes gets a new one; sessions follow; new rows
-/// get fresh ids. On SQLite and PostgreSQL.
-#[test]
-fn the_migration_merges_users_into_accounts_and_loses_nothing() {
-    use plugboard_migrations::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Database, Statement};
-    use sha2::{Digest, Sha256};
-    for (db, url) in databases() {
-        let dir = tempdir();
-        let url_or_file = url
-            .clone()
-            .unwrap_or_else(|| plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db")));
-        let admin_hash = plugboard_core::auth::hash_password("admin-password").unwrap();
-        let carol_hash = plugboard_core::auth::hash_password("carol-password").unwrap();
-        block_on(async {
-            let conn = Database::connect(url_or_file.as_str()).await.unwrap();
-            Migrator::up(&conn, Some(10)).await.unwrap();
-            let b = conn.get_database_backend();
-            let now = "2026-11-20T10:00:00Z";
-            let mut sql = vec![
-                "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (1, 'alice', 'user', '2026-11-01T08:00:00Z', '2026-11-02T08:00:00Z')".to_string(),
-                "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (2, 'bob', 'user', '2026-11-01T09:00:00Z', '2026-11-01T09:00:00Z')".to_string(),
-                "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (3, 'admin', 'user', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z')".to_string(),
-                format!("INSERT INTO accounts (id, username, password_hash, role, must_change_password, created_at) VALUES (1, 'admin', '{admin_hash}', 'admin', false, '{now}')"),
-                format!("INSERT INTO accounts (id, username, password_hash, role, must_change_password, created_at) VALUES (2, 'carol', '{carol_hash}', 'user', false, '{now}')"),
-            ];
-            for (token, account) in [("admin-token", 1), ("carol-token", 2)] {
-                let hash = hex::encode(Sha256::digest(token.as_bytes()));
-                sql.push(format!("INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES ('{hash}', {account}, 'csrf', '{now}', '2099-01-01T00:00:00Z')"));
-            }
-            if b == sea_orm::DatabaseBackend::Postgres {
-                // Rows inserted with explicit ids: as the old version's
-                // sequences would stand after writing them.
-                sql.push("SELECT setval(pg_get_serial_sequence('users', 'id'), 3)".into());
-                sql.push("SELECT setval(pg_get_serial_sequence('accounts', 'id'), 2)".into());
-            }
-            for s in sql {
-                conn.execute_raw(Statement::from_string(b, s))
-                    .await
-                    .unwrap();
-            }
-            conn.close().await.unwrap();
-        });
-
-        let host = Host::start_with(
-            dir.path(),
-            Options {
-                database_url: url.clone(),
-                ..Options::default()
-            },
-        );
-        let (_, users) = host.admin("GET", "/api/admin/users", None);
-        let rows: Vec<(i64, &str, &str, bool)> = users["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| {
-                (
-                    u["id"].as_i64().unwrap(),
-                    u["username"].as_str().unwrap(),
-                    u["role"].as_str().unwrap(),
-                    u["can_sign_in"].as_bool().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                (1, "alice", "user", false),
-                (2, "bob", "user", false),
-                (3, "admin", "admin", true),
-                (4, "carol", "user", true),
-            ],
-            "{db}"
-        );
-        assert_eq!(
-            users["users"][0]["updated_at"], "2026-11-02T08:00:00Z",
-            "{db}: {users}"
-        );
-        // Sessions followed their accounts.
-        for (token, name) in [("admin-token", "admin"), ("carol-token", "carol")] {
-            let cookie = format!("plugboard_session={token}");
-            let (s, _, me) = call(
-                &host,
-                "GET",
-                "/api/auth/session",
-                &[("cookie", &cookie)],
-                None,
-            );
-            assert_eq!((s, me["username"].as_str()), (200, Some(name)), "{db}");
+per_database! {
+    /// A database written by the previous version (migrations 1–10): `users`
+    /// rows and accounts (with sessions) end up in one table, nothing lost.
+    /// Users keep their ids; a user and an account with the same name become
+    /// one row with the user's id and the account's password and role; an
+    /// account whose id a user takes gets a new one; sessions follow; new rows
+    /// get fresh ids. On SQLite and PostgreSQL.
+    fn the_migration_merges_users_into_accounts_and_loses_nothing(db, url) {
+        use plugboard_migrations::{Migrator, MigratorTrait};
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        use sha2::{Digest, Sha256};
+    let dir = tempdir();
+    let url_or_file = url
+        .clone()
+        .unwrap_or_else(|| plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db")));
+    let admin_hash = plugboard_core::auth::hash_password("admin-password").unwrap();
+    let carol_hash = plugboard_core::auth::hash_password("carol-password").unwrap();
+    block_on(async {
+        let conn = Database::connect(url_or_file.as_str()).await.unwrap();
+        Migrator::up(&conn, Some(10)).await.unwrap();
+        let b = conn.get_database_backend();
+        let now = "2026-11-20T10:00:00Z";
+        let mut sql = vec![
+            "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (1, 'alice', 'user', '2026-11-01T08:00:00Z', '2026-11-02T08:00:00Z')".to_string(),
+            "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (2, 'bob', 'user', '2026-11-01T09:00:00Z', '2026-11-01T09:00:00Z')".to_string(),
+            "INSERT INTO users (id, username, role, created_at, updated_at) VALUES (3, 'admin', 'user', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z')".to_string(),
+            format!("INSERT INTO accounts (id, username, password_hash, role, must_change_password, created_at) VALUES (1, 'admin', '{admin_hash}', 'admin', false, '{now}')"),
+            format!("INSERT INTO accounts (id, username, password_hash, role, must_change_password, created_at) VALUES (2, 'carol', '{carol_hash}', 'user', false, '{now}')"),
+        ];
+        for (token, account) in [("admin-token", 1), ("carol-token", 2)] {
+            let hash = hex::encode(Sha256::digest(token.as_bytes()));
+            sql.push(format!("INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES ('{hash}', {account}, 'csrf', '{now}', '2099-01-01T00:00:00Z')"));
         }
-        sign_in(&host, "admin", "admin-password").unwrap();
-        sign_in(&host, "carol", "carol-password").unwrap();
-        assert_eq!(sign_in(&host, "alice", "anything"), Err(401), "{db}");
-        let (s, _) = host.admin(
-            "PATCH",
-            "/api/admin/users/1",
-            Some(json!({"password": "alice-password"})),
+        if b == sea_orm::DatabaseBackend::Postgres {
+            // Rows inserted with explicit ids: as the old version's
+            // sequences would stand after writing them.
+            sql.push("SELECT setval(pg_get_serial_sequence('users', 'id'), 3)".into());
+            sql.push("SELECT setval(pg_get_serial_sequence('accounts', 'id'), 2)".into());
+        }
+        for s in sql {
+            conn.execute_raw(Statement::from_string(b, s))
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+    });
+
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            database_url: url.clone(),
+            ..Options::default()
+        },
+    );
+    let (_, users) = host.admin("GET", "/api/admin/users", None);
+    let rows: Vec<(i64, &str, &str, bool)> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_i64().unwrap(),
+                u["username"].as_str().unwrap(),
+                u["role"].as_str().unwrap(),
+                u["can_sign_in"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (1, "alice", "user", false),
+            (2, "bob", "user", false),
+            (3, "admin", "admin", true),
+            (4, "carol", "user", true),
+        ],
+        "{db}"
+    );
+    assert_eq!(
+        users["users"][0]["updated_at"], "2026-11-02T08:00:00Z",
+        "{db}: {users}"
+    );
+    // Sessions followed their accounts.
+    for (token, name) in [("admin-token", "admin"), ("carol-token", "carol")] {
+        let cookie = format!("plugboard_session={token}");
+        let (s, _, me) = call(
+            &host,
+            "GET",
+            "/api/auth/session",
+            &[("cookie", &cookie)],
+            None,
         );
-        assert_eq!(s, 200, "{db}");
-        sign_in(&host, "alice", "alice-password").unwrap();
-        // New rows get ids after every kept one.
-        let (s, v) = host.admin(
-            "POST",
-            "/api/admin/accounts",
-            Some(json!({"username": "dan", "password": "dan-password"})),
-        );
-        assert_eq!((s, v["id"].as_i64()), (201, Some(5)), "{db}: {v}");
-        host.stop();
+        assert_eq!((s, me["username"].as_str()), (200, Some(name)), "{db}");
+    }
+    sign_in(&host, "admin", "admin-password").unwrap();
+    sign_in(&host, "carol", "carol-password").unwrap();
+    assert_eq!(sign_in(&host, "alice", "anything"), Err(401), "{db}");
+    let (s, _) = host.admin(
+        "PATCH",
+        "/api/admin/users/1",
+        Some(json!({"password": "alice-password"})),
+    );
+    assert_eq!(s, 200, "{db}");
+    sign_in(&host, "alice", "alice-password").unwrap();
+    // New rows get ids after every kept one.
+    let (s, v) = host.admin(
+        "POST",
+        "/api/admin/accounts",
+        Some(json!({"username": "dan", "password": "dan-password"})),
+    );
+    assert_eq!((s, v["id"].as_i64()), (201, Some(5)), "{db}: {v}");
+    host.stop();
     }
 }

@@ -88,11 +88,10 @@ fn routes_appear_on_enable_and_vanish_on_disable() {
     assert_eq!(host.admin("GET", "/api/plugins/unknown/x", None).0, 404);
 }
 
-#[test]
-fn kv_is_namespaced_per_plugin_and_supports_prefixes_and_clear() {
-    for (db, url) in crate::support::databases() {
-        eprintln!("database: {db}");
-        kv_namespaced(url);
+per_database! {
+    fn kv_is_namespaced_per_plugin_and_supports_prefixes_and_clear(db, url) {
+    eprintln!("database: {db}");
+    kv_namespaced(url);
     }
 }
 

@@ -72,7 +72,6 @@ mod through_plugins {
     use serde_json::json;
 
     use crate::support::{
-        databases,
         sql_probe::{BadMigration, SqlProbe},
         tempdir, Host, Options,
     };
@@ -89,11 +88,10 @@ mod through_plugins {
         }
     }
 
-    #[test]
-    fn plugins_use_their_own_tables_with_parameters_and_atomic_batches() {
-        for (db, url) in databases() {
-            eprintln!("database: {db}");
-            own_tables_parameters_and_batches(url);
+    per_database! {
+        fn plugins_use_their_own_tables_with_parameters_and_atomic_batches(db, url) {
+        eprintln!("database: {db}");
+        own_tables_parameters_and_batches(url);
         }
     }
 
@@ -186,11 +184,10 @@ mod through_plugins {
         assert_eq!((s, v), (200, json!([1, 2])));
     }
 
-    #[test]
-    fn every_statement_reaching_outside_is_refused_through_a_plugin_and_changes_nothing() {
-        for (db, url) in databases() {
-            eprintln!("database: {db}");
-            refusals_through_a_plugin(url);
+    per_database! {
+        fn every_statement_reaching_outside_is_refused_through_a_plugin_and_changes_nothing(db, url) {
+        eprintln!("database: {db}");
+        refusals_through_a_plugin(url);
         }
     }
 
@@ -455,11 +452,10 @@ mod through_plugins {
         assert!(s == 200 || s == 204, "{s} {v}");
     }
 
-    #[test]
-    fn columns_can_be_added_renamed_and_dropped_on_both_databases() {
-        for (db, url) in databases() {
-            eprintln!("database: {db}");
-            alter_columns(url);
+    per_database! {
+        fn columns_can_be_added_renamed_and_dropped_on_both_databases(db, url) {
+        eprintln!("database: {db}");
+        alter_columns(url);
         }
     }
 
@@ -688,11 +684,10 @@ mod through_plugins {
         });
     }
 
-    #[test]
-    fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id() {
-        for (db, url) in databases() {
-            eprintln!("database: {db}");
-            failing_migration(url);
+    per_database! {
+        fn a_failing_migration_rolls_back_and_leaves_the_plugin_errored_with_its_id(db, url) {
+        eprintln!("database: {db}");
+        failing_migration(url);
         }
     }
 
@@ -727,11 +722,10 @@ mod through_plugins {
         });
     }
 
-    #[test]
-    fn migrations_are_not_applied_twice_across_restarts() {
-        for (db, url) in databases() {
-            eprintln!("database: {db}");
-            migrations_once(url);
+    per_database! {
+        fn migrations_are_not_applied_twice_across_restarts(db, url) {
+        eprintln!("database: {db}");
+        migrations_once(url);
         }
     }
 

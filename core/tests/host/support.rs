@@ -120,13 +120,54 @@ pub fn granted(make: Factory, capabilities: Value) -> BuiltinPlugin {
     }
 }
 
-/// The databases a test runs on: SQLite (`None`) and a fresh database on the
-/// PostgreSQL server that `scripts/test` starts.
-pub fn databases() -> Vec<(&'static str, Option<String>)> {
-    vec![
-        ("sqlite", None),
-        ("postgres", Some(fresh_postgres_database())),
-    ]
+/// Polls `probe` (every 10 ms) until it gives a value, and returns it;
+/// fails the test with `what` and the last `progress` after `within`. The
+/// one waiting loop of the tests: nothing sleeps a fixed time to "let
+/// something happen".
+pub fn eventually<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// [`eventually`] for a condition.
+pub fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    eventually(what, within, || done().then_some(()))
+}
+
+/// One test per database: `per_database! { fn name(db, url) { … } }` makes
+/// `name::sqlite` (`url` is `None`: a SQLite file in the data folder) and
+/// `name::postgres` (a fresh database on the PostgreSQL server that
+/// `scripts/test` starts), so a failure names the database.
+macro_rules! per_database {
+    ($(#[$meta:meta])* fn $name:ident($db:ident, $url:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(unused_variables)]
+            fn run($db: &'static str, $url: Option<String>) $body
+
+            #[test]
+            fn sqlite() {
+                run("sqlite", None)
+            }
+
+            #[test]
+            fn postgres() {
+                run("postgres", Some($crate::support::fresh_postgres_database()))
+            }
+        }
+    };
 }
 
 /// A new, empty database on the test PostgreSQL server.

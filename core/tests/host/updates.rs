@@ -8,7 +8,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use plugboard_core::marketplace::{author, signing::KeyPair};
@@ -261,14 +261,11 @@ fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
         old.generation()
     );
     drop(old);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !updates(&host)["draining"].as_array().unwrap().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the old generation never drained"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until(
+        "the old generation to drain",
+        Duration::from_secs(10),
+        || updates(&host)["draining"].as_array().unwrap().is_empty(),
+    );
     // on_upgrade ran on 2.0.0, after its migration added the column.
     let (_, up) = host.public("GET", "/api/plugins/notes/upgraded", None);
     assert_eq!(up, json!({"from": "1.0.0", "notes_seen_by_upgrade": 3}));
