@@ -334,3 +334,12 @@ fn deliver(
         }
     }
 }
+
+impl crate::scope::Emitter for EventBus {
+    fn emit(&self, name: &str, payload_json: &str) {
+        EventBus::emit(self, name, payload_json)
+    }
+    fn emit_sync(&self, name: &str, payload_json: &str) -> Vec<(String, String)> {
+        EventBus::emit_sync(self, name, payload_json)
+    }
+}

@@ -17,6 +17,7 @@
 //! | [`registry`] | a loaded plugin and the guarded call into it |
 //! | [`hooks`] | hook ordering |
 //! | [`routes`] | the plugin route table |
+//! | [`file_store`] | the files capability's storage |
 //! | [`kv`], `scope` | KV storage and the per-plugin host services |
 //! | [`sql`] | namespaced SQL: the isolation check, execution, plugin migrations |
 //! | [`events`] | the event bus |
@@ -39,6 +40,7 @@ pub mod db;
 mod entity;
 pub mod events;
 pub mod fault;
+pub mod file_store;
 pub mod hooks;
 pub mod http;
 pub mod inspect;

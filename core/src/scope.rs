@@ -11,13 +11,22 @@ use sea_orm::DbErr;
 
 use crate::{
     capabilities::{Capability, CapabilityDenied},
-    capability::files::{self, FileLimits},
     db::Db,
-    events::EventBus,
+    file_store::{self as files, FileLimits},
     kv,
     manifest::Manifest,
     outbound, sql,
 };
+
+/// Where a plugin's events go: the event bus, behind a trait so that the
+/// scope (which the bus's subscribers hold) does not depend on the bus.
+pub(crate) trait Emitter: Send + Sync {
+    /// Queues `name` for every subscriber; does not wait.
+    fn emit(&self, name: &str, payload_json: &str);
+    /// Delivers `name` to every subscriber and waits; their failures as
+    /// (plugin, error).
+    fn emit_sync(&self, name: &str, payload_json: &str) -> Vec<(String, String)>;
+}
 
 /// The services of one plugin, scoped by its slug and held to the
 /// capabilities its manifest declares.
@@ -25,7 +34,7 @@ pub(crate) struct PluginScope {
     slug: Arc<str>,
     manifest: Arc<Manifest>,
     db: Db,
-    bus: Weak<EventBus>,
+    bus: Weak<dyn Emitter>,
     http: Arc<outbound::Client>,
     files: FileLimits,
     /// How many error kinds the plugin knows (see `ErrorKind`).
@@ -37,7 +46,7 @@ impl PluginScope {
     pub(crate) fn new(
         manifest: &Arc<Manifest>,
         db: Db,
-        bus: Weak<EventBus>,
+        bus: Weak<dyn Emitter>,
         http: Arc<outbound::Client>,
         files: FileLimits,
     ) -> Self {
@@ -252,7 +261,7 @@ impl HostServices for PluginScope {
     ) -> PluginResult<Vec<(String, String)>> {
         let own = format!("plugin.{}.", self.slug);
         let rest = name.strip_prefix(own.as_str()).unwrap_or_default();
-        if rest.is_empty() || !crate::events::is_valid_name(name) {
+        if rest.is_empty() || !plugboard_manifest::pattern::is_valid_name(name) {
             return Err(PluginError::new(
                 ErrorKind::Refused,
                 format!(

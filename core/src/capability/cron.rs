@@ -7,7 +7,6 @@ use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject
 use crate::{
     capabilities::{Capabilities, Capability},
     registry::PluginEntry,
-    runtime::Runtime,
     scheduler::Schedule,
 };
 
@@ -43,21 +42,20 @@ impl HostCapability for Cron {
     }
     fn go_live<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         entry: &'a Arc<PluginEntry>,
         prepared: Option<Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
         let jobs: Jobs = staged(prepared).unwrap_or_default();
         Box::pin(async move {
-            runtime
-                .scheduler()
+            host.scheduler
                 .schedule(entry, &jobs)
                 .await
                 .map_err(|e| StepFailed::new("jobs", e))
         })
     }
-    fn take_offline(&self, runtime: &Runtime, slug: &str) {
-        runtime.scheduler().unschedule(slug);
+    fn take_offline(&self, host: &super::Host<'_>, slug: &str) {
+        host.scheduler.unschedule(slug);
     }
     fn purge<'a>(
         &'a self,

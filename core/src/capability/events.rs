@@ -7,7 +7,6 @@ use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject
 use crate::{
     capabilities::{Capabilities, Capability},
     registry::PluginEntry,
-    runtime::Runtime,
 };
 
 pub(crate) struct Events;
@@ -35,18 +34,18 @@ impl HostCapability for Events {
     }
     fn go_live<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         entry: &'a Arc<PluginEntry>,
         prepared: Option<Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
         let patterns: Vec<String> = staged(prepared).unwrap_or_default();
-        let result = runtime
-            .events()
+        let result = host
+            .events
             .subscribe(entry, &patterns)
             .map_err(|e| StepFailed::new("subscriptions", e));
         Box::pin(async move { result })
     }
-    fn take_offline(&self, runtime: &Runtime, slug: &str) {
-        runtime.events().unsubscribe(slug);
+    fn take_offline(&self, host: &super::Host<'_>, slug: &str) {
+        host.events.unsubscribe(slug);
     }
 }

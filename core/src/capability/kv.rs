@@ -4,7 +4,7 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
 use super::{HostCapability, Pending};
-use crate::{capabilities::Capabilities, runtime::Runtime};
+use crate::capabilities::Capabilities;
 
 pub(crate) struct Kv;
 
@@ -24,11 +24,12 @@ impl HostCapability for Kv {
     }
     fn describe<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         slug: &'a str,
+        _capabilities: &'a crate::capabilities::Capabilities,
     ) -> Pending<'a, Result<Option<serde_json::Value>, DbErr>> {
         Box::pin(async move {
-            let n = count_rows(runtime.db().conn(), "plugin_storage", slug).await?;
+            let n = count_rows(host.db.conn(), "plugin_storage", slug).await?;
             Ok((n > 0).then(|| serde_json::json!({ "entries": n })))
         })
     }

@@ -24,6 +24,7 @@ mod events;
 pub mod files;
 mod kv;
 mod network;
+pub mod purge;
 mod routes;
 mod sql;
 mod ui;
@@ -32,7 +33,22 @@ use std::{any::Any, future::Future, path::Path, pin::Pin, sync::Arc};
 
 use sea_orm::{DatabaseTransaction, DbErr};
 
-use crate::{capabilities::Capabilities, registry::PluginEntry, runtime::Runtime};
+use crate::{
+    capabilities::Capabilities, db::Db, events::EventBus, file_store::FileLimits,
+    registry::PluginEntry, routes::RouteTable, scheduler::Scheduler, ui::UiRegistry,
+};
+
+/// The parts of the host the capabilities work with (the runtime lends
+/// them; capabilities never see the runtime itself, so the dependency
+/// points one way).
+pub(crate) struct Host<'a> {
+    pub db: &'a Db,
+    pub events: &'a EventBus,
+    pub routes: &'a RouteTable<Arc<PluginEntry>>,
+    pub scheduler: &'a Scheduler,
+    pub ui: &'a UiRegistry,
+    pub files: FileLimits,
+}
 
 /// A boxed future, as the trait's async steps return.
 pub(crate) type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -81,7 +97,7 @@ pub(crate) trait HostCapability: Sync {
     /// Runs before `on_enable` (SQL applies the plugin's migrations).
     fn before_enable<'a>(
         &'a self,
-        _runtime: &'a Runtime,
+        _host: &'a Host<'a>,
         _entry: &'a Arc<PluginEntry>,
         _staged: Option<&'a Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
@@ -90,7 +106,7 @@ pub(crate) trait HostCapability: Sync {
     /// Publishes what was prepared: it reaches the plugin from now on.
     fn go_live<'a>(
         &'a self,
-        _runtime: &'a Runtime,
+        _host: &'a Host<'a>,
         _entry: &'a Arc<PluginEntry>,
         _staged: Option<Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
@@ -98,7 +114,7 @@ pub(crate) trait HostCapability: Sync {
     }
     /// Withdraws what went live (no database access; may run on a request
     /// thread when the fault policy trips).
-    fn take_offline(&self, _runtime: &Runtime, _slug: &str) {}
+    fn take_offline(&self, _host: &Host<'_>, _slug: &str) {}
     /// Deletes the plugin's data of this capability (uninstall with
     /// `data=remove`); how many items, for the audit note.
     fn purge<'a>(
@@ -111,8 +127,9 @@ pub(crate) trait HostCapability: Sync {
     /// What the admin shows about the plugin's use of it (`None`: nothing).
     fn describe<'a>(
         &'a self,
-        _runtime: &'a Runtime,
+        _host: &'a Host<'a>,
         _slug: &'a str,
+        _capabilities: &'a Capabilities,
     ) -> Pending<'a, Result<Option<serde_json::Value>, DbErr>> {
         Box::pin(async { Ok(None) })
     }
@@ -144,13 +161,13 @@ pub(crate) fn prepare_all(subject: &Subject<'_>) -> Result<Prepared, StepFailed>
 
 /// Runs every capability's `before_enable`, in order.
 pub(crate) async fn before_enable_all(
-    runtime: &Runtime,
+    host: &Host<'_>,
     entry: &Arc<PluginEntry>,
     prepared: &Prepared,
 ) -> Result<(), StepFailed> {
     for (capability, staged) in ALL.iter().zip(&prepared.0) {
         capability
-            .before_enable(runtime, entry, staged.as_ref())
+            .before_enable(host, entry, staged.as_ref())
             .await?;
     }
     Ok(())
@@ -159,13 +176,13 @@ pub(crate) async fn before_enable_all(
 /// Runs every capability's `go_live`; on the first failure, takes every
 /// capability offline again and returns the failure.
 pub(crate) async fn go_live_all(
-    runtime: &Runtime,
+    host: &Host<'_>,
     entry: &Arc<PluginEntry>,
     prepared: Prepared,
 ) -> Result<(), StepFailed> {
     for (capability, staged) in ALL.iter().zip(prepared.0) {
-        if let Err(failure) = capability.go_live(runtime, entry, staged).await {
-            take_offline_all(runtime, entry.slug());
+        if let Err(failure) = capability.go_live(host, entry, staged).await {
+            take_offline_all(host, entry.slug());
             return Err(failure);
         }
     }
@@ -173,9 +190,9 @@ pub(crate) async fn go_live_all(
 }
 
 /// Runs every capability's `take_offline`, in reverse order.
-pub(crate) fn take_offline_all(runtime: &Runtime, slug: &str) {
+pub(crate) fn take_offline_all(host: &Host<'_>, slug: &str) {
     for capability in ALL.iter().rev() {
-        capability.take_offline(runtime, slug);
+        capability.take_offline(host, slug);
     }
 }
 
@@ -194,14 +211,14 @@ pub(crate) async fn purge_all(
 /// Every capability's admin description of `slug`, by name: whether it is
 /// granted, and what it holds or serves.
 pub(crate) async fn describe_all(
-    runtime: &Runtime,
+    host: &Host<'_>,
     slug: &str,
     capabilities: &Capabilities,
 ) -> Result<serde_json::Map<String, serde_json::Value>, DbErr> {
     let mut out = serde_json::Map::new();
     for capability in ALL {
         let mut item = serde_json::json!({ "granted": capability.granted(capabilities) });
-        if let Some(detail) = capability.describe(runtime, slug).await? {
+        if let Some(detail) = capability.describe(host, slug, capabilities).await? {
             item["detail"] = detail;
         }
         out.insert(capability.name().to_string(), item);

@@ -2,7 +2,7 @@
 //! HTTP (checked at each request in `scope.rs`).
 
 use super::{HostCapability, Pending};
-use crate::{capabilities::Capabilities, runtime::Runtime};
+use crate::capabilities::Capabilities;
 
 pub(crate) struct Network;
 
@@ -15,13 +15,11 @@ impl HostCapability for Network {
     }
     fn describe<'a>(
         &'a self,
-        runtime: &'a Runtime,
-        slug: &'a str,
+        _host: &'a super::Host<'a>,
+        _slug: &'a str,
+        capabilities: &'a crate::capabilities::Capabilities,
     ) -> Pending<'a, Result<Option<serde_json::Value>, sea_orm::DbErr>> {
-        let hosts = runtime
-            .plugin(slug)
-            .map(|e| e.capabilities().network.clone())
-            .unwrap_or_default();
+        let hosts = capabilities.network.clone();
         Box::pin(
             async move { Ok((!hosts.is_empty()).then(|| serde_json::json!({ "hosts": hosts }))) },
         )

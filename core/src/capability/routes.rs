@@ -8,7 +8,6 @@ use crate::{
     capabilities::{Capabilities, Capability},
     registry::PluginEntry,
     routes::{self, RouteEntry},
-    runtime::Runtime,
 };
 
 pub(crate) struct Routes;
@@ -36,25 +35,25 @@ impl HostCapability for Routes {
     }
     fn go_live<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         entry: &'a Arc<PluginEntry>,
         prepared: Option<Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
         let compiled: Vec<RouteEntry> = staged(prepared).unwrap_or_default();
-        runtime
-            .routes()
+        host.routes
             .publish(entry.slug(), compiled, Arc::clone(entry));
         Box::pin(async { Ok(()) })
     }
-    fn take_offline(&self, runtime: &Runtime, slug: &str) {
-        runtime.routes().withdraw(slug);
+    fn take_offline(&self, host: &super::Host<'_>, slug: &str) {
+        host.routes.withdraw(slug);
     }
     fn describe<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         slug: &'a str,
+        _capabilities: &'a crate::capabilities::Capabilities,
     ) -> Pending<'a, Result<Option<serde_json::Value>, sea_orm::DbErr>> {
-        let count = runtime.routes().list(slug).len();
+        let count = host.routes.list(slug).len();
         Box::pin(async move { Ok((count > 0).then(|| serde_json::json!({ "served": count }))) })
     }
 }

@@ -12,7 +12,6 @@ use super::{denied, staged_ref, HostCapability, Pending, Staged, StepFailed, Sub
 use crate::{
     capabilities::{Capabilities, Capability},
     registry::PluginEntry,
-    runtime::Runtime,
 };
 
 pub(crate) struct Sql;
@@ -37,14 +36,14 @@ impl HostCapability for Sql {
     }
     fn before_enable<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         entry: &'a Arc<PluginEntry>,
         prepared: Option<&'a Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
         let migrations = staged_ref::<Vec<Migration>>(prepared)
             .cloned()
             .unwrap_or_default();
-        Box::pin(migrate(runtime, entry, migrations))
+        Box::pin(migrate(host, entry, migrations))
     }
     fn purge<'a>(
         &'a self,
@@ -57,13 +56,14 @@ impl HostCapability for Sql {
     }
     fn describe<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         slug: &'a str,
+        _capabilities: &'a crate::capabilities::Capabilities,
     ) -> Pending<'a, Result<Option<serde_json::Value>, DbErr>> {
         let slug = slug.to_string();
         Box::pin(async move {
-            let tables = runtime
-                .db()
+            let tables = host
+                .db
                 .on_bridge(
                     move |host, sandboxes| async move { sandboxes.tables(&host, &slug).await },
                 )
@@ -75,7 +75,7 @@ impl HostCapability for Sql {
 
 /// Applies the plugin's pending migrations; the failing one's error.
 async fn migrate(
-    runtime: &Runtime,
+    host: &super::Host<'_>,
     entry: &PluginEntry,
     migrations: Vec<Migration>,
 ) -> Result<(), StepFailed> {
@@ -85,8 +85,8 @@ async fn migrate(
         return Ok(());
     }
     let slug = entry.slug().to_string();
-    let outcome = runtime
-        .db()
+    let outcome = host
+        .db
         .on_bridge(move |host, sandboxes| async move {
             let plugin = sandboxes.conn(&host, &slug).await?;
             Ok(crate::sql::migrate::apply(&host, &plugin, &slug, &migrations).await)

@@ -7,7 +7,6 @@ use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject
 use crate::{
     capabilities::{Capabilities, Capability},
     registry::PluginEntry,
-    runtime::Runtime,
 };
 
 pub(crate) struct Ui;
@@ -41,16 +40,16 @@ impl HostCapability for Ui {
     }
     fn go_live<'a>(
         &'a self,
-        runtime: &'a Runtime,
+        host: &'a super::Host<'a>,
         entry: &'a Arc<PluginEntry>,
         prepared: Option<Staged>,
     ) -> Pending<'a, Result<(), StepFailed>> {
         let contributions: Vec<plugboard_frontend_manifest::Contribution> =
             staged(prepared).unwrap_or_default();
-        runtime.ui().publish(entry.slug(), contributions);
+        host.ui.publish(entry.slug(), contributions);
         Box::pin(async { Ok(()) })
     }
-    fn take_offline(&self, runtime: &Runtime, slug: &str) {
-        runtime.ui().withdraw(slug);
+    fn take_offline(&self, host: &super::Host<'_>, slug: &str) {
+        host.ui.withdraw(slug);
     }
 }

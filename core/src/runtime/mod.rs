@@ -53,7 +53,7 @@ pub struct RuntimeConfig {
     /// When a plugin's panics take it out of service.
     pub fault_policy: FaultPolicy,
     /// How much each plugin may keep with the `files` capability.
-    pub files: crate::capability::files::FileLimits,
+    pub files: crate::file_store::FileLimits,
     /// Checks bundle libraries in a child process (by default this
     /// process's executable: see [`crate::inspect`]).
     pub inspector: crate::inspect::Inspector,
@@ -409,7 +409,7 @@ impl Runtime {
         slug: &str,
         capabilities: &crate::capabilities::Capabilities,
     ) -> Result<serde_json::Map<String, serde_json::Value>, sea_orm::DbErr> {
-        crate::capability::describe_all(self, slug, capabilities).await
+        crate::capability::describe_all(&self.capability_host(), slug, capabilities).await
     }
     /// Ends the live streams ([`Runtime::changes`] consumers that watch
     /// [`Runtime::stopping`]), so a graceful HTTP stop need not wait for
@@ -458,14 +458,22 @@ impl Runtime {
         crate::scope::PluginScope::new(
             manifest,
             self.db().clone(),
-            self.bus_handle(),
+            Arc::downgrade(&self.inner.bus) as std::sync::Weak<dyn crate::scope::Emitter>,
             Arc::clone(&self.inner.http),
             self.config().files,
         )
     }
 
-    pub(crate) fn bus_handle(&self) -> std::sync::Weak<EventBus> {
-        Arc::downgrade(&self.inner.bus)
+    /// What the capabilities work with (see [`crate::capability::Host`]).
+    pub(crate) fn capability_host(&self) -> crate::capability::Host<'_> {
+        crate::capability::Host {
+            db: &self.inner.db,
+            events: &self.inner.bus,
+            routes: &self.inner.routes,
+            scheduler: &self.inner.scheduler,
+            ui: &self.inner.ui,
+            files: self.inner.config.files,
+        }
     }
     /// The cron scheduler.
     pub fn scheduler(&self) -> &Scheduler {

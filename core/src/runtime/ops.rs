@@ -172,7 +172,7 @@ impl Runtime {
         entry: &Arc<PluginEntry>,
         prepared: &Prepared,
     ) -> Result<(), (&'static str, String)> {
-        capability::before_enable_all(self, entry, &prepared.capabilities)
+        capability::before_enable_all(&self.capability_host(), entry, &prepared.capabilities)
             .await
             .map_err(|f| (f.phase, f.message))
     }
@@ -188,7 +188,8 @@ impl Runtime {
     ) -> Result<(), capability::StepFailed> {
         entry.set_declared_hooks(prepared.hooks);
         entry.set_live(true);
-        let outcome = capability::go_live_all(self, entry, prepared.capabilities).await;
+        let outcome =
+            capability::go_live_all(&self.capability_host(), entry, prepared.capabilities).await;
         if outcome.is_err() {
             entry.set_live(false);
         }
@@ -269,7 +270,7 @@ impl Runtime {
     /// Withdraws a plugin's routes and hooks at once (no database access).
     pub(super) fn take_offline(&self, entry: &PluginEntry) {
         entry.set_live(false);
-        capability::take_offline_all(self, entry.slug());
+        capability::take_offline_all(&self.capability_host(), entry.slug());
         self.rebuild_hooks();
     }
 

@@ -17,11 +17,11 @@ use serde::Serialize;
 
 use super::{Runtime, RuntimeError};
 use crate::{
+    capability::purge::{self, Purged},
     lifecycle::{PluginState, Transition},
     manifest::{Manifest, ManifestFile},
     registry::PluginKind,
     slug::Slug,
-    sql::purge::{self, Purged},
 };
 
 /// What happens to a plugin's data when it is uninstalled.

@@ -12,7 +12,6 @@ pub mod exec;
 mod functions;
 pub mod migrate;
 mod namespace;
-pub mod purge;
 pub(crate) mod sandbox;
 
 pub use cache::namespaced;

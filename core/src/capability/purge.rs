@@ -24,7 +24,7 @@ pub async fn purge(db: &Db, slug: &str) -> Result<Purged, DbErr> {
     let slug = slug.to_string();
     db.on_bridge(move |conn, sandboxes| async move {
         let txn = conn.begin().await?;
-        let removed = crate::capability::purge_all(&txn, &slug).await?;
+        let removed = super::purge_all(&txn, &slug).await?;
         txn.commit().await?;
         let count = |name| {
             removed
