@@ -4,7 +4,7 @@ use std::sync::{Arc, Weak};
 
 use plugboard_plugin_api::{
     files::{FileEntry, FilesHost},
-    host::{HostServices, LogLevel},
+    host::{ConfigHost, EventsHost, HostServices, KvHost, LogLevel, NetworkHost, SqlHost},
     ErrorKind, OutboundRequest, OutboundResponse, PluginError, PluginResult,
 };
 use sea_orm::DbErr;
@@ -200,6 +200,9 @@ impl HostServices for PluginScope {
             LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
         }
     }
+}
+
+impl KvHost for PluginScope {
     fn kv_get(&self, key: &str) -> PluginResult<Option<String>> {
         self.require_kv()?;
         let key = key.to_string();
@@ -228,6 +231,16 @@ impl HostServices for PluginScope {
             kv::keys(&db, &slug, &prefix).await
         })
     }
+    fn kv_clear(&self) -> PluginResult<u64> {
+        self.require_kv()?;
+        self.run(
+            "kv.clear",
+            |db, slug| async move { kv::clear(&db, &slug).await },
+        )
+    }
+}
+
+impl SqlHost for PluginScope {
     fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64> {
         self.require_sql()?;
         let (sql, params, rewriter) = (sql.to_string(), params.to_vec(), self.db.rewriter());
@@ -253,6 +266,9 @@ impl HostServices for PluginScope {
             sql::exec::batch(&db, &slug, &statements, rewriter).await
         })
     }
+}
+
+impl EventsHost for PluginScope {
     fn emit(
         &self,
         name: &str,
@@ -287,12 +303,18 @@ impl HostServices for PluginScope {
             Ok(Vec::new())
         }
     }
+}
+
+impl ConfigHost for PluginScope {
     fn config_get(&self) -> PluginResult<String> {
         let stored = self.run("config", |db, slug| async move {
             crate::config::load(&db, &slug).await
         })?;
         Ok(stored.unwrap_or_else(|| serde_json::json!({})).to_string())
     }
+}
+
+impl NetworkHost for PluginScope {
     fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
         let host =
             outbound::host_of(&request.url).map_err(|e| PluginError::invalid(e.to_string()))?;
@@ -304,13 +326,6 @@ impl HostServices for PluginScope {
             outbound::OutboundError::Transport { .. } => PluginError::failed(e.to_string()),
             _ => PluginError::invalid(e.to_string()),
         })
-    }
-    fn kv_clear(&self) -> PluginResult<u64> {
-        self.require_kv()?;
-        self.run(
-            "kv.clear",
-            |db, slug| async move { kv::clear(&db, &slug).await },
-        )
     }
 }
 

@@ -48,7 +48,10 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let mut files = Vec::new();
         rust_files(path, &mut files);
         let mut uses = BTreeSet::new();
-        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        {
             let code = code(&std::fs::read_to_string(file).unwrap());
             for (i, _) in code.match_indices("crate::") {
                 let rest = &code[i + "crate::".len()..];

@@ -30,44 +30,22 @@ pub enum LogLevel {
     Debug,
 }
 
-/// The services a host gives one plugin. Each value is scoped to one plugin:
-/// the host creates one per plugin and the plugin can reach nothing else.
+/// The services a host gives one plugin, one trait per capability
+/// ([`KvHost`], [`SqlHost`], [`EventsHost`], [`ConfigHost`],
+/// [`NetworkHost`]; [`files`](HostServices::files) for the capabilities
+/// added since 1.6, which a host may not offer). Each value is scoped to one
+/// plugin: the host creates one per plugin and the plugin can reach nothing
+/// else.
 ///
-/// Implemented by the Plugboard host; a test double can implement it to run
-/// a plugin without a host.
-pub trait HostServices: Send + Sync + 'static {
+/// Implemented by the Plugboard host and by
+/// [`MemoryHost`](crate::testing::MemoryHost); a test double can implement
+/// it to run a plugin without a host. (The binary interface is
+/// [`HostVTable`](crate::abi::HostVTable), unchanged by this grouping.)
+pub trait HostServices:
+    KvHost + SqlHost + EventsHost + ConfigHost + NetworkHost + Send + Sync + 'static
+{
     /// Writes a log line tagged with the plugin.
     fn log(&self, level: LogLevel, message: &str);
-    /// The JSON text stored under `key`.
-    fn kv_get(&self, key: &str) -> PluginResult<Option<String>>;
-    /// Stores JSON text under `key`.
-    fn kv_set(&self, key: &str, value_json: &str) -> PluginResult<()>;
-    /// Deletes `key`; whether it existed.
-    fn kv_delete(&self, key: &str) -> PluginResult<bool>;
-    /// The keys starting with `prefix`, sorted.
-    fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>>;
-    /// Deletes every key; how many.
-    fn kv_clear(&self) -> PluginResult<u64>;
-    /// Runs one statement in the plugin's namespace; rows affected.
-    fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64>;
-    /// Runs one query in the plugin's namespace; rows as JSON objects.
-    fn sql_query(
-        &self,
-        sql: &str,
-        params: &[serde_json::Value],
-    ) -> PluginResult<Vec<serde_json::Value>>;
-    /// Runs statements atomically; rows affected by each.
-    fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>>;
-    /// Emits an event in the plugin's namespace; with `wait`, the
-    /// subscribers' failures as `(plugin, error)`.
-    fn emit(
-        &self,
-        name: &str,
-        payload_json: &str,
-        wait: bool,
-    ) -> PluginResult<Vec<(String, String)>>;
-    /// The plugin's configuration as JSON text (`{}` when none).
-    fn config_get(&self) -> PluginResult<String>;
     /// The plugin's file storage (since 1.6), if this host offers it.
     fn files(&self) -> Option<&dyn crate::files::FilesHost> {
         None
@@ -79,6 +57,58 @@ pub trait HostServices: Send + Sync + 'static {
     fn peer_error_kinds(&self) -> u8 {
         u8::MAX
     }
+}
+
+/// The `kv` capability: JSON values under string keys, in the plugin's
+/// namespace.
+pub trait KvHost {
+    /// The JSON text stored under `key`.
+    fn kv_get(&self, key: &str) -> PluginResult<Option<String>>;
+    /// Stores JSON text under `key`.
+    fn kv_set(&self, key: &str, value_json: &str) -> PluginResult<()>;
+    /// Deletes `key`; whether it existed.
+    fn kv_delete(&self, key: &str) -> PluginResult<bool>;
+    /// The keys starting with `prefix`, sorted.
+    fn kv_keys(&self, prefix: &str) -> PluginResult<Vec<String>>;
+    /// Deletes every key; how many.
+    fn kv_clear(&self) -> PluginResult<u64>;
+}
+
+/// The `sql` capability: statements in the plugin's own tables.
+pub trait SqlHost {
+    /// Runs one statement in the plugin's namespace; rows affected.
+    fn sql_exec(&self, sql: &str, params: &[serde_json::Value]) -> PluginResult<u64>;
+    /// Runs one query in the plugin's namespace; rows as JSON objects.
+    fn sql_query(
+        &self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> PluginResult<Vec<serde_json::Value>>;
+    /// Runs statements atomically; rows affected by each.
+    fn sql_batch(&self, statements: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>>;
+}
+
+/// The `events` capability (emitting; subscriptions are declared by the
+/// plugin and delivered by the host).
+pub trait EventsHost {
+    /// Emits an event in the plugin's namespace; with `wait`, the
+    /// subscribers' failures as `(plugin, error)`.
+    fn emit(
+        &self,
+        name: &str,
+        payload_json: &str,
+        wait: bool,
+    ) -> PluginResult<Vec<(String, String)>>;
+}
+
+/// The plugin's configuration.
+pub trait ConfigHost {
+    /// The plugin's configuration as JSON text (`{}` when none).
+    fn config_get(&self) -> PluginResult<String>;
+}
+
+/// The `network` capability: outbound HTTP.
+pub trait NetworkHost {
     /// Makes an HTTP request for the plugin (since 1.3). The default refuses.
     fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
         Err(PluginError::new(
@@ -91,22 +121,34 @@ pub trait HostServices: Send + Sync + 'static {
 /// A context for a call into a plugin, over `services`.
 ///
 /// ```
-/// use plugboard_plugin_api::{host::{context_for, HostServices, LogLevel}, PluginResult};
+/// use plugboard_plugin_api::host::{
+///     context_for, ConfigHost, EventsHost, HostServices, KvHost, LogLevel, NetworkHost, SqlHost,
+/// };
+/// use plugboard_plugin_api::PluginResult;
 ///
 /// struct Quiet;
 /// impl HostServices for Quiet {
 ///     fn log(&self, _: LogLevel, _: &str) {}
+/// }
+/// impl KvHost for Quiet {
 ///     fn kv_get(&self, _: &str) -> PluginResult<Option<String>> { Ok(Some("41".into())) }
 ///     fn kv_set(&self, _: &str, _: &str) -> PluginResult<()> { Ok(()) }
 ///     fn kv_delete(&self, _: &str) -> PluginResult<bool> { Ok(false) }
 ///     fn kv_keys(&self, _: &str) -> PluginResult<Vec<String>> { Ok(vec![]) }
 ///     fn kv_clear(&self) -> PluginResult<u64> { Ok(0) }
+/// }
+/// impl SqlHost for Quiet {
 ///     fn sql_exec(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<u64> { Ok(0) }
 ///     fn sql_query(&self, _: &str, _: &[serde_json::Value]) -> PluginResult<Vec<serde_json::Value>> { Ok(vec![]) }
 ///     fn sql_batch(&self, _: &[(String, Vec<serde_json::Value>)]) -> PluginResult<Vec<u64>> { Ok(vec![]) }
+/// }
+/// impl EventsHost for Quiet {
 ///     fn emit(&self, _: &str, _: &str, _: bool) -> PluginResult<Vec<(String, String)>> { Ok(vec![]) }
+/// }
+/// impl ConfigHost for Quiet {
 ///     fn config_get(&self) -> PluginResult<String> { Ok("{}".into()) }
 /// }
+/// impl NetworkHost for Quiet {} // outbound HTTP refused (the default)
 /// let services = Quiet;
 /// let ctx = context_for(&services);
 /// assert_eq!(ctx.kv().get::<u32>("answer").unwrap(), Some(41));

@@ -35,7 +35,9 @@ use crate::{
     caller::Caller,
     context::Context,
     error::PluginResult,
-    host::{context_for, HostServices, LogLevel},
+    host::{
+        context_for, ConfigHost, EventsHost, HostServices, KvHost, LogLevel, NetworkHost, SqlHost,
+    },
     outbound::{OutboundRequest, OutboundResponse},
 };
 
@@ -210,6 +212,9 @@ impl HostServices for MemoryHost {
             .unwrap_or_else(|p| p.into_inner())
             .push((level, message.to_string()));
     }
+}
+
+impl KvHost for MemoryHost {
     fn kv_get(&self, key: &str) -> PluginResult<Option<String>> {
         Ok(self.kv_value(key))
     }
@@ -238,6 +243,15 @@ impl HostServices for MemoryHost {
             .cloned()
             .collect())
     }
+    fn kv_clear(&self) -> PluginResult<u64> {
+        let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
+        let n = kv.len() as u64;
+        kv.clear();
+        Ok(n)
+    }
+}
+
+impl SqlHost for MemoryHost {
     fn sql_exec(&self, _sql: &str, _params: &[serde_json::Value]) -> PluginResult<u64> {
         Err(no_sql())
     }
@@ -254,6 +268,9 @@ impl HostServices for MemoryHost {
     ) -> PluginResult<Vec<u64>> {
         Err(no_sql())
     }
+}
+
+impl EventsHost for MemoryHost {
     fn emit(
         &self,
         name: &str,
@@ -266,6 +283,9 @@ impl HostServices for MemoryHost {
             .push((name.to_string(), payload_json.to_string()));
         Ok(Vec::new())
     }
+}
+
+impl ConfigHost for MemoryHost {
     fn config_get(&self) -> PluginResult<String> {
         Ok(self
             .config
@@ -273,6 +293,9 @@ impl HostServices for MemoryHost {
             .unwrap_or_else(|p| p.into_inner())
             .to_string())
     }
+}
+
+impl NetworkHost for MemoryHost {
     fn http_send(&self, request: &OutboundRequest) -> PluginResult<OutboundResponse> {
         self.outbound
             .lock()
@@ -283,11 +306,5 @@ impl HostServices for MemoryHost {
             headers: Vec::new(),
             body: String::new(),
         })
-    }
-    fn kv_clear(&self) -> PluginResult<u64> {
-        let mut kv = self.kv.lock().unwrap_or_else(|p| p.into_inner());
-        let n = kv.len() as u64;
-        kv.clear();
-        Ok(n)
     }
 }

@@ -121,7 +121,7 @@ impl Runtime {
             });
             return Ok(());
         }
-        let scratch = self.config().data_dir.join(".loaded");
+        let scratch = self.config().loaded_dir();
         let library = match manifest.library_file(folder) {
             Ok(library) => library,
             Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,

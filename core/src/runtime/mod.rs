@@ -76,10 +76,6 @@ impl RuntimeConfig {
             sql_rewriter_bypassed: false,
         }
     }
-    /// The folder scanned for dynamic plugins.
-    pub fn plugins_dir(&self) -> PathBuf {
-        self.data_dir.join("plugins")
-    }
 }
 
 /// A plugin that could not be loaded, with the reason.
@@ -289,7 +285,7 @@ impl Runtime {
                 source: e.source,
             }
         })?;
-        let db = Db::open(&url, &data_dir.join("plugin-sql")).await?;
+        let db = Db::open(&url, &config.plugin_sql_dir()).await?;
         #[cfg(feature = "test-sql-bypass")]
         if config.sql_rewriter_bypassed {
             db.bypass_sql_rewriter_for_tests();

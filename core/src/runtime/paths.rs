@@ -7,12 +7,29 @@
 //! <data>/previous/<slug>                the version a rollback goes back to
 //! <data>/.staging/<slug>[-<tag>]-<n>    a bundle being installed, a rollback
 //! <data>/.trash/<slug>[-<tag>]-<n>      a folder on its way out
+//! <data>/.loaded/                       libraries copied to a unique path to be mapped
+//! <data>/plugin-sql/                    each plugin's SQLite file (SQLite only)
 //! ```
+//!
+//! Each folder's name is written once, here.
 
 use std::path::PathBuf;
 
 use super::{unique, RuntimeConfig};
 use crate::slug::Slug;
+
+/// Installed dynamic plugins.
+const PLUGINS: &str = "plugins";
+/// Versions kept for a rollback.
+const PREVIOUS: &str = "previous";
+/// Bundles being installed, rollbacks being staged (emptied at start).
+const STAGING: &str = ".staging";
+/// Folders on their way out (emptied at start).
+const TRASH: &str = ".trash";
+/// Library copies the loader maps (see `loader::load_library`).
+const LOADED: &str = ".loaded";
+/// Each plugin's own SQLite file.
+const PLUGIN_SQL: &str = "plugin-sql";
 
 /// `<slug>-<n>` or `<slug>-<tag>-<n>`: unique scratch names.
 fn scratch_name(slug: &Slug, tag: &'static str) -> String {
@@ -41,14 +58,39 @@ impl RuntimeConfig {
         self.plugins_dir().join(slug.as_str())
     }
 
+    /// `<data>/plugins`: the folder scanned for dynamic plugins.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.data_dir.join(PLUGINS)
+    }
+
+    /// `<data>/previous`: every previous version kept for rollback.
+    pub fn previous_root(&self) -> PathBuf {
+        self.data_dir.join(PREVIOUS)
+    }
+
     /// `<data>/previous/<slug>`: the previous version kept for rollback.
     pub fn previous_dir(&self, slug: &Slug) -> PathBuf {
-        self.data_dir.join("previous").join(slug.as_str())
+        self.previous_root().join(slug.as_str())
+    }
+
+    /// `<data>/.loaded`: where libraries are copied to be mapped.
+    pub fn loaded_dir(&self) -> PathBuf {
+        self.data_dir.join(LOADED)
+    }
+
+    /// `<data>/plugin-sql`: the plugins' own SQLite files.
+    pub fn plugin_sql_dir(&self) -> PathBuf {
+        self.data_dir.join(PLUGIN_SQL)
+    }
+
+    /// `<data>/.trash`: folders on their way out (emptied at start).
+    pub fn trash_root(&self) -> PathBuf {
+        self.data_dir.join(TRASH)
     }
 
     /// `<data>/.staging`: scratch space for installs (emptied at start).
     pub fn staging_root(&self) -> PathBuf {
-        self.data_dir.join(".staging")
+        self.data_dir.join(STAGING)
     }
 
     /// A fresh folder name under [`RuntimeConfig::staging_root`] for
@@ -59,7 +101,7 @@ impl RuntimeConfig {
 
     /// A fresh folder name under `<data>/.trash` for `slug`.
     pub fn trash_dir(&self, slug: &Slug, tag: &'static str) -> PathBuf {
-        self.data_dir.join(".trash").join(scratch_name(slug, tag))
+        self.trash_root().join(scratch_name(slug, tag))
     }
 }
 

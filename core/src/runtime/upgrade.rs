@@ -126,7 +126,7 @@ impl Runtime {
         let library = manifest
             .library_file(staged)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
-        let scratch = self.config().data_dir.join(".loaded");
+        let scratch = self.config().loaded_dir();
         let object = loader::load_for_manifest(&manifest, &library, &scratch)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
         let api = object.api_version().to_string();
@@ -313,7 +313,7 @@ impl Runtime {
                 tracing::warn!("cannot clean {}: {e}", staging.display());
             }
         }
-        let Ok(dirs) = std::fs::read_dir(self.config().data_dir.join("previous")) else {
+        let Ok(dirs) = std::fs::read_dir(self.config().previous_root()) else {
             return;
         };
         for dir in dirs.filter_map(Result::ok) {

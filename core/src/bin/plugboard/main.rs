@@ -264,7 +264,7 @@ async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
                     Ok(record) => record.state.as_str().to_string(),
                     Err(e) => e.to_string(),
                 };
-                let folder = data_dir.join("plugins").join(slug);
+                let folder = runtime.config().plugins_dir().join(slug);
                 report.push(format!(
                     "installed {step} ({state}) into {}",
                     folder.display()
