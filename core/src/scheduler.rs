@@ -177,6 +177,8 @@ pub struct Scheduler {
     rt: Background,
     db: Db,
     policy: FaultPolicy,
+    /// Set by [`Scheduler::stop`]: nothing is scheduled any more.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Scheduler {
@@ -199,6 +201,7 @@ impl Scheduler {
             rt,
             db,
             policy,
+            stopped: Default::default(),
         })
     }
 
@@ -209,6 +212,9 @@ impl Scheduler {
         specs: &[(String, Schedule, String)],
     ) -> Result<(), SchedulerError> {
         self.unschedule(entry.slug());
+        if self.stopped.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(SchedulerError::ShutDown);
+        }
         let mut scheduled = Vec::new();
         for (index, (name, schedule, raw)) in specs.iter().enumerate() {
             let running = Arc::new(AtomicBool::new(false));
@@ -251,6 +257,18 @@ impl Scheduler {
         }
         self.jobs.insert(entry.slug().to_string(), scheduled);
         Ok(())
+    }
+
+    /// Stops scheduling: every job is removed and [`Scheduler::schedule`]
+    /// refuses from now on (the runtime stops it when it shuts down, so a
+    /// plugin enabled during the shutdown gets no jobs that outlive it).
+    pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Release);
+        let slugs: Vec<String> = self.jobs.iter().map(|e| e.key().clone()).collect();
+        for slug in slugs {
+            self.unschedule(&slug);
+        }
     }
 
     /// Removes every job of `slug`.

@@ -364,6 +364,8 @@ impl Runtime {
                 entry.set_loaded(false);
             }
         }
+        // Nothing scheduled outlives the shutdown.
+        self.inner.scheduler.stop();
     }
 
     /// A handle for background tasks that must not keep the runtime alive.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use plugboard_plugin_api::builtin;
+use plugboard_plugin_api::{builtin, prelude::*};
 use serde_json::Value;
 
 use crate::support::{
@@ -170,4 +170,72 @@ fn jobs_stop_while_the_plugin_is_disabled_and_come_back() {
     crate::support::wait_until("a tick after enable", Duration::from_secs(10), || {
         ticks(&host) > before
     });
+}
+
+/// A plugin with a route and a job, for the go-live failure.
+struct Routed;
+
+impl Routed {
+    fn ping(&self, _ctx: &Context, _req: &Request) -> PluginResult<Response> {
+        Ok(Response::json(&serde_json::json!({"pong": true})))
+    }
+    fn tick(&self, _ctx: &Context) -> PluginResult {
+        Ok(())
+    }
+}
+
+impl Plugin for Routed {
+    fn slug(&self) -> &str {
+        "routed"
+    }
+    fn version(&self) -> &str {
+        "1.0.0"
+    }
+    fn routes(&self) -> Vec<Route<Self>> {
+        vec![Route::get("/ping", Self::ping)]
+    }
+    fn jobs(&self) -> Vec<Job<Self>> {
+        vec![Job::new("tick", "every 1s", Self::tick)]
+    }
+}
+
+/// When a capability cannot go live (here the scheduler refuses: it was
+/// stopped, as at shutdown), the enable fails with the cause, the plugin
+/// ends `Errored`, and nothing of it is live: its route answers 404.
+#[test]
+fn a_plugin_whose_jobs_cannot_be_scheduled_ends_errored_with_nothing_live() {
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: crate::support::probes(&[|| builtin(Routed)]),
+            ..Options::default()
+        },
+    );
+    assert_eq!(host.admin("GET", "/api/plugins/routed/ping", None).0, 200);
+    let (s, v) = host.admin("POST", "/api/admin/plugins/routed/disable", None);
+    assert_eq!(s, 200, "{v}");
+    host.runtime.scheduler().stop();
+
+    let (s, v) = host.admin("POST", "/api/admin/plugins/routed/enable", None);
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["code"], "plugin_failed", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the scheduler is shut down"),
+        "{v}"
+    );
+    assert_eq!(host.state("routed"), "errored");
+    let (_, p) = host.admin("GET", "/api/admin/plugins/routed", None);
+    assert!(
+        p["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("the scheduler is shut down"),
+        "{p}"
+    );
+    assert_eq!(host.admin("GET", "/api/plugins/routed/ping", None).0, 404);
+    assert!(jobs(&host, "routed").is_empty());
 }
