@@ -26,14 +26,18 @@ pub struct FileLimits {
     pub max_file: u64,
     /// The most one plugin may hold in all, in bytes.
     pub quota: u64,
+    /// The most files one plugin may hold (empty files cost no bytes, and
+    /// every file costs a row).
+    pub max_files: u64,
 }
 
 impl Default for FileLimits {
-    /// 8 MiB per file, 64 MiB per plugin.
+    /// 8 MiB per file, 64 MiB and 4 096 files per plugin.
     fn default() -> Self {
         Self {
             max_file: 8 << 20,
             quota: 64 << 20,
+            max_files: 4096,
         }
     }
 }
@@ -56,7 +60,7 @@ pub enum FileError {
     },
     /// Storing it would take the plugin past its quota.
     #[error(
-        "storing {name:?} ({size} bytes) would exceed the plugin's file quota of {quota} bytes"
+        "storing {name:?} ({size} bytes) would exceed the plugin's file quota of {quota} bytes or {max_files} files"
     )]
     OverQuota {
         /// The file.
@@ -65,6 +69,8 @@ pub enum FileError {
         size: u64,
         /// The quota.
         quota: u64,
+        /// The most files.
+        max_files: u64,
     },
     /// The database failed.
     #[error(transparent)]
@@ -103,6 +109,20 @@ fn stmt(
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// The checks a put passes before anything is copied or stored: the
+/// name, and the per-file limit.
+pub fn check_put(name: &str, size: u64, limits: FileLimits) -> Result<(), FileError> {
+    check_name(name)?;
+    if size > limits.max_file {
+        return Err(FileError::TooLarge {
+            name: name.into(),
+            size,
+            max: limits.max_file,
+        });
+    }
+    Ok(())
+}
+
 /// Stores `bytes` under `name` for `plugin`, within `limits`.
 pub async fn put(
     db: &sea_orm::DatabaseConnection,
@@ -111,15 +131,8 @@ pub async fn put(
     bytes: &[u8],
     limits: FileLimits,
 ) -> Result<(), FileError> {
-    check_name(name)?;
     let size = bytes.len() as u64;
-    if size > limits.max_file {
-        return Err(FileError::TooLarge {
-            name: name.into(),
-            size,
-            max: limits.max_file,
-        });
-    }
+    check_put(name, size, limits)?;
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     if backend == DbBackend::Postgres {
@@ -139,6 +152,7 @@ pub async fn put(
         bytes.to_vec().into(),
         chrono::Utc::now().into(),
         (limits.quota as i64).into(),
+        (limits.max_files as i64).into(),
     ];
     let written = txn
         .execute_raw(stmt(
@@ -146,11 +160,13 @@ pub async fn put(
             "INSERT INTO plugin_files (plugin, name, size, content, updated_at) \
              SELECT ?1, ?2, ?3, ?4, ?5 WHERE \
              (SELECT COALESCE(SUM(size), 0) FROM plugin_files WHERE plugin = ?1 AND name <> ?2) + ?3 <= ?6 \
+             AND (SELECT COUNT(*) FROM plugin_files WHERE plugin = ?1 AND name <> ?2) < ?7 \
              ON CONFLICT (plugin, name) DO UPDATE SET size = excluded.size, \
              content = excluded.content, updated_at = excluded.updated_at",
             "INSERT INTO plugin_files (plugin, name, size, content, updated_at) \
              SELECT $1, $2, $3, $4, $5 WHERE \
              (SELECT COALESCE(SUM(size), 0) FROM plugin_files WHERE plugin = $1 AND name <> $2) + $3 <= $6 \
+             AND (SELECT COUNT(*) FROM plugin_files WHERE plugin = $1 AND name <> $2) < $7 \
              ON CONFLICT (plugin, name) DO UPDATE SET size = excluded.size, \
              content = excluded.content, updated_at = excluded.updated_at",
             values,
@@ -163,6 +179,7 @@ pub async fn put(
             name: name.into(),
             size,
             quota: limits.quota,
+            max_files: limits.max_files,
         });
     }
     Ok(())

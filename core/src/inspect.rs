@@ -10,8 +10,8 @@
 //! when it enables the plugin.
 //!
 //! ```text
-//! host ── spawn `plugboard __inspect-library LIB` ──▶ child: loader::load_in_place(LIB)
-//!      ◀── stdout: {"ok": LibraryReport} | {"error": "…"} ── exit
+//! host ── spawn `plugboard __inspect-library --answer FILE -- LIB` ──▶ child: loader::load_in_place(LIB)
+//!      ◀── FILE: {"ok": LibraryReport} | {"error": "…"} ── exit
 //! ```
 //!
 //! An application that embeds the runtime in its own binary either calls
@@ -129,32 +129,89 @@ impl Inspector {
     }
 
     /// Opens `library` in a child process and returns what it reports.
+    ///
+    /// The child writes its answer to a file of its own (named on its
+    /// command line), not to standard output, so whatever the library
+    /// prints does not garble it; its standard output is discarded and the
+    /// end of its standard error is kept for the error message. A process
+    /// the library starts and leaves running cannot hold the check up: the
+    /// answer is read when the child exits, and its standard error for at
+    /// most a second more.
+    ///
+    /// This is a safety net against libraries that crash or hang when
+    /// opened, not a security boundary: a hostile library can tell it is
+    /// being checked. What it claims is checked again when the host loads
+    /// it (`loader::check_identity`).
     pub fn inspect(&self, library: &Path) -> Result<LibraryReport, InspectError> {
+        let answer_file = answer_path();
+        let result = self.run_child(library, &answer_file);
+        let answer = std::fs::read(&answer_file);
+        let _ = std::fs::remove_file(&answer_file);
+        let (status, stderr) = result?;
+        let answer = answer
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice::<Answer>(&bytes).map_err(|e| e.to_string()));
+        match answer {
+            Ok(Answer::Ok(report)) if status.success() => Ok(report),
+            Ok(Answer::Error(message)) => Err(InspectError::Refused(message)),
+            _ if !status.success() => Err(InspectError::Crashed {
+                status: status.to_string(),
+                stderr: tail(&stderr),
+            }),
+            Ok(Answer::Ok(_)) => Err(InspectError::BadReport {
+                inspector: self.exe.display().to_string(),
+                detail: "a report with a failed exit status".into(),
+            }),
+            Err(detail) => Err(InspectError::BadReport {
+                inspector: self.exe.display().to_string(),
+                detail,
+            }),
+        }
+    }
+
+    /// Runs the child to its end (or kills it at the deadline); its exit
+    /// status and the end of its standard error.
+    fn run_child(
+        &self,
+        library: &Path,
+        answer_file: &Path,
+    ) -> Result<(std::process::ExitStatus, Vec<u8>), InspectError> {
+        let spawn_failed = |source| InspectError::Spawn {
+            inspector: self.exe.clone(),
+            source,
+        };
         let mut child = Command::new(&self.exe)
             .arg(SUBCOMMAND)
+            .arg("--answer")
+            .arg(answer_file)
+            .arg("--")
             .arg(library)
             .env("RUST_LOG", "off")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| InspectError::Spawn {
-                inspector: self.exe.clone(),
-                source,
-            })?;
-        // Both pipes are drained on their own threads, so a chatty child
-        // never blocks on a full pipe while we wait for it.
-        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            .map_err(spawn_failed)?;
+        // Standard error is drained on a thread of its own (so a chatty
+        // child never blocks on a full pipe), and handed over by channel,
+        // so that a grandchild keeping the pipe open cannot hold us.
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(mut pipe) = child.stderr.take() {
             std::thread::spawn(move || {
                 let mut bytes = Vec::new();
-                if let Some(pipe) = pipe {
-                    let _ = pipe.take(1 << 20).read_to_end(&mut bytes);
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk[..n]);
+                    if bytes.len() > 1 << 20 {
+                        bytes.drain(..bytes.len() - (64 << 10));
+                    }
                 }
-                bytes
-            })
-        };
-        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+                let _ = tx.send(bytes);
+            });
+        }
         let started = Instant::now();
         let status = loop {
             match child.try_wait() {
@@ -166,30 +223,30 @@ impl Inspector {
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(2)),
                 Err(source) => {
-                    return Err(InspectError::Spawn {
-                        inspector: self.exe.clone(),
-                        source,
-                    })
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(spawn_failed(source));
                 }
             }
         };
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
-        let answer = serde_json::from_slice::<Answer>(&stdout);
-        match answer {
-            Ok(Answer::Ok(report)) if status.success() => Ok(report),
-            Ok(Answer::Error(message)) => Err(InspectError::Refused(message)),
-            _ if !status.success() => Err(InspectError::Crashed {
-                status: status.to_string(),
-                stderr: tail(&stderr),
-            }),
-            Ok(Answer::Ok(_)) => unreachable!("a successful answer with a failed status"),
-            Err(e) => Err(InspectError::BadReport {
-                inspector: self.exe.display().to_string(),
-                detail: e.to_string(),
-            }),
-        }
+        let stderr = rx.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
+        Ok((status, stderr))
     }
+}
+
+/// A fresh file name for one child's answer, in the temporary folder.
+fn answer_path() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "plugboard-inspect-{}-{}-{}.json",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ))
 }
 
 /// The last 500 characters of `bytes`, as text.
@@ -223,16 +280,28 @@ pub fn report(library: &Path) -> Result<LibraryReport, LoadError> {
     })
 }
 
-/// The child's side: reports `library` on standard output as JSON and
-/// exits 0, or prints `{"error": …}` and exits 1.
-pub fn child_main(library: &Path) -> ExitCode {
-    let (answer, code) = match report(library) {
+/// The child's side: reports `library` as JSON into `answer` (a new file)
+/// and exits 0, or writes `{"error": …}` and exits 1.
+pub fn child_main(answer: &Path, library: &Path) -> ExitCode {
+    let (reply, code) = match report(library) {
         Ok(report) => (Answer::Ok(report), ExitCode::SUCCESS),
         Err(e) => (Answer::Error(e.to_string()), ExitCode::FAILURE),
     };
-    println!(
-        "{}",
-        serde_json::to_string(&answer).unwrap_or_else(|_| "{}".into())
-    );
-    code
+    let written = serde_json::to_vec(&reply)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(answer)?
+                .write_all(&bytes)
+        });
+    match written {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("cannot write the answer to {}: {e}", answer.display());
+            ExitCode::from(2)
+        }
+    }
 }

@@ -124,6 +124,9 @@ impl PluginScope {
 impl FilesHost for PluginScope {
     fn put(&self, name: &str, bytes: &[u8]) -> PluginResult<()> {
         self.require(self.manifest.capabilities.files, Capability::Files)?;
+        // Refused before the bytes are copied (a huge put costs nothing).
+        files::check_put(name, bytes.len() as u64, self.files)
+            .map_err(|e| file_error("files.put", e))?;
         let (name, bytes, limits) = (name.to_string(), bytes.to_vec(), self.files);
         self.run_files("files.put", move |db, slug| async move {
             files::put(&db, &slug, &name, &bytes, limits).await
@@ -172,15 +175,18 @@ impl PluginScope {
             .db
             .block_on(move |conn| async move { Ok(f(conn, slug).await) })
             .map_err(|e| db_failure(op, e))?;
-        outcome.map_err(|e| match e {
-            files::FileError::BadName(_) | files::FileError::TooLarge { .. } => {
-                PluginError::invalid(e.to_string())
-            }
-            files::FileError::OverQuota { .. } => {
-                PluginError::new(ErrorKind::Refused, e.to_string())
-            }
-            files::FileError::Db(e) => db_failure(op, e),
-        })
+        outcome.map_err(|e| file_error(op, e))
+    }
+}
+
+/// What a plugin is told when a file operation fails.
+fn file_error(op: &str, e: files::FileError) -> PluginError {
+    match e {
+        files::FileError::BadName(_) | files::FileError::TooLarge { .. } => {
+            PluginError::invalid(e.to_string())
+        }
+        files::FileError::OverQuota { .. } => PluginError::new(ErrorKind::Refused, e.to_string()),
+        files::FileError::Db(e) => db_failure(op, e),
     }
 }
 

@@ -44,6 +44,7 @@ impl super::HostCapability for Files {
                 "count": files.len(),
                 "total_bytes": total,
                 "quota_bytes": host.files.quota,
+                "max_files": host.files.max_files,
                 "files": files,
             })))
         })

@@ -13,7 +13,7 @@ use crate::{
     auth::AuthError,
     inspect::InspectError,
     lifecycle::LifecycleError,
-    marketplace::{install::InstallError, updates::UpdateError},
+    marketplace::{bundle::BundleError, install::InstallError, updates::UpdateError},
     runtime::RuntimeError,
     users::UserError,
 };
@@ -329,7 +329,6 @@ impl From<InstallError> for ApiError {
             | InstallError::Unsigned(_)
             | InstallError::UnknownKey(_)
             | InstallError::Signature(_)
-            | InstallError::Bundle(_)
             | InstallError::Incompatible(_)
             | InstallError::Dependency(_)
             | InstallError::Identity(_) => refused(&e),
@@ -342,6 +341,9 @@ impl From<InstallError> for ApiError {
                     ApiError::internal(e.to_string())
                 }
             },
+            // Writing the extracted files failed: the disk, not the bundle.
+            InstallError::Bundle(BundleError::Io { .. }) => ApiError::internal(e.to_string()),
+            InstallError::Bundle(_) => refused(&e),
             InstallError::StagingTask(_) | InstallError::Io { .. } => {
                 ApiError::internal(e.to_string())
             }

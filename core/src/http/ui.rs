@@ -73,7 +73,10 @@ async fn asset(
     let full = crate::ui::asset_path(&assets, &file).ok_or_else(not_found)?;
     let bytes = web::block(move || std::fs::read(full))
         .await?
-        .map_err(|_| not_found())?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory => not_found(),
+            _ => ApiError::internal(format!("reading asset {file:?} of {slug}: {e}")),
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header(("content-type", content_type(&file)))
         .insert_header(("cache-control", "public, max-age=31536000, immutable"))

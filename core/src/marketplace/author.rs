@@ -202,6 +202,9 @@ pub fn catalog_add(
                 .inspect(&library)
                 .with_context(|| format!("{}: the library", bundle_path.display()))?;
             crate::loader::check_identity(&manifest, &report.slug, &report.version)?;
+            semver::Version::parse(&report.api_version).with_context(|| {
+                format!("the library reports plugin-api {:?}", report.api_version)
+            })?;
             Ok((manifest, report))
         });
     let _ = std::fs::remove_dir_all(&dir);

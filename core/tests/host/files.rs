@@ -19,6 +19,7 @@ fn start(dir: &std::path::Path, url: &Option<String>) -> Host {
             files: FileLimits {
                 max_file: 16,
                 quota: 24,
+                max_files: 3,
             },
             ..Options::default()
         },
@@ -95,6 +96,24 @@ per_database! {
 
     let (s, v) = host.admin("DELETE", &format!("{files}/b.txt"), None);
     assert_eq!((s, &v["deleted"]), (200, &json!(true)), "{db}: {v}");
+
+    // Files cost a row even when empty: at most three (16 + 2 + 2 bytes
+    // fit the quota; a fourth file does not fit the count).
+    for name in ["e", "f"] {
+        let (s, v) = host.admin("PUT", &format!("{files}/{name}"), text(""));
+        assert_eq!(s, 200, "{db}: {v}");
+    }
+    let (s, v) = host.admin("PUT", &format!("{files}/g"), text(""));
+    assert_eq!(s, 403, "{db}: {v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("3 files"),
+        "{db}: {v}"
+    );
+    let (s, v) = host.admin("PUT", &format!("{files}/e"), text("1"));
+    assert_eq!(s, 200, "{db}: replacing one of three is fine: {v}");
+    for name in ["e", "f"] {
+        assert_eq!(host.admin("DELETE", &format!("{files}/{name}"), None).0, 200);
+    }
 
     // Uninstall keeping data: the files stay for a reinstall.
     let (s, v) = host.admin("DELETE", "/api/admin/plugins/gatekeeper", None);

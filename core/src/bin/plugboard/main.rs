@@ -55,7 +55,11 @@ enum Command {
     /// runs it in a child process; see `plugboard_core::inspect`).
     #[command(name = "__inspect-library", hide = true)]
     InspectLibrary {
+        /// Where to write the answer (a new file).
+        #[arg(long)]
+        answer: PathBuf,
         /// The library.
+        #[arg(last = true)]
         library: PathBuf,
     },
 }
@@ -153,8 +157,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Command::InspectLibrary { library } = &cli.command {
-        return plugboard_core::inspect::child_main(library);
+    if let Command::InspectLibrary { answer, library } = &cli.command {
+        return plugboard_core::inspect::child_main(answer, library);
     }
     output::finish(run(cli))
 }
@@ -176,7 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve::run(args).await,
-        Command::InspectLibrary { library } => {
+        Command::InspectLibrary { library, .. } => {
             anyhow::bail!("{} is run before the runtime starts", library.display())
         }
     }
