@@ -25,6 +25,7 @@
 //! | [`config`] | plugin configuration: schema validation, defaults, masking |
 //! | [`outbound`] | outbound HTTP made for plugins |
 //! | [`metrics`], [`fault`] | per-plugin metrics and the fault policy |
+//! | [`prometheus`] | the metrics in the Prometheus text format (`GET /metrics`) |
 //! | [`users`] | the user accounts the user hooks fire on |
 //! | [`services`] | the services over a runtime (marketplace, accounts, metrics history) |
 //! | [`http`] | the actix-web server: admin API and plugin routes |
@@ -52,6 +53,7 @@ pub mod marketplace;
 pub mod metrics;
 pub mod outbound;
 pub mod private_files;
+pub mod prometheus;
 pub mod registry;
 pub mod routes;
 pub mod runtime;

@@ -55,6 +55,20 @@ pub struct MetricsSnapshot {
     pub max_us: f64,
 }
 
+/// The raw counters of [`Metrics`], for an exposition format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCounts {
+    /// `buckets[i]` counts calls that took `[2^i, 2^(i+1))` ns (the last
+    /// one: that long or longer).
+    pub buckets: Vec<u64>,
+    /// Calls that returned an error (panics included).
+    pub errors: u64,
+    /// Calls that panicked.
+    pub panics: u64,
+    /// Time spent in calls, nanoseconds.
+    pub total_ns: u64,
+}
+
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -95,6 +109,17 @@ impl Metrics {
             buckets: std::array::from_fn(|i| self.buckets[i].load(Relaxed)),
             errors: self.errors.load(Relaxed),
             panics: self.panics.load(Relaxed),
+        }
+    }
+
+    /// The raw counters (each read once).
+    pub fn raw(&self) -> RawCounts {
+        let counters = self.counters();
+        RawCounts {
+            buckets: counters.buckets.to_vec(),
+            errors: counters.errors,
+            panics: counters.panics,
+            total_ns: self.total_ns.load(Relaxed),
         }
     }
 

@@ -3,6 +3,7 @@
 //! | path | handler module |
 //! |---|---|
 //! | `GET /healthz` | here |
+//! | `GET /metrics` (Prometheus text; admin) | [`metrics`] |
 //! | `/api/admin/plugins…`, `/api/admin/audit`, `/api/admin/hooks` | [`admin`] |
 //! | `/api/admin/catalog…`, `/api/admin/trusted-keys…`, `/api/admin/plugins/install`, `/api/admin/installs…` | [`marketplace`] |
 //! | `/api/admin/users…` | [`users`] |
@@ -16,6 +17,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod marketplace;
+pub mod metrics;
 pub mod plugin_routes;
 pub mod session;
 pub mod settings;
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| ApiError::unprocessable(e.to_string()).into()),
     )
     .route("/healthz", web::get().to(healthz))
+    .configure(metrics::configure)
     .configure(session::configure)
     .configure(ui::configure)
     .service(

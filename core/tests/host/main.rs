@@ -23,6 +23,7 @@ mod marketplace;
 mod marketplace_checks;
 mod marketplace_hostile;
 mod one_user_model;
+mod prometheus;
 mod routes_and_kv;
 mod sign_in;
 mod sql;

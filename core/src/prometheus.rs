@@ -1,0 +1,187 @@
+//! `GET /metrics`: the host's figures in the Prometheus text exposition
+//! format (version 0.0.4), for the monitoring operators already run.
+//!
+//! Per plugin (label `plugin`): calls, errors and panics (counters), call
+//! latency (a histogram: every call into the plugin — routes, hooks, jobs,
+//! events, lifecycle), and its recorded state (one sample labelled with the
+//! state, value 1). Per process: resident memory, threads, open files
+//! (Linux), and the plugins loaded and active.
+//!
+//! ```text
+//! # TYPE plugboard_plugin_calls_total counter
+//! plugboard_plugin_calls_total{plugin="guestbook"} 42
+//! # TYPE plugboard_plugin_call_duration_seconds histogram
+//! plugboard_plugin_call_duration_seconds_bucket{plugin="guestbook",le="0.000001024"} 3
+//! …
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::{lifecycle::PluginRecord, metrics::RawCounts, registry::PluginEntry};
+
+/// The histogram's upper bounds are `2^(i+1)` ns for these bucket indexes
+/// (about 1 µs to 69 s); faster calls fall in the first, slower in `+Inf`.
+const FIRST_BUCKET: usize = 9;
+const LAST_BUCKET: usize = 35;
+
+/// Label values are slugs and state names today; escaped as the format
+/// asks all the same.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Writes one metric family's header.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The exposition of `entries` (the loaded plugins) and `records` (every
+/// recorded plugin, for its state).
+pub fn render(entries: &[std::sync::Arc<PluginEntry>], records: &[PluginRecord]) -> String {
+    let mut out = String::new();
+    let raw: Vec<(String, RawCounts)> = entries
+        .iter()
+        .map(|e| (label(e.slug()), e.metrics().raw()))
+        .collect();
+
+    family(
+        &mut out,
+        "plugboard_plugin_calls_total",
+        "counter",
+        "Calls into the plugin (routes, hooks, jobs, events, lifecycle).",
+    );
+    for (slug, counts) in &raw {
+        let calls: u64 = counts.buckets.iter().sum();
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_calls_total{{plugin=\"{slug}\"}} {calls}"
+        );
+    }
+    family(
+        &mut out,
+        "plugboard_plugin_errors_total",
+        "counter",
+        "Calls that returned an error (panics included).",
+    );
+    for (slug, counts) in &raw {
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_errors_total{{plugin=\"{slug}\"}} {}",
+            counts.errors
+        );
+    }
+    family(
+        &mut out,
+        "plugboard_plugin_panics_total",
+        "counter",
+        "Calls that panicked (caught at the boundary).",
+    );
+    for (slug, counts) in &raw {
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_panics_total{{plugin=\"{slug}\"}} {}",
+            counts.panics
+        );
+    }
+    family(
+        &mut out,
+        "plugboard_plugin_call_duration_seconds",
+        "histogram",
+        "How long calls into the plugin took.",
+    );
+    for (slug, counts) in &raw {
+        let mut cumulative = 0u64;
+        for (i, count) in counts.buckets.iter().enumerate() {
+            cumulative += count;
+            if (FIRST_BUCKET..=LAST_BUCKET).contains(&i) {
+                let le = (1u64 << (i + 1)) as f64 / 1e9;
+                let _ = writeln!(
+                    out,
+                    "plugboard_plugin_call_duration_seconds_bucket{{plugin=\"{slug}\",le=\"{le}\"}} {cumulative}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_call_duration_seconds_bucket{{plugin=\"{slug}\",le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_call_duration_seconds_sum{{plugin=\"{slug}\"}} {}",
+            counts.total_ns as f64 / 1e9
+        );
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_call_duration_seconds_count{{plugin=\"{slug}\"}} {cumulative}"
+        );
+    }
+    family(
+        &mut out,
+        "plugboard_plugin_state",
+        "gauge",
+        "1 for the plugin's recorded lifecycle state.",
+    );
+    for record in records {
+        let _ = writeln!(
+            out,
+            "plugboard_plugin_state{{plugin=\"{}\",state=\"{}\"}} 1",
+            label(&record.slug),
+            label(record.state.as_str())
+        );
+    }
+    family(
+        &mut out,
+        "plugboard_plugins_loaded",
+        "gauge",
+        "Plugins whose code is loaded.",
+    );
+    let _ = writeln!(out, "plugboard_plugins_loaded {}", entries.len());
+    family(
+        &mut out,
+        "plugboard_plugins_active",
+        "gauge",
+        "Plugins live (routes, hooks, jobs and subscriptions in service).",
+    );
+    let _ = writeln!(
+        out,
+        "plugboard_plugins_active {}",
+        entries.iter().filter(|e| e.is_live()).count()
+    );
+    process(&mut out);
+    out
+}
+
+/// Process figures from `/proc/self` (Linux; nothing elsewhere).
+fn process(out: &mut String) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    if let Some(kib) = field("VmRSS:") {
+        family(
+            out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {}", kib * 1024);
+    }
+    if let Some(threads) = field("Threads:") {
+        family(out, "process_threads", "gauge", "Threads of the process.");
+        let _ = writeln!(out, "process_threads {threads}");
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        family(out, "process_open_fds", "gauge", "Open file descriptors.");
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+}

@@ -1,0 +1,101 @@
+//! `GET /metrics`: the Prometheus text exposition, read back with a
+//! Prometheus text-format parser.
+
+use std::collections::HashMap;
+
+use prometheus_parse::{Scrape, Value as Sample};
+use serde_json::Value;
+
+use crate::support::{stage, tempdir, Host};
+
+fn scrape(host: &Host) -> Scrape {
+    let (status, body) = host.admin("GET", "/metrics", None);
+    assert_eq!(status, 200, "{body}");
+    let Value::String(text) = body else {
+        panic!("not text: {body}")
+    };
+    Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("valid exposition")
+}
+
+/// The value of `metric` for `plugin`.
+fn value(scrape: &Scrape, metric: &str, plugin: &str) -> Option<Sample> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && s.labels.get("plugin") == Some(plugin))
+        .map(|s| s.value.clone())
+}
+
+fn counter(scrape: &Scrape, metric: &str, plugin: &str) -> f64 {
+    match value(scrape, metric, plugin) {
+        Some(Sample::Counter(v)) | Some(Sample::Untyped(v)) | Some(Sample::Gauge(v)) => v,
+        other => panic!("{metric} for {plugin}: {other:?}"),
+    }
+}
+
+#[test]
+fn metrics_are_exposed_per_plugin_in_the_prometheus_text_format_to_admins_only() {
+    let dir = tempdir();
+    stage(dir.path(), &["faulty", "guestbook"]);
+    let host = Host::start(dir.path());
+    assert_eq!(host.enable("faulty").0, 200);
+
+    let before = scrape(&host);
+    let calls_before = counter(&before, "plugboard_plugin_calls_total", "faulty");
+    for _ in 0..4 {
+        assert_eq!(host.admin("GET", "/api/plugins/faulty/ok", None).0, 200);
+    }
+    assert_eq!(host.admin("GET", "/api/plugins/faulty/error", None).0, 500);
+    assert_eq!(host.admin("GET", "/api/plugins/faulty/panic", None).0, 500);
+
+    let after = scrape(&host);
+    let calls = counter(&after, "plugboard_plugin_calls_total", "faulty");
+    assert_eq!(calls - calls_before, 6.0);
+    assert!(counter(&after, "plugboard_plugin_errors_total", "faulty") >= 2.0);
+    assert_eq!(
+        counter(&after, "plugboard_plugin_panics_total", "faulty"),
+        1.0
+    );
+    // The histogram: cumulative buckets ending at +Inf, with the call count.
+    match value(&after, "plugboard_plugin_call_duration_seconds", "faulty") {
+        Some(Sample::Histogram(buckets)) => {
+            assert!(
+                buckets
+                    .windows(2)
+                    .all(|w| w[0].count <= w[1].count && w[0].less_than < w[1].less_than),
+                "{buckets:?}"
+            );
+            let last = buckets.last().unwrap();
+            assert!(last.less_than.is_infinite(), "{buckets:?}");
+            assert_eq!(last.count, calls, "{buckets:?}");
+        }
+        other => panic!("no histogram: {other:?}"),
+    }
+    // States, for every recorded plugin (guestbook is installed, not enabled).
+    let states: HashMap<String, String> = after
+        .samples
+        .iter()
+        .filter(|s| s.metric == "plugboard_plugin_state")
+        .map(|s| {
+            (
+                s.labels.get("plugin").unwrap().to_string(),
+                s.labels.get("state").unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(states.get("faulty").map(String::as_str), Some("active"));
+    assert_eq!(
+        states.get("guestbook").map(String::as_str),
+        Some("installed")
+    );
+    assert!(after
+        .samples
+        .iter()
+        .any(|s| s.metric == "process_resident_memory_bytes"));
+
+    // Not for anyone else.
+    let (status, _) = crate::support::request("GET", &host.url("/metrics"), None, None);
+    assert_eq!(status, 401);
+    let (status, _) = crate::support::request("GET", &host.url("/metrics"), Some("wrong"), None);
+    assert_eq!(status, 401);
+}
