@@ -144,6 +144,7 @@ async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "plugins": plugins,
         "problems": rt.problems(),
+        "safe_mode": rt.config().safe_mode,
     })))
 }
 

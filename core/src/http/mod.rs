@@ -40,6 +40,7 @@ async fn healthz(rt: web::Data<Runtime>) -> HttpResponse {
         "status": "ok",
         "plugins_loaded": plugins.len(),
         "plugins_active": plugins.iter().filter(|p| p.is_live()).count(),
+        "safe_mode": rt.config().safe_mode,
     }))
 }
 

@@ -37,6 +37,15 @@ impl Runtime {
             }
         };
         folders.sort();
+        if self.config().safe_mode {
+            // Not even opened: a library that crashes when loaded is what
+            // safe mode is for. Their records stay as they are.
+            tracing::warn!(
+                count = folders.len(),
+                "safe mode: no dynamic plugin is loaded or enabled"
+            );
+            return Ok(());
+        }
         for folder in folders {
             self.load_dynamic(&folder).await?;
         }

@@ -54,6 +54,10 @@ pub struct RuntimeConfig {
     pub fault_policy: FaultPolicy,
     /// How much each plugin may keep with the `files` capability.
     pub files: crate::file_store::FileLimits,
+    /// Safe mode: no dynamic plugin is loaded or enabled at start, and their
+    /// recorded states are left as they are (for a host that a plugin keeps
+    /// taking down; `plugboard serve --safe-mode`).
+    pub safe_mode: bool,
     /// Checks bundle libraries in a child process (by default this
     /// process's executable: see [`crate::inspect`]).
     pub inspector: crate::inspect::Inspector,
@@ -71,6 +75,7 @@ impl RuntimeConfig {
             database_url: None,
             fault_policy: FaultPolicy::default(),
             files: Default::default(),
+            safe_mode: false,
             inspector: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,

@@ -166,3 +166,55 @@ fn a_plugin_built_against_plugin_api_1_0_loads_into_the_current_host() {
         "its KV calls reach the newer host's services"
     );
 }
+
+/// `--safe-mode`: no dynamic plugin is loaded or enabled, their recorded
+/// states stay as they were, built-ins run; the next normal start brings
+/// them back.
+#[test]
+fn safe_mode_starts_without_dynamic_plugins_and_changes_no_recorded_state() {
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook", "faulty"]);
+    let host = Host::start(dir.path());
+    assert_eq!(host.enable("guestbook").0, 200);
+    let (s, v) = host.public(
+        "POST",
+        "/api/plugins/guestbook/entries",
+        Some(serde_json::json!({"author": "a", "message": "before"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    host.stop();
+
+    let safe = Host::start_with(
+        dir.path(),
+        crate::support::Options {
+            safe_mode: true,
+            ..Default::default()
+        },
+    );
+    let (_, health) = safe.public("GET", "/healthz", None);
+    assert_eq!(health["safe_mode"], true, "{health}");
+    assert_eq!(
+        safe.public("GET", "/api/plugins/guestbook/entries", None).0,
+        404,
+        "not served in safe mode"
+    );
+    let (_, list) = safe.admin("GET", "/api/admin/plugins", None);
+    assert_eq!(list["safe_mode"], true);
+    let plugins = list["plugins"].as_array().unwrap();
+    let find = |slug: &str| plugins.iter().find(|p| p["slug"] == slug).unwrap().clone();
+    let guestbook = find("guestbook");
+    assert_eq!(
+        guestbook["state"], "active",
+        "recorded state kept: {guestbook}"
+    );
+    assert_eq!(guestbook["loaded"], false, "{guestbook}");
+    assert_eq!(find("faulty")["state"], "installed");
+    assert_eq!(find("activity")["state"], "active", "built-ins run");
+    safe.stop();
+
+    let host = Host::start(dir.path());
+    assert_eq!(host.state("guestbook"), "active");
+    let (s, v) = host.public("GET", "/api/plugins/guestbook/entries", None);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["entries"][0]["message"], "before");
+}

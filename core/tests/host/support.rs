@@ -69,6 +69,8 @@ pub struct Options {
     pub sql_rewriter_bypassed: bool,
     /// What each plugin may keep with the `files` capability.
     pub files: plugboard_core::capability::files::FileLimits,
+    /// `plugboard serve --safe-mode`.
+    pub safe_mode: bool,
 }
 
 impl Default for Options {
@@ -79,6 +81,7 @@ impl Default for Options {
             database_url: None,
             sql_rewriter_bypassed: false,
             files: Default::default(),
+            safe_mode: false,
         }
     }
 }
@@ -216,6 +219,7 @@ impl Host {
                 config.sql_rewriter_bypassed = options.sql_rewriter_bypassed;
                 config.files = options.files;
                 config.inspector = inspector();
+                config.safe_mode = options.safe_mode;
                 let runtime = Runtime::start(config, &options.builtins)
                     .await
                     .expect("runtime starts");

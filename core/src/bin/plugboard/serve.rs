@@ -33,6 +33,11 @@ pub(crate) struct ServeArgs {
     /// … within this many seconds.
     #[arg(long, default_value_t = 60)]
     panic_window_secs: u64,
+    /// Starts with no dynamic plugin loaded or enabled, leaving their
+    /// recorded states as they are (when a plugin keeps taking the server
+    /// down). Restart without it to bring them back.
+    #[arg(long)]
+    safe_mode: bool,
     /// A catalog source to make sure is configured (file path or URL); repeatable.
     #[arg(long = "catalog-source")]
     catalog_sources: Vec<String>,
@@ -47,6 +52,7 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = RuntimeConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
+    config.safe_mode = args.safe_mode;
     config.fault_policy = FaultPolicy {
         max_panics: args.max_panics.max(1),
         window: std::time::Duration::from_secs(args.panic_window_secs),
@@ -62,6 +68,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
     for p in runtime.problems() {
         note!("plugin not loaded: {}", p.error);
+    }
+    if args.safe_mode {
+        note!("safe mode: no dynamic plugin was loaded; restart without --safe-mode to bring them back");
     }
     let services = plugboard_core::Services::new(runtime.clone());
     for key in &args.trusted_keys {
