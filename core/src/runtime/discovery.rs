@@ -221,7 +221,7 @@ impl Runtime {
                 // An uninstall was interrupted: finish it (data kept).
                 let slug = entry.manifest().slug.clone();
                 if let Err(e) = self
-                    .finish_uninstall(&slug, super::DataPolicy::Keep, "system")
+                    .finish_uninstall(&ops, &slug, super::DataPolicy::Keep, "system")
                     .await
                 {
                     tracing::error!(plugin = %slug, "could not finish the uninstall: {e}");

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use plugboard_plugin_api::Phase;
 use serde::Serialize;
 
-use super::{Runtime, RuntimeError};
+use super::{OpsGuard, Runtime, RuntimeError};
 use crate::{
     capability::purge::{self, Purged},
     lifecycle::{PluginState, Transition},
@@ -84,12 +84,14 @@ impl Runtime {
                 .transition(slug, Transition::Uninstall, actor, None)
                 .await?;
         }
-        self.finish_uninstall(slug, data, actor).await
+        self.finish_uninstall(&ops, slug, data, actor).await
     }
 
-    /// The steps after `PendingUninstall` is recorded.
+    /// The steps after `PendingUninstall` is recorded (under the lifecycle
+    /// lock).
     pub(super) async fn finish_uninstall(
         &self,
+        _: &OpsGuard<'_>,
         slug: &Slug,
         data: DataPolicy,
         actor: &str,
