@@ -60,23 +60,43 @@ pub fn secure_path(path: &Path) -> Result<Vec<PathBuf>, PrivateFileError> {
     Ok(changed)
 }
 
+/// `Ok(None)` when the file went away meanwhile (SQLite removes its `-shm`
+/// and `-wal` files when the last connection closes, which may happen
+/// while the host starts again): there is nothing left to secure.
+#[cfg(unix)]
+fn unless_gone<T>(result: io::Result<T>, path: &Path) -> Result<Option<T>, PrivateFileError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(at(path)(e)),
+    }
+}
+
 #[cfg(unix)]
 fn tighten(path: &Path, changed: &mut Vec<PathBuf>) -> Result<(), PrivateFileError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::symlink_metadata(path).map_err(at(path))?;
+    let Some(meta) = unless_gone(std::fs::symlink_metadata(path), path)? else {
+        return Ok(());
+    };
     if meta.file_type().is_symlink() {
         // Never follow a link out of the folder (or chmod its target).
         return Ok(());
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o077))
-            .map_err(at(path))?;
-        changed.push(path.to_path_buf());
+        let set = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o077));
+        if unless_gone(set, path)?.is_some() {
+            changed.push(path.to_path_buf());
+        }
     }
     if meta.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(at(path))? {
-            let entry = entry.map_err(at(path))?;
+        let Some(entries) = unless_gone(std::fs::read_dir(path), path)? else {
+            return Ok(());
+        };
+        for entry in entries {
+            let Some(entry) = unless_gone(entry, path)? else {
+                continue;
+            };
             tighten(&entry.path(), changed)?;
         }
     }
@@ -106,6 +126,46 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file that comes and goes while it is secured (SQLite's `-shm`
+    /// while a closing host's last connection goes away) is not an error.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_vanishes_while_it_is_secured_is_not_an_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pb-vanish-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plugboard.db-shm");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let (file, stop) = (file.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::write(&file, b"x");
+                    let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644));
+                    let _ = std::fs::remove_file(&file);
+                }
+            })
+        };
+        let mut failures = Vec::new();
+        for _ in 0..20_000 {
+            if let Err(e) = secure_path(&file) {
+                failures.push(e.to_string());
+            }
+            if let Err(e) = secure_path(&dir) {
+                failures.push(e.to_string());
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        churn.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            failures.is_empty(),
+            "{} failures, e.g. {:?}",
+            failures.len(),
+            failures.first()
+        );
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {
