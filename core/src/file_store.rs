@@ -256,17 +256,3 @@ pub async fn list<C: ConnectionTrait>(
         })
         .collect()
 }
-
-/// Deletes every file of `plugin`; how many.
-pub async fn purge<C: ConnectionTrait>(db: &C, plugin: &str) -> Result<u64, DbErr> {
-    let backend = db.get_database_backend();
-    let res = db
-        .execute_raw(stmt(
-            backend,
-            "DELETE FROM plugin_files WHERE plugin = ?",
-            "DELETE FROM plugin_files WHERE plugin = $1",
-            vec![plugin.into()],
-        ))
-        .await?;
-    Ok(res.rows_affected())
-}

@@ -48,45 +48,34 @@ pub fn render(entries: &[std::sync::Arc<PluginEntry>], records: &[PluginRecord])
         .map(|e| (label(e.slug()), e.metrics().raw()))
         .collect();
 
-    family(
+    let per_plugin =
+        |out: &mut String, name: &str, kind: &str, help: &str, of: fn(&RawCounts) -> u64| {
+            family(out, name, kind, help);
+            for (slug, counts) in &raw {
+                let _ = writeln!(out, "{name}{{plugin=\"{slug}\"}} {}", of(counts));
+            }
+        };
+    per_plugin(
         &mut out,
         "plugboard_plugin_calls_total",
         "counter",
         "Calls into the plugin (routes, hooks, jobs, events, lifecycle).",
+        |c| c.buckets.iter().sum(),
     );
-    for (slug, counts) in &raw {
-        let calls: u64 = counts.buckets.iter().sum();
-        let _ = writeln!(
-            out,
-            "plugboard_plugin_calls_total{{plugin=\"{slug}\"}} {calls}"
-        );
-    }
-    family(
+    per_plugin(
         &mut out,
         "plugboard_plugin_errors_total",
         "counter",
         "Calls that returned an error (panics included).",
+        |c| c.errors,
     );
-    for (slug, counts) in &raw {
-        let _ = writeln!(
-            out,
-            "plugboard_plugin_errors_total{{plugin=\"{slug}\"}} {}",
-            counts.errors
-        );
-    }
-    family(
+    per_plugin(
         &mut out,
         "plugboard_plugin_panics_total",
         "counter",
         "Calls that panicked (caught at the boundary).",
+        |c| c.panics,
     );
-    for (slug, counts) in &raw {
-        let _ = writeln!(
-            out,
-            "plugboard_plugin_panics_total{{plugin=\"{slug}\"}} {}",
-            counts.panics
-        );
-    }
     family(
         &mut out,
         "plugboard_plugin_call_duration_seconds",

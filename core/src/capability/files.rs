@@ -5,7 +5,7 @@
 
 use sea_orm::DbErr;
 
-use crate::file_store::{list, purge};
+use crate::file_store::list;
 pub use crate::file_store::{FileError, FileLimits, StoredFile, NAME};
 
 /// The capability, for the lifecycle loop (see [`super::ALL`]).
@@ -23,7 +23,7 @@ impl super::HostCapability for Files {
         conn: &'a sea_orm::DatabaseTransaction,
         slug: &'a str,
     ) -> super::Pending<'a, Result<u64, DbErr>> {
-        Box::pin(purge(conn, slug))
+        Box::pin(super::kv::delete_rows(conn, "plugin_files", slug))
     }
     fn describe<'a>(
         &'a self,
