@@ -93,6 +93,34 @@ fn metrics_are_exposed_per_plugin_in_the_prometheus_text_format_to_admins_only()
         .iter()
         .any(|s| s.metric == "process_resident_memory_bytes"));
 
+    // An admin's browser session may read it; a signed-in user may not.
+    for (name, role, expected) in [("ops", "admin", 200), ("ann", "user", 403)] {
+        let password = format!("{name}-password-1");
+        let (s, v) = host.admin(
+            "POST",
+            "/api/admin/accounts",
+            Some(serde_json::json!({"username": name, "password": password, "role": role})),
+        );
+        assert_eq!(s, 201, "{v}");
+        let (s, headers, v) = crate::support::send(
+            &host,
+            "POST",
+            "/api/auth/login",
+            &[],
+            Some(serde_json::json!({"username": name, "password": password})),
+        );
+        assert_eq!(s, 200, "{v}");
+        let cookie = headers
+            .iter()
+            .find(|(k, _)| k == "set-cookie")
+            .and_then(|(_, v)| v.split(';').next())
+            .unwrap()
+            .to_string();
+        let (s, _, v) =
+            crate::support::send(&host, "GET", "/metrics", &[("cookie", &cookie)], None);
+        assert_eq!(s, expected, "{role}: {v}");
+    }
+
     // Not for anyone else.
     let (status, _) = crate::support::request("GET", &host.url("/metrics"), None, None);
     assert_eq!(status, 401);
