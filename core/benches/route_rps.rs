@@ -51,6 +51,9 @@ fn main() {
                 App::new()
                     .app_data(rt.clone())
                     .app_data(token.clone())
+                    .wrap(actix_web::middleware::from_fn(
+                        plugboard_core::http::request_id::assign,
+                    ))
                     .route("/native/hello", web::get().to(native_hello))
                     .configure(plugboard_core::http::configure)
             })

@@ -171,9 +171,23 @@ impl Db {
     {
         let sandboxes = Arc::clone(&self.sandboxes);
         let slug = slug.to_string();
+        // The plugin call's remaining time bounds the wait (the database
+        // still ends the statement at its own statement deadline).
+        let left = crate::exec::remaining();
         self.block_on(move |host| async move {
-            let conn = sandboxes.conn(&host, &slug).await?;
-            f(conn).await
+            let query = async {
+                let conn = sandboxes.conn(&host, &slug).await?;
+                f(conn).await
+            };
+            match left {
+                None => query.await,
+                Some(left) => tokio::time::timeout(left, query).await.map_err(|_| {
+                    DbErr::Custom(format!(
+                        "the plugin call's deadline passed during the query ({} ms left when it began)",
+                        left.as_millis()
+                    ))
+                })?,
+            }
         })
     }
 

@@ -34,8 +34,9 @@ use tokio::sync::mpsc;
 
 use crate::{
     background::Background,
+    exec::{CallPoint, Executor, PointKind, Step, StepFn, StepOutcome},
     fault::FaultPolicy,
-    registry::{CallError, PluginEntry},
+    registry::{CallError, PluginEntry, PluginKind, Tripper},
 };
 
 /// Event patterns and names: one matcher, shared with plugins
@@ -82,8 +83,6 @@ pub struct SubscriberInfo {
     pub backlog: usize,
 }
 
-type Tripper = Box<dyn Fn(&Arc<PluginEntry>, String) + Send + Sync>;
-
 /// The bus's intake counters.
 #[derive(Default)]
 struct Intake {
@@ -111,6 +110,7 @@ pub struct EventBus {
     runtime: Background,
     policy: FaultPolicy,
     tripper: Arc<OnceLock<Tripper>>,
+    exec: Executor,
 }
 
 impl EventBus {
@@ -120,7 +120,7 @@ impl EventBus {
     pub const INTAKE_CAPACITY: usize = 16_384;
 
     /// A bus with its own delivery threads.
-    pub fn new(policy: FaultPolicy) -> std::io::Result<Self> {
+    pub fn new(policy: FaultPolicy, exec: Executor) -> std::io::Result<Self> {
         let runtime = Background::new("plugboard-events", 2)?;
         let subscribers: Arc<ArcSwap<Vec<Arc<Subscriber>>>> =
             Arc::new(ArcSwap::from_pointee(Vec::new()));
@@ -144,12 +144,14 @@ impl EventBus {
             runtime,
             policy,
             tripper: Arc::new(OnceLock::new()),
+            exec,
         })
     }
 
-    /// What to do when a handler trips the fault policy (set once by the runtime).
-    pub(crate) fn set_tripper(&self, f: Tripper) {
-        let _ = self.tripper.set(f);
+    /// What to do when a handler trips the fault policy (set once by the
+    /// runtime).
+    pub(crate) fn tripper(&self) -> &OnceLock<Tripper> {
+        &self.tripper
     }
 
     /// Subscribes `entry` with `patterns`, replacing earlier subscriptions.
@@ -176,10 +178,22 @@ impl EventBus {
             stats: Arc::clone(&stats),
         });
         let slug = entry.slug().to_string();
-        let (target, policy, tripper) = (Arc::clone(entry), self.policy, Arc::clone(&self.tripper));
+        let delivery = Delivery {
+            point: entry.point(
+                PointKind::Event,
+                &patterns.join(" "),
+                entry.deadlines().call,
+            ),
+            target: Arc::clone(entry),
+            policy: self.policy,
+            tripper: Arc::clone(&self.tripper),
+            stats,
+            exec: self.exec.clone(),
+        };
         self.runtime.spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                deliver(&target, policy, &tripper, &stats, &ev);
+            let mut batch = Vec::with_capacity(DELIVERY_BATCH);
+            while rx.recv_many(&mut batch, DELIVERY_BATCH).await > 0 {
+                delivery.deliver(std::mem::take(&mut batch)).await;
             }
         });
         // One swap: the previous subscription (an older generation of the
@@ -304,16 +318,73 @@ fn fan_out(subs: &[Arc<Subscriber>], ev: Arc<Event>) {
     }
 }
 
-fn deliver(
-    entry: &Arc<PluginEntry>,
+/// Events handed to the executor as one chain (one handoff).
+const DELIVERY_BATCH: usize = 64;
+
+/// One subscription's deliveries, on the executor.
+struct Delivery {
+    target: Arc<PluginEntry>,
+    point: Arc<CallPoint>,
     policy: FaultPolicy,
+    tripper: Arc<OnceLock<Tripper>>,
+    stats: Arc<Stats>,
+    exec: Executor,
+}
+
+impl Delivery {
+    /// Delivers `events` in order, each with the subscription's deadline.
+    async fn deliver(&self, events: Vec<Arc<Event>>) {
+        let events: Arc<[Arc<Event>]> = events.into();
+        let steps: Arc<[Step]> = events
+            .iter()
+            .map(|_| Step {
+                lane: Arc::clone(self.target.lane()),
+                point: Arc::clone(&self.point),
+                journaled: self.target.kind() == PluginKind::Dynamic,
+                halt_on_failure: false,
+            })
+            .collect();
+        let call: StepFn<(), Result<(), CallError>> = {
+            let (target, point, policy, events) = (
+                Arc::clone(&self.target),
+                Arc::clone(&self.point),
+                self.policy,
+                Arc::clone(&events),
+            );
+            Arc::new(move |i, _| {
+                target.call_at(Some(&point), policy, true, |p, ctx| {
+                    p.on_event(ctx, &events[i].name, &events[i].payload)
+                })
+            })
+        };
+        let (_, outcomes) = self.exec.chain(steps, (), call, |_| false).await;
+        for outcome in outcomes {
+            let result = match outcome {
+                StepOutcome::Done(r) => r,
+                StepOutcome::Busy(e) => Err(CallError::Exec(e)),
+                StepOutcome::Deadline(e) => {
+                    if self.target.record_stuck(self.policy) {
+                        if let Some(trip) = self.tripper.get() {
+                            trip(&self.target, e.to_string());
+                        }
+                    }
+                    Err(CallError::Exec(e))
+                }
+                StepOutcome::NotReached => Err(CallError::Unavailable(self.target.slug().into())),
+            };
+            outcome_counted(&self.target, &self.tripper, &self.stats, result);
+        }
+    }
+}
+
+/// Counts one delivery's outcome; trips the plugin if its panic did.
+fn outcome_counted(
+    entry: &Arc<PluginEntry>,
     tripper: &OnceLock<Tripper>,
     stats: &Stats,
-    ev: &Event,
+    result: Result<(), CallError>,
 ) -> Option<String> {
-    match entry.call(policy, true, |p, ctx| {
-        p.on_event(ctx, &ev.name, &ev.payload)
-    }) {
+    match result {
         Ok(()) => {
             stats.delivered.fetch_add(1, Relaxed);
             None
@@ -332,7 +403,26 @@ fn deliver(
             }
             Some(error.to_string())
         }
+        Err(e @ CallError::Exec(_)) => {
+            stats.failed.fetch_add(1, Relaxed);
+            Some(e.to_string())
+        }
     }
+}
+
+/// Delivers one event on the caller's thread (`emit_sync`: the caller is
+/// itself a plugin call on the executor, or the host at shutdown).
+fn deliver(
+    entry: &Arc<PluginEntry>,
+    policy: FaultPolicy,
+    tripper: &OnceLock<Tripper>,
+    stats: &Stats,
+    ev: &Event,
+) -> Option<String> {
+    let result = entry.call(policy, true, |p, ctx| {
+        p.on_event(ctx, &ev.name, &ev.payload)
+    });
+    outcome_counted(entry, tripper, stats, result)
 }
 
 impl crate::scope::Emitter for EventBus {
@@ -341,5 +431,49 @@ impl crate::scope::Emitter for EventBus {
     }
     fn emit_sync(&self, name: &str, payload_json: &str) -> Vec<(String, String)> {
         EventBus::emit_sync(self, name, payload_json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// When the dispatcher is a whole intake behind (here: both of the
+    /// bus's threads held), new events are dropped at the intake and
+    /// counted; the emitter never waits, and dispatching resumes after.
+    #[test]
+    fn a_full_intake_drops_new_events_and_counts_them() {
+        let bus = EventBus::new(FaultPolicy::default(), Executor::new(None)).unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        let holding = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let (held, holding) = (Arc::clone(&held), Arc::clone(&holding));
+            bus.runtime.spawn(async move {
+                holding.fetch_add(1, Relaxed);
+                // One waits in `recv`, the other on the lock.
+                let _ = held.lock().unwrap().recv();
+            });
+        }
+        let start = std::time::Instant::now();
+        while holding.load(Relaxed) < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "threads not held"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let capacity = EventBus::INTAKE_CAPACITY as u64;
+        for i in 0..capacity + 10 {
+            bus.emit("bulk.item", &format!("{{\"i\": {i}}}"));
+        }
+        let full = bus.intake();
+        assert_eq!((full.accepted, full.intake_dropped), (capacity, 10));
+        drop(release);
+        while bus.intake().dispatched < capacity {
+            assert!(start.elapsed() < Duration::from_secs(20), "not dispatched");
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }

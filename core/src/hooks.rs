@@ -24,6 +24,9 @@ pub struct HookDecl {
     pub before: Vec<String>,
     /// Plugins it must run after.
     pub after: Vec<String>,
+    /// For a filter: what its failure means (`reject` or `skip`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<&'static str>,
 }
 
 impl HookDecl {
@@ -34,6 +37,7 @@ impl HookDecl {
             priority: spec.priority_value(),
             before: spec.before_slugs().map(str::to_string).collect(),
             after: spec.after_slugs().map(str::to_string).collect(),
+            on_failure: None,
         }
     }
 }
@@ -114,6 +118,7 @@ mod tests {
             priority,
             before: before.iter().map(|s| s.to_string()).collect(),
             after: after.iter().map(|s| s.to_string()).collect(),
+            on_failure: None,
         }
     }
 

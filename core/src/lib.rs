@@ -40,6 +40,7 @@ pub mod config;
 pub mod db;
 mod entity;
 pub mod events;
+pub mod exec;
 pub mod fault;
 pub mod file_store;
 pub mod hooks;

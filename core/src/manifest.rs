@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use plugboard_manifest::{
     library::{Library, LibraryError, LibraryPath, Target},
+    limits::{FilterPolicy, Limits, OnFailure},
     manifest::{
         is_valid_slug, Dependency, DependencyError, Manifest, ManifestError, UiDeclaration,
         MANIFEST_FILE,

@@ -120,10 +120,13 @@ impl Client {
         let request = builder
             .body(req.body.clone())
             .map_err(|e| OutboundError::BadRequest(e.to_string()))?;
-        let timeout = req
-            .timeout_ms
-            .map(|ms| Duration::from_millis(ms.into()).min(MAX_TIMEOUT))
-            .unwrap_or(DEFAULT_TIMEOUT);
+        // Never past the plugin call's own deadline.
+        let timeout = crate::exec::bounded(
+            req.timeout_ms
+                .map(|ms| Duration::from_millis(ms.into()).min(MAX_TIMEOUT))
+                .unwrap_or(DEFAULT_TIMEOUT),
+        )
+        .max(Duration::from_millis(1));
         let request = self
             .agent
             .configure_request(request)

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::{
     capabilities::Capabilities,
+    exec::{CallLimits, CallPoint, ExecError, Lane, PointKind},
     fault::{FaultPolicy, PanicWindow},
     manifest::Manifest,
     metrics::{Metrics, Outcome},
@@ -60,6 +61,38 @@ pub enum CallError {
         /// Whether this call tripped the fault policy.
         tripped: bool,
     },
+    /// The call was refused (the plugin's capacity is in use) or not
+    /// waited for past its deadline.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+/// What the runtime does when a plugin trips the fault policy during a
+/// call made outside it (event delivery, cron jobs).
+pub(crate) type Tripper = Box<dyn Fn(&Arc<PluginEntry>, String) + Send + Sync>;
+
+/// A plugin's deadlines, from its manifest within the operator's caps.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// Routes, hooks, filters, events.
+    pub call: std::time::Duration,
+    /// Cron jobs.
+    pub job: std::time::Duration,
+    /// Lifecycle calls.
+    pub lifecycle: std::time::Duration,
+    /// The operator's cap on any deadline.
+    pub max: std::time::Duration,
+}
+
+impl Deadlines {
+    /// A deadline a manifest gives one entry point (a route, a filter), in
+    /// milliseconds, within the operator's cap; else the plugin's.
+    pub fn own(&self, asked_ms: Option<u64>) -> std::time::Duration {
+        asked_ms.map_or(self.call, |ms| {
+            std::time::Duration::from_millis(ms)
+                .clamp(std::time::Duration::from_millis(1), self.max)
+        })
+    }
 }
 
 /// A loaded plugin: its instance, its scope and its health.
@@ -77,6 +110,9 @@ pub struct PluginEntry {
     live: AtomicBool,
     loaded: AtomicBool,
     hooks: Mutex<Vec<(Hook, HookSpec)>>,
+    lane: Arc<Lane>,
+    deadlines: Deadlines,
+    points: Mutex<Vec<Arc<CallPoint>>>,
     /// Cycle-counter clock (falls back to the OS clock where the TSC is unusable).
     clock: Clock,
 }
@@ -89,9 +125,18 @@ impl PluginEntry {
         manifest: Arc<Manifest>,
         object: Box<dyn PluginObject>,
         scope: PluginScope,
+        limits: &CallLimits,
     ) -> Self {
         static GENERATIONS: AtomicU64 = AtomicU64::new(1);
         let scope = scope.for_api(&api_version);
+        let own = &manifest.limits;
+        let deadlines = Deadlines {
+            call: limits.deadline_or(own.deadline_ms, limits.deadline),
+            job: limits.deadline_or(own.job_deadline_ms, limits.job_deadline),
+            lifecycle: limits.deadline_or(None, limits.lifecycle_deadline),
+            max: limits.max_deadline,
+        };
+        let lane = Arc::new(Lane::new(limits.capacity_or(own.capacity)));
         Self {
             slug: object.slug().to_string(),
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
@@ -106,8 +151,55 @@ impl PluginEntry {
             live: AtomicBool::new(false),
             loaded: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
+            lane,
+            deadlines,
+            points: Mutex::new(Vec::new()),
             clock: Clock::new(),
         }
+    }
+
+    /// Its capacity and the calls running now.
+    pub fn lane(&self) -> &Arc<Lane> {
+        &self.lane
+    }
+    /// Its deadlines.
+    pub fn deadlines(&self) -> Deadlines {
+        self.deadlines
+    }
+    /// The entry point `name` of `kind` (made on first use), with
+    /// `deadline`.
+    pub fn point(
+        &self,
+        kind: PointKind,
+        name: &str,
+        deadline: std::time::Duration,
+    ) -> Arc<CallPoint> {
+        let mut points = self.points.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = points
+            .iter()
+            .find(|p| p.kind() == kind && p.name() == name && p.deadline() == deadline)
+        {
+            return Arc::clone(p);
+        }
+        let p = Arc::new(CallPoint::new(&self.slug, kind, name, deadline));
+        points.push(Arc::clone(&p));
+        p
+    }
+    /// The entry point of lifecycle call `name` (`on_enable`, …).
+    pub fn lifecycle_point(&self, name: &str) -> Arc<CallPoint> {
+        self.point(PointKind::Lifecycle, name, self.deadlines.lifecycle)
+    }
+    /// Every entry point called so far, in the order first used.
+    pub fn points(&self) -> Vec<Arc<CallPoint>> {
+        self.points
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    /// Counts a call that was still running at its deadline toward the
+    /// fault policy; `true` when the policy trips.
+    pub(crate) fn record_stuck(&self, policy: FaultPolicy) -> bool {
+        self.panics.record(policy, Instant::now())
     }
 
     /// The slug.
@@ -176,21 +268,24 @@ impl PluginEntry {
         *self.hooks.lock().unwrap_or_else(|p| p.into_inner()) = hooks;
     }
 
-    /// Runs a lifecycle phase (no live check).
-    pub(crate) fn run_phase(
-        &self,
-        policy: FaultPolicy,
-        phase: plugboard_plugin_api::Phase,
-    ) -> Result<(), CallError> {
-        self.call(policy, false, |p, ctx| p.lifecycle(ctx, phase))
-    }
-
     /// Calls into the plugin with its context: timed, counted, and checked
     /// against the fault policy. `require_live` refuses the call when the
     /// plugin is not enabled (hooks and routes); lifecycle calls pass `false`.
     #[inline]
     pub fn call<T>(
         &self,
+        policy: FaultPolicy,
+        require_live: bool,
+        f: impl FnOnce(&dyn PluginObject, &Context<'_>) -> Result<T, PluginError>,
+    ) -> Result<T, CallError> {
+        self.call_at(None, policy, require_live, f)
+    }
+
+    /// [`PluginEntry::call`], also counted in `point`'s metrics.
+    #[inline]
+    pub fn call_at<T>(
+        &self,
+        point: Option<&CallPoint>,
         policy: FaultPolicy,
         require_live: bool,
         f: impl FnOnce(&dyn PluginObject, &Context<'_>) -> Result<T, PluginError>,
@@ -205,18 +300,22 @@ impl PluginEntry {
         match result {
             Ok(v) => {
                 self.metrics.record(elapsed, Outcome::Ok);
+                if let Some(p) = point {
+                    p.metrics().record(elapsed, Outcome::Ok);
+                }
                 Ok(v)
             }
             Err(error) => {
                 let panicked = error.kind() == ErrorKind::Panicked;
-                self.metrics.record(
-                    elapsed,
-                    if panicked {
-                        Outcome::Panic
-                    } else {
-                        Outcome::Error
-                    },
-                );
+                let outcome = if panicked {
+                    Outcome::Panic
+                } else {
+                    Outcome::Error
+                };
+                self.metrics.record(elapsed, outcome);
+                if let Some(p) = point {
+                    p.metrics().record(elapsed, outcome);
+                }
                 let tripped = panicked && self.panics.record(policy, Instant::now());
                 if panicked {
                     tracing::error!(plugin = %self.slug, "plugin panicked: {error}");

@@ -11,6 +11,8 @@ use plugboard_plugin_api::{abi::RouteSpec, Method};
 use serde::Serialize;
 use std::sync::Arc;
 
+use crate::exec::CallPoint;
+
 /// A route pattern: literal segments and `{name}` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
@@ -125,6 +127,11 @@ pub struct RouteEntry {
     pub index: u32,
     /// Who may call it (from the manifest; `user` unless listed).
     pub access: Access,
+    /// Its own deadline from the manifest, in milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Its entry point (deadline and metrics), once the plugin's routes are
+    /// prepared.
+    pub point: Option<Arc<CallPoint>>,
 }
 
 /// A route as the admin API shows it.
@@ -164,6 +171,8 @@ pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
             pattern,
             index: i as u32,
             access: Access::User,
+            deadline_ms: None,
+            point: None,
         });
     }
     // Most specific first, so `/entries/latest` wins over `/entries/{id}`.
@@ -203,6 +212,8 @@ pub enum Lookup<T = ()> {
         params: Vec<(String, String)>,
         /// Who may call the route.
         access: Access,
+        /// Its entry point.
+        point: Option<Arc<CallPoint>>,
         /// What the routes were published with.
         target: T,
     },
@@ -247,6 +258,7 @@ impl<T: Clone> RouteTable<T> {
                         index: r.index,
                         params,
                         access: r.access.clone(),
+                        point: r.point.clone(),
                         target: published.1.clone(),
                     };
                 }

@@ -13,7 +13,7 @@
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc,
+        Arc, OnceLock,
     },
     time::{Duration, Instant},
 };
@@ -30,8 +30,9 @@ use crate::{
     background::Background,
     db::Db,
     entity::plugin_job_run,
+    exec::{Admission, Call, CallPoint, ExecError, Executor, PointKind},
     fault::FaultPolicy,
-    registry::{CallError, PluginEntry},
+    registry::{CallError, PluginEntry, PluginKind, Tripper},
 };
 
 /// The scheduler's id of a job.
@@ -164,7 +165,8 @@ pub struct JobRun {
     pub started_at: DateTime<Utc>,
     /// How long it took, in milliseconds.
     pub duration_ms: f64,
-    /// `ok`, `error`, `panic` or `skipped`.
+    /// `ok`, `error`, `panic`, `deadline` (still running at its deadline)
+    /// or `skipped`.
     pub outcome: String,
     /// The error, if any.
     pub error: Option<String>,
@@ -177,13 +179,15 @@ pub struct Scheduler {
     rt: Background,
     db: Db,
     policy: FaultPolicy,
+    exec: Executor,
+    tripper: Arc<OnceLock<Tripper>>,
     /// Set by [`Scheduler::stop`]: nothing is scheduled any more.
     stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Scheduler {
     /// Starts a scheduler.
-    pub async fn start(db: Db, policy: FaultPolicy) -> std::io::Result<Scheduler> {
+    pub async fn start(db: Db, policy: FaultPolicy, exec: Executor) -> std::io::Result<Scheduler> {
         let rt = Background::new("plugboard-cron", 1)?;
         let sched = rt
             .spawn(async {
@@ -201,8 +205,16 @@ impl Scheduler {
             rt,
             db,
             policy,
+            exec,
+            tripper: Arc::new(OnceLock::new()),
             stopped: Default::default(),
         })
+    }
+
+    /// What to do when a job trips the fault policy (set once by the
+    /// runtime).
+    pub(crate) fn tripper(&self) -> &OnceLock<Tripper> {
+        &self.tripper
     }
 
     /// Schedules every job of `entry` (replacing earlier ones).
@@ -218,14 +230,17 @@ impl Scheduler {
         let mut scheduled = Vec::new();
         for (index, (name, schedule, raw)) in specs.iter().enumerate() {
             let running = Arc::new(AtomicBool::new(false));
-            let run = make_run(
-                Arc::clone(entry),
-                index as u32,
-                name.clone(),
-                Arc::clone(&running),
-                self.db.clone(),
-                self.policy,
-            );
+            let run = make_run(JobRunner {
+                point: entry.point(PointKind::Job, name, entry.deadlines().job),
+                entry: Arc::clone(entry),
+                index: index as u32,
+                name: name.clone(),
+                running: Arc::clone(&running),
+                db: self.db.clone(),
+                policy: self.policy,
+                exec: self.exec.clone(),
+                tripper: Arc::clone(&self.tripper),
+            });
             let job = match schedule {
                 Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run()),
                 Schedule::Every(d) => Job::new_repeated_async(*d, move |_, _| run()),
@@ -341,31 +356,33 @@ impl Scheduler {
 
 type RunFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
-fn make_run(
+/// What one job's runs need.
+struct JobRunner {
     entry: Arc<PluginEntry>,
+    point: Arc<CallPoint>,
     index: u32,
     name: String,
     running: Arc<AtomicBool>,
     db: Db,
     policy: FaultPolicy,
-) -> impl Fn() -> RunFuture + Send + Sync + 'static {
+    exec: Executor,
+    tripper: Arc<OnceLock<Tripper>>,
+}
+
+fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static {
+    let runner = Arc::new(runner);
     move || {
-        let (entry, name, running, db) = (
-            Arc::clone(&entry),
-            name.clone(),
-            Arc::clone(&running),
-            db.clone(),
-        );
+        let r = Arc::clone(&runner);
         Box::pin(async move {
-            if !entry.is_live() {
+            if !r.entry.is_live() {
                 return;
             }
             let started_at = Utc::now();
-            if running.swap(true, Ordering::AcqRel) {
+            if r.running.swap(true, Ordering::AcqRel) {
                 record(
-                    &db,
-                    entry.slug(),
-                    &name,
+                    &r.db,
+                    r.entry.slug(),
+                    &r.name,
                     started_at,
                     0.0,
                     "skipped",
@@ -375,29 +392,52 @@ fn make_run(
                 return;
             }
             let t = Instant::now();
-            let e = Arc::clone(&entry);
-            let result = tokio::task::spawn_blocking(move || {
-                e.call(policy, true, |p, ctx| p.run_job(ctx, index))
-            })
-            .await;
-            running.store(false, Ordering::Release);
+            let (e, point, policy, index) = (
+                Arc::clone(&r.entry),
+                Arc::clone(&r.point),
+                r.policy,
+                r.index,
+            );
+            let call = Call {
+                lane: Arc::clone(r.entry.lane()),
+                point: Arc::clone(&r.point),
+                admission: Admission::Counted,
+                journaled: r.entry.kind() == PluginKind::Dynamic,
+            };
+            let result = r
+                .exec
+                .run(call, move || {
+                    e.call_at(Some(&point), policy, true, |p, ctx| p.run_job(ctx, index))
+                })
+                .await;
+            r.running.store(false, Ordering::Release);
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let (outcome, error) = match result {
                 Ok(Ok(())) => ("ok", None),
                 Ok(Err(CallError::Unavailable(_))) => return,
-                Ok(Err(CallError::Plugin { error, .. })) => {
+                Ok(Err(CallError::Plugin { error, tripped, .. })) => {
+                    if tripped {
+                        r.trip(error.to_string());
+                    }
                     let panicked = error.kind() == plugboard_plugin_api::ErrorKind::Panicked;
                     (
                         if panicked { "panic" } else { "error" },
                         Some(error.to_string()),
                     )
                 }
-                Err(join) => ("panic", Some(join.to_string())),
+                Ok(Err(e @ CallError::Exec(_))) => ("error", Some(e.to_string())),
+                Err(e @ ExecError::Deadline { .. }) => {
+                    if r.entry.record_stuck(r.policy) {
+                        r.trip(e.to_string());
+                    }
+                    ("deadline", Some(e.to_string()))
+                }
+                Err(e) => ("error", Some(e.to_string())),
             };
             record(
-                &db,
-                entry.slug(),
-                &name,
+                &r.db,
+                r.entry.slug(),
+                &r.name,
                 started_at,
                 ms,
                 outcome,
@@ -405,6 +445,14 @@ fn make_run(
             )
             .await;
         })
+    }
+}
+
+impl JobRunner {
+    fn trip(&self, reason: String) {
+        if let Some(trip) = self.tripper.get() {
+            trip(&self.entry, reason);
+        }
     }
 }
 

@@ -9,8 +9,9 @@
 //! sign-ins and sign-outs ([`signed_in`], [`signed_out`]). Payloads are
 //! `{id, username, role}`, as before the merge.
 
+use crate::runtime::HookPayload;
 use chrono::{DateTime, Utc};
-use plugboard_plugin_api::{Hook, HookCall, NewUser, User};
+use plugboard_plugin_api::{Hook, NewUser, User};
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Query},
     ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set, SqlErr,
@@ -168,16 +169,16 @@ pub fn system_actor() -> serde_json::Value {
 /// the event of the same name (`user.created`, …) with the account as
 /// payload, plus `actor`: who did it (`{"id", "username", "role"}`).
 /// Failures of plugins are logged; they never fail the operation.
-fn announce(rt: &Runtime, account: &Account, hook: Hook, actor: &serde_json::Value) {
+async fn announce(rt: &Runtime, account: &Account, hook: Hook, actor: &serde_json::Value) {
     let view = account.hook_view();
-    let mut call = match hook {
-        Hook::UserCreated => HookCall::UserCreated(&view),
-        Hook::UserUpdated => HookCall::UserUpdated(&view),
-        Hook::UserDeleted => HookCall::UserDeleted(&view),
-        Hook::UserLogin => HookCall::UserLogin(&view),
-        _ => HookCall::UserLogout(&view),
+    let payload = match hook {
+        Hook::UserCreated => HookPayload::UserCreated(view),
+        Hook::UserUpdated => HookPayload::UserUpdated(view),
+        Hook::UserDeleted => HookPayload::UserDeleted(view),
+        Hook::UserLogin => HookPayload::UserLogin(view),
+        _ => HookPayload::UserLogout(view),
     };
-    for f in rt.notify(&mut call) {
+    for f in rt.notify(payload).await {
         tracing::warn!(plugin = %f.slug, hook = hook.name(), "hook failed: {}", f.error);
     }
     rt.emit(hook.name(), &account.event_payload(actor));
@@ -243,11 +244,11 @@ pub async fn create_account(
     if let Password::Plain(p) = new.password {
         check_password(p)?;
     }
-    let mut filtered = NewUser {
+    let filtered = NewUser {
         username: new.username.into(),
         role: new.role.into(),
     };
-    rt.filter_new_user(&mut filtered)?;
+    let filtered = rt.filter_new_user(filtered).await?;
     let username = filtered.username.trim().to_string();
     let role = filtered.role.to_string();
     validate(&username, &role)?;
@@ -271,7 +272,7 @@ pub async fn create_account(
     .map_err(|e| taken_or(e, &username))?;
     let account = Account::from(model);
     let actor = actor.cloned().unwrap_or_else(|| account.as_actor());
-    announce(rt, &account, Hook::UserCreated, &actor);
+    announce(rt, &account, Hook::UserCreated, &actor).await;
     Ok(account)
 }
 
@@ -334,7 +335,7 @@ pub async fn update(
         .await
         .map_err(|e| taken_or(e, &username))?;
     let account = Account::from(model);
-    announce(rt, &account, Hook::UserUpdated, actor);
+    announce(rt, &account, Hook::UserUpdated, actor).await;
     Ok(account)
 }
 
@@ -355,14 +356,14 @@ pub async fn delete(
     )
     .await?;
     user::Entity::delete_by_id(id).exec(conn).await?;
-    announce(rt, &account, Hook::UserDeleted, actor);
+    announce(rt, &account, Hook::UserDeleted, actor).await;
     Ok(account)
 }
 
 /// `id` signed in: fires `user.login` (the account is its own actor).
 pub async fn signed_in(rt: &Runtime, id: i64) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
-    announce(rt, &account, Hook::UserLogin, &account.as_actor());
+    announce(rt, &account, Hook::UserLogin, &account.as_actor()).await;
     Ok(account)
 }
 
@@ -375,6 +376,6 @@ pub async fn signed_out(
 ) -> Result<Account, UserError> {
     let account = get(rt, id).await?;
     let actor = actor.cloned().unwrap_or_else(|| account.as_actor());
-    announce(rt, &account, Hook::UserLogout, &actor);
+    announce(rt, &account, Hook::UserLogout, &actor).await;
     Ok(account)
 }

@@ -175,6 +175,9 @@ pub struct RouteAccess {
     pub path: String,
     /// Who may call it.
     pub access: Access,
+    /// Milliseconds a call may take (else the plugin's deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// Checks the manifest's `permissions` and `routes` on their own: valid,
@@ -295,6 +298,7 @@ mod tests {
             method: method.into(),
             path: path.into(),
             access: Access::parse(access).unwrap(),
+            deadline_ms: None,
         }
     }
 

@@ -43,6 +43,8 @@ pub mod catalog;
 #[cfg(feature = "full")]
 pub mod library;
 #[cfg(feature = "full")]
+pub mod limits;
+#[cfg(feature = "full")]
 pub mod manifest;
 #[cfg(feature = "full")]
 pub mod schema;

@@ -32,6 +32,7 @@ use crate::{
     access::{self, AccessError, PermissionDecl, RouteAccess},
     capabilities::{Capabilities, CapabilitiesError, Declared},
     library::{Library, LibraryError, LibraryPath, Target},
+    limits::{Filters, Limits, NotAFilter},
     slug::Slug,
 };
 pub use plugboard_frontend_manifest::UiDeclaration;
@@ -83,6 +84,12 @@ pub struct Manifest {
     /// Who may call each route; unlisted: `user`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteAccess>,
+    /// Its own call deadlines and capacity (capped by the operator).
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
+    /// What each of its filters' failure means (`reject` unless listed).
+    #[serde(default, skip_serializing_if = "Filters::is_empty")]
+    pub filters: Filters,
 }
 
 /// What a manifest without `capabilities` starts with (refined by
@@ -168,6 +175,9 @@ pub enum ManifestError {
     /// `routes` lists route access, but `capabilities` has no `routes`.
     #[error("`routes` gives routes access, but the `routes` capability is not declared")]
     RoutesWithoutCapability,
+    /// `filters` names a hook that is not a filter.
+    #[error(transparent)]
+    Filters(#[from] NotAFilter),
     /// `config_schema` is not a JSON Schema (the validator's message).
     #[error("config_schema is not a valid JSON Schema: {0}")]
     ConfigSchema(String),
@@ -245,6 +255,7 @@ impl Manifest {
             d.requirement()?;
         }
         access::validate(&self.permissions, &self.routes)?;
+        crate::limits::validate_filters(&self.filters)?;
         if !self.routes.is_empty() && !self.capabilities.routes && !self.capabilities.inferred {
             return Err(ManifestError::RoutesWithoutCapability);
         }

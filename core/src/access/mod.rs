@@ -99,6 +99,7 @@ pub fn assign(entries: &mut [RouteEntry], declared: &[RouteAccess]) -> Result<()
                 path: d.path.to_string(),
             })?;
         route.access = d.access.clone();
+        route.deadline_ms = d.deadline_ms;
     }
     Ok(())
 }
@@ -113,6 +114,7 @@ mod tests {
             method: method.into(),
             path: path.into(),
             access: Access::parse(access).unwrap(),
+            deadline_ms: None,
         }
     }
 

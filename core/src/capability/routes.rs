@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{denied, staged, HostCapability, Pending, Staged, StepFailed, Subject};
 use crate::{
     capabilities::{Capabilities, Capability},
+    exec::PointKind,
     registry::PluginEntry,
     routes::{self, RouteEntry},
 };
@@ -31,6 +32,14 @@ impl HostCapability for Routes {
         let mut compiled = routes::compile(&specs).map_err(|e| StepFailed::new("routes()", e))?;
         crate::access::assign(&mut compiled, &entry.manifest().routes)
             .map_err(|e| StepFailed::new("routes", e))?;
+        for r in &mut compiled {
+            let deadline = entry.deadlines().own(r.deadline_ms);
+            r.point = Some(entry.point(
+                PointKind::Route,
+                &format!("{} {}", r.method.as_str(), r.pattern.as_str()),
+                deadline,
+            ));
+        }
         Ok(Some(Box::new(compiled)))
     }
     fn go_live<'a>(

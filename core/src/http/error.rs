@@ -11,6 +11,7 @@ use super::plugin_routes::{PluginRouteFailed, RouteMiss};
 use crate::{
     access::{grants::GrantError, Denied},
     auth::AuthError,
+    exec::ExecError,
     inspect::InspectError,
     lifecycle::LifecycleError,
     marketplace::{bundle::BundleError, install::InstallError, updates::UpdateError},
@@ -127,6 +128,32 @@ impl ResponseError for ApiError {
             response.insert_header(("retry-after", secs.to_string()));
         }
         response.json(json!({ "error": error }))
+    }
+}
+
+impl From<ExecError> for ApiError {
+    fn from(e: ExecError) -> Self {
+        match &e {
+            // Only this plugin's callers see it; a second is enough for a
+            // call to return and free its place.
+            ExecError::Busy { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "plugin_busy",
+                e.to_string(),
+            )
+            .with_details(json!({ "retry_after": 1 })),
+            ExecError::Deadline { .. } => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "plugin_deadline",
+                e.to_string(),
+            ),
+            ExecError::NoThread { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "plugin_unavailable",
+                e.to_string(),
+            )
+            .with_details(json!({ "retry_after": 1 })),
+        }
     }
 }
 

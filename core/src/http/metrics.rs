@@ -13,7 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn metrics(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
     let records = rt.store().list().await?;
-    let text = crate::prometheus::render(&rt.entries(), &records);
+    let text = crate::prometheus::render(&rt.entries(), &records, rt.executor().threads());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("cache-control", "no-store"))

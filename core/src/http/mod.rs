@@ -19,6 +19,7 @@ pub mod error;
 pub mod marketplace;
 pub mod metrics;
 pub mod plugin_routes;
+pub mod request_id;
 pub mod session;
 pub mod settings;
 pub mod shell;
@@ -104,6 +105,7 @@ pub fn server(
             .app_data(accounts.clone())
             .app_data(history.clone())
             .app_data(token.clone())
+            .wrap(actix_web::middleware::from_fn(request_id::assign))
             .configure(configure)
     })
     .workers(workers.max(1))

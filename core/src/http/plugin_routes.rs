@@ -7,12 +7,15 @@
 //! are not passed on, and `Set-Cookie` from a plugin is dropped (it could
 //! overwrite the session cookie, and no cookie ever reaches a plugin).
 
-use abi_stable::std_types::{RStr, Tuple2};
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
-use plugboard_plugin_api::{Caller, PluginError, Request};
+use plugboard_plugin_api::{Caller, PluginError};
 
 use super::{auth::optional_caller, error::ApiError};
-use crate::{registry::CallError, routes::Lookup, runtime::Runtime};
+use crate::{
+    registry::CallError,
+    routes::Lookup,
+    runtime::{OwnedRequest, Runtime},
+};
 
 /// Registers the catch-all for plugin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -89,13 +92,14 @@ async fn serve(
     };
     let method = req.method().as_str();
     let no_plugin = || ApiError::from(RouteMiss::NoActivePlugin(slug.to_string()));
-    let (index, params, access, entry) = match rt.routes().lookup(slug, method, path) {
+    let (index, params, access, point, entry) = match rt.routes().lookup(slug, method, path) {
         Lookup::Found {
             index,
             params,
             access,
+            point,
             target,
-        } => (index, params, access, target),
+        } => (index, params, access, point, target),
         Lookup::NoPlugin => return Err(no_plugin()),
         Lookup::NoRoute => {
             return Err(RouteMiss::NoRoute {
@@ -118,18 +122,27 @@ async fn serve(
         None => Caller::Anonymous,
     };
     crate::access::check(&access, &caller)?;
-    let headers: Vec<Tuple2<RStr<'_>, RStr<'_>>> = req
-        .headers()
-        .iter()
-        .filter(|(k, _)| !CREDENTIAL_HEADERS.contains(&k.as_str()))
-        .filter_map(|(k, v)| Some(Tuple2(RStr::from(k.as_str()), RStr::from(v.to_str().ok()?))))
-        .collect();
-    let params: Vec<Tuple2<RStr<'_>, RStr<'_>>> = params
-        .iter()
-        .map(|(k, v)| Tuple2(RStr::from(k.as_str()), RStr::from(v.as_str())))
-        .collect();
-    let request = Request::new(method, path, req.query_string(), &headers, &params, &body);
-    match rt.call_route(&entry, index, &request, &caller) {
+    let point = point.unwrap_or_else(|| {
+        entry.point(
+            crate::exec::PointKind::Route,
+            &format!("{method} {path}"),
+            entry.deadlines().call,
+        )
+    });
+    let request = OwnedRequest {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter(|(k, _)| !CREDENTIAL_HEADERS.contains(&k.as_str()))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        params,
+        body,
+    };
+    match rt.call_route(&entry, point, index, request, caller).await {
         Ok(response) => {
             let status = StatusCode::from_u16(response.status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -142,6 +155,7 @@ async fn serve(
             Ok(out.body(response.body().to_vec()))
         }
         Err(CallError::Unavailable(_)) => Err(no_plugin()),
+        Err(CallError::Exec(e)) => Err(e.into()),
         Err(CallError::Plugin { error, .. }) => Err(PluginRouteFailed {
             slug: slug.to_string(),
             error,

@@ -82,9 +82,13 @@ impl Runtime {
             .await
             .map_err(crate::lifecycle::LifecycleError::Db)?;
         if let Some(entry) = self.plugin(slug) {
-            if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
-                p.on_config_changed(ctx, &valid)
-            }) {
+            let changed = valid.clone();
+            if let Err(e) = self
+                .call_lifecycle(&entry, "on_config_changed", move |p, ctx| {
+                    p.on_config_changed(ctx, &changed)
+                })
+                .await
+            {
                 tracing::warn!(plugin = slug, "on_config_changed failed: {e}");
             }
         }

@@ -8,7 +8,6 @@ use plugboard_plugin_api::{abi::API_VERSION, BuiltinPlugin, Phase};
 use super::{LoadProblem, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginState, Transition},
-    loader,
     manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
 };
@@ -98,6 +97,7 @@ impl Runtime {
             manifest,
             object,
             scope,
+            &self.config().limits,
         );
         self.register(entry, "built-in").await?;
         Ok(Ok(()))
@@ -135,7 +135,10 @@ impl Runtime {
             Ok(library) => library,
             Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,
         };
-        let loaded = loader::load_for_manifest(&manifest, &library, &scratch);
+        if let Some(crash) = self.crashed_while_loading(&manifest.slug).await? {
+            return self.quarantined_at_load(&manifest, folder, crash).await;
+        }
+        let loaded = self.load_library(&manifest, library, scratch).await;
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
@@ -150,10 +153,11 @@ impl Runtime {
                     manifest,
                     Box::new(plugin),
                     scope,
+                    &self.config().limits,
                 );
                 self.register(entry, "dynamic").await
             }
-            Err(e) => self.unloadable(manifest, folder, e.to_string()).await,
+            Err(e) => self.unloadable(manifest, folder, e).await,
         }
     }
 
@@ -262,9 +266,7 @@ impl Runtime {
         if entry.is_loaded() {
             return Ok(());
         }
-        match entry.call(self.fault_policy(), false, |p, ctx| {
-            p.lifecycle(ctx, Phase::Load)
-        }) {
+        match self.run_phase(entry, Phase::Load).await {
             Ok(()) => {
                 entry.set_loaded(true);
                 Ok(())

@@ -6,12 +6,14 @@
 //!       ─▶ on_load each ─▶ re-enable those persisted Active ─▶ system.startup
 //! ```
 
+mod calls;
 mod configure;
 mod dependencies;
 mod discovery;
 mod dispatch;
 mod ops;
 mod paths;
+mod quarantine;
 mod uninstall;
 mod upgrade;
 
@@ -27,7 +29,7 @@ use serde::Serialize;
 
 pub use configure::ConfigView;
 pub use dependencies::dependency_order;
-pub use dispatch::{HookFailure, HookOrder, Refusal};
+pub use dispatch::{HookFailure, HookOrder, HookPayload, OwnedRequest, Refusal};
 pub use uninstall::{DataPolicy, Uninstalled};
 pub(crate) use upgrade::unique;
 pub use upgrade::{Draining, Swapped, DRAIN_TIMEOUT};
@@ -58,6 +60,8 @@ pub struct RuntimeConfig {
     /// recorded states are left as they are (for a host that a plugin keeps
     /// taking down; `plugboard serve --safe-mode`).
     pub safe_mode: bool,
+    /// Call deadlines and capacities: host defaults and operator caps.
+    pub limits: crate::exec::CallLimits,
     /// Checks bundle libraries in a child process (by default this
     /// process's executable: see [`crate::inspect`]).
     pub inspector: crate::inspect::Inspector,
@@ -76,6 +80,7 @@ impl RuntimeConfig {
             fault_policy: FaultPolicy::default(),
             files: Default::default(),
             safe_mode: false,
+            limits: Default::default(),
             inspector: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
@@ -214,6 +219,10 @@ struct Inner {
     /// Serialises lifecycle operations within this process; across replicas
     /// the store's compare-and-swap decides.
     ops: tokio::sync::Mutex<()>,
+    /// Runs every call into a plugin.
+    exec: crate::exec::Executor,
+    /// What the previous process had in flight when it died.
+    crashed: Vec<crate::exec::InFlight>,
 }
 
 /// The Plugboard host runtime. Cheap to clone.
@@ -290,18 +299,28 @@ impl Runtime {
                 source: e.source,
             }
         })?;
+        let (journal, crashed) =
+            crate::exec::Journal::open(&config.journal_file()).map_err(|e| {
+                RuntimeError::DataDir {
+                    path: config.journal_file(),
+                    source: std::io::Error::other(e),
+                }
+            })?;
+        let exec = crate::exec::Executor::new(Some(Arc::new(journal)));
         let db = Db::open(&url, &config.plugin_sql_dir()).await?;
         #[cfg(feature = "test-sql-bypass")]
         if config.sql_rewriter_bypassed {
             db.bypass_sql_rewriter_for_tests();
         }
-        let bus = Arc::new(EventBus::new(config.fault_policy).map_err(|source| {
-            RuntimeError::DataDir {
-                path: data_dir.clone(),
-                source,
-            }
-        })?);
-        let scheduler = Scheduler::start(db.clone(), config.fault_policy)
+        let bus = Arc::new(
+            EventBus::new(config.fault_policy, exec.clone()).map_err(|source| {
+                RuntimeError::DataDir {
+                    path: data_dir.clone(),
+                    source,
+                }
+            })?,
+        );
+        let scheduler = Scheduler::start(db.clone(), config.fault_policy, exec.clone())
             .await
             .map_err(|source| RuntimeError::DataDir {
                 path: data_dir.clone(),
@@ -328,21 +347,26 @@ impl Runtime {
                 hooks: ArcSwap::from_pointee(dispatch::HookTable::default()),
                 routes: RouteTable::default(),
                 ops: tokio::sync::Mutex::new(()),
+                exec,
+                crashed,
             }),
         };
-        let weak = Arc::downgrade(&runtime.inner);
-        runtime
-            .inner
-            .bus
-            .set_tripper(Box::new(move |entry, reason| {
+        for part in [
+            runtime.inner.bus.tripper(),
+            runtime.inner.scheduler.tripper(),
+        ] {
+            let weak = Arc::downgrade(&runtime.inner);
+            let _ = part.set(Box::new(move |entry, reason| {
                 if let Some(inner) = weak.upgrade() {
                     Runtime { inner }.trip(entry, reason);
                 }
             }));
+        }
         runtime.repair_folders();
+        runtime.quarantine().await?;
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
-        runtime.notify(&mut plugboard_plugin_api::HookCall::SystemStartup);
+        runtime.notify(HookPayload::SystemStartup).await;
         runtime.emit("system.startup", &serde_json::json!({}));
         Ok(runtime)
     }
@@ -350,7 +374,7 @@ impl Runtime {
     /// Fires `system.shutdown`, then disables (without persisting: active
     /// plugins come back on the next start) and unloads every plugin.
     pub async fn shutdown(&self) {
-        self.notify(&mut plugboard_plugin_api::HookCall::SystemShutdown);
+        self.notify(HookPayload::SystemShutdown).await;
         for (plugin, error) in self.emit_sync("system.shutdown", &serde_json::json!({})) {
             tracing::warn!(plugin = %plugin, "system.shutdown handler failed: {error}");
         }
@@ -358,14 +382,14 @@ impl Runtime {
         for entry in self.entries() {
             if entry.is_live() {
                 self.take_offline(&entry);
-                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
-                    p.lifecycle(ctx, plugboard_plugin_api::Phase::Disable)
-                });
+                let _ = self
+                    .run_phase(&entry, plugboard_plugin_api::Phase::Disable)
+                    .await;
             }
             if entry.is_loaded() {
-                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
-                    p.lifecycle(ctx, plugboard_plugin_api::Phase::Unload)
-                });
+                let _ = self
+                    .run_phase(&entry, plugboard_plugin_api::Phase::Unload)
+                    .await;
                 entry.set_loaded(false);
             }
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use plugboard_plugin_api::{Hook, HookCall, Phase, PluginEvent};
+use plugboard_plugin_api::{Hook, Phase};
 
 use super::{OpsGuard, Runtime, RuntimeError};
 use crate::{
@@ -95,9 +95,7 @@ impl Runtime {
         if let Err((phase, message)) = self.before_enable(entry, &prepared).await {
             return Err(self.fail(&slug, phase, actor, &message).await);
         }
-        if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
-            p.lifecycle(ctx, Phase::Enable)
-        }) {
+        if let Err(e) = self.run_phase(entry, Phase::Enable).await {
             return Err(self.fail(&slug, "on_enable", actor, &e.to_string()).await);
         }
         if persist {
@@ -107,23 +105,19 @@ impl Runtime {
                 .await
             {
                 // Another replica won the race: undo our enable.
-                let _ = entry.call(self.fault_policy(), false, |p, ctx| {
-                    p.lifecycle(ctx, Phase::Disable)
-                });
+                let _ = self.run_phase(entry, Phase::Disable).await;
                 return Err(e.into());
             }
         }
         if let Err(failure) = self.go_live(entry, prepared).await {
             // Active was recorded; it ends Errored with the cause.
-            let _ = entry.call(self.fault_policy(), false, |p, ctx| {
-                p.lifecycle(ctx, Phase::Disable)
-            });
+            let _ = self.run_phase(entry, Phase::Disable).await;
             return Err(self
                 .fail(&slug, failure.phase, actor, &failure.message)
                 .await);
         }
         tracing::info!(plugin = %slug, actor, "plugin enabled");
-        self.notify_lifecycle("enabled", &slug);
+        self.notify_lifecycle("enabled", &slug).await;
         Ok(())
     }
 
@@ -238,9 +232,7 @@ impl Runtime {
         let mut error = None;
         if let Some(entry) = self.plugin(slug) {
             self.take_offline(&entry);
-            if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
-                p.lifecycle(ctx, Phase::Disable)
-            }) {
+            if let Err(e) = self.run_phase(&entry, Phase::Disable).await {
                 tracing::warn!(plugin = slug, "on_disable failed: {e}");
                 error = Some(format!("on_disable: {e}"));
             }
@@ -249,7 +241,7 @@ impl Runtime {
             .store()
             .transition(slug, Transition::Disable, actor, error.as_deref())
             .await?;
-        self.notify_lifecycle("disabled", slug);
+        self.notify_lifecycle("disabled", slug).await;
         Ok(record)
     }
 
@@ -310,7 +302,7 @@ impl Runtime {
         self.take_offline(entry);
         let policy = self.fault_policy();
         let message = format!(
-            "fault policy: {} panics within {} s; last: {reason}",
+            "fault policy: {} faults (panics, calls stuck past their deadline) within {} s; last: {reason}",
             policy.max_panics,
             policy.window.as_secs()
         );
@@ -329,13 +321,14 @@ impl Runtime {
         });
     }
 
-    pub(super) fn notify_lifecycle(&self, kind: &str, slug: &str) {
+    pub(super) async fn notify_lifecycle(&self, kind: &str, slug: &str) {
         self.announce(kind, slug);
-        let event = PluginEvent {
-            kind: kind.into(),
-            slug: slug.into(),
-        };
-        let failures = self.notify(&mut HookCall::PluginLifecycle(event));
+        let failures = self
+            .notify(super::HookPayload::PluginLifecycle {
+                kind: kind.into(),
+                slug: slug.into(),
+            })
+            .await;
         self.emit(
             &format!("plugins.{kind}"),
             &serde_json::json!({ "slug": slug }),

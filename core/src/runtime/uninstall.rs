@@ -100,9 +100,7 @@ impl Runtime {
         if let Some((_, entry)) = self.inner.plugins.remove(slug.as_str()) {
             self.take_offline(&entry);
             if entry.is_loaded() {
-                if let Err(e) = entry.call(self.fault_policy(), false, |p, ctx| {
-                    p.lifecycle(ctx, Phase::Unload)
-                }) {
+                if let Err(e) = self.run_phase(&entry, Phase::Unload).await {
                     tracing::warn!(plugin = %slug, "on_unload failed: {e}");
                 }
             }
@@ -138,7 +136,7 @@ impl Runtime {
         };
         self.store().remove(slug, actor, Some(&note)).await?;
         tracing::info!(plugin = %slug, actor, "plugin uninstalled ({note})");
-        self.notify_lifecycle("uninstalled", slug);
+        self.notify_lifecycle("uninstalled", slug).await;
         Ok(Uninstalled {
             slug: slug.to_string(),
             data,

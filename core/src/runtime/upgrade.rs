@@ -30,7 +30,6 @@ use serde::Serialize;
 use super::{ops::Unprepared, OpsGuard, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginRecord, PluginState},
-    loader,
     manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
     slug::Slug,
@@ -127,8 +126,10 @@ impl Runtime {
             .library_file(staged)
             .map_err(|e| failed(&slug, "load", e.to_string()))?;
         let scratch = self.config().loaded_dir();
-        let object = loader::load_for_manifest(&manifest, &library, &scratch)
-            .map_err(|e| failed(&slug, "load", e.to_string()))?;
+        let object = self
+            .load_library(&manifest, library, scratch)
+            .await
+            .map_err(|e| failed(&slug, "load", e))?;
         let api = object.api_version().to_string();
         let mut manifest = manifest;
         crate::capabilities::infer_from_code(&mut manifest, &object);
@@ -141,51 +142,59 @@ impl Runtime {
             manifest,
             Box::new(object),
             scope,
+            &self.config().limits,
         ));
-        let policy = self.fault_policy();
-        new.run_phase(policy, Phase::Load)
+        self.run_phase(&new, Phase::Load)
+            .await
             .map_err(|e| failed(&slug, "on_load", e.to_string()))?;
         new.set_loaded(true);
         let unload_new = |enabled: bool| {
-            if enabled {
-                let _ = new.run_phase(policy, Phase::Disable);
+            let (rt, new) = (self.clone(), Arc::clone(&new));
+            async move {
+                if enabled {
+                    let _ = rt.run_phase(&new, Phase::Disable).await;
+                }
+                let _ = rt.run_phase(&new, Phase::Unload).await;
             }
-            let _ = new.run_phase(policy, Phase::Unload);
         };
 
         let prepared = match self.prepare_from(&new, Some(staged)) {
             Ok(p) => p,
             Err(Unprepared::Cycle(cycle)) => {
-                unload_new(false);
+                unload_new(false).await;
                 return Err(RuntimeError::HookCycle {
                     slug: slug.into(),
                     cycle,
                 });
             }
             Err(Unprepared::Failed(phase, message)) => {
-                unload_new(false);
+                unload_new(false).await;
                 return Err(failed(&slug, phase, message));
             }
         };
         if let Err((phase, message)) = self.before_enable(&new, &prepared).await {
-            unload_new(false);
+            unload_new(false).await;
             return Err(failed(&slug, phase, message));
         }
-        if let Err(e) = new.call(policy, false, |p, ctx| p.on_upgrade(ctx, &from_version)) {
-            unload_new(false);
+        let from = from_version.clone();
+        if let Err(e) = self
+            .call_lifecycle(&new, "on_upgrade", move |p, ctx| p.on_upgrade(ctx, &from))
+            .await
+        {
+            unload_new(false).await;
             return Err(failed(&slug, "on_upgrade", e.to_string()));
         }
         let active = record.state == PluginState::Active;
         if active {
-            if let Err(e) = new.run_phase(policy, Phase::Enable) {
-                unload_new(false);
+            if let Err(e) = self.run_phase(&new, Phase::Enable).await {
+                unload_new(false).await;
                 return Err(failed(&slug, "on_enable", e.to_string()));
             }
         }
 
         // Files: the current folder becomes the previous version.
         if let Err(e) = self.move_folders(&slug, &folder, staged) {
-            unload_new(active);
+            unload_new(active).await;
             return Err(failed(&slug, "files", e.to_string()));
         }
 
@@ -207,7 +216,7 @@ impl Runtime {
         if let Err(failure) = live {
             // The new version is in place but could not go live: it ends
             // Errored with the cause (the old one is drained below).
-            let _ = new.run_phase(policy, Phase::Disable);
+            let _ = self.run_phase(&new, Phase::Disable).await;
             if let Some(old) = old {
                 self.drain(old);
             }
@@ -220,7 +229,7 @@ impl Runtime {
         if let Some(old) = old {
             self.drain(old);
         }
-        self.notify_lifecycle("upgraded", &slug);
+        self.notify_lifecycle("upgraded", &slug).await;
         Ok(Swapped {
             slug: slug.into(),
             from_version,
@@ -348,49 +357,48 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(info);
-        let (runtime, policy) = (Arc::downgrade(&self.inner), self.fault_policy());
-        let spawned = std::thread::Builder::new()
-            .name("plugboard-drain".into())
-            .spawn(move || {
-                let start = Instant::now();
-                // The drainer's own reference is the last one when every call
-                // that looked the old generation up has returned.
-                while Arc::strong_count(&old) > 1 && start.elapsed() < DRAIN_TIMEOUT {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                let left = Arc::strong_count(&old) - 1;
-                if left > 0 {
-                    tracing::warn!(
-                        plugin = old.slug(),
-                        generation = old.generation(),
-                        left,
-                        "drain timed out; disabling the old generation anyway"
-                    );
-                }
-                let was_live = old.is_live();
-                old.set_live(false);
-                if was_live {
-                    let _ = old.run_phase(policy, Phase::Disable);
-                }
-                let _ = old.run_phase(policy, Phase::Unload);
-                old.set_loaded(false);
-                tracing::info!(
+        let runtime = Arc::downgrade(&self.inner);
+        // On the database's runtime (it lives as long as the runtime does),
+        // so that the old generation's last calls go through the executor.
+        self.db().spawn(async move {
+            let start = Instant::now();
+            // The drainer's own reference is the last one when every call
+            // that looked the old generation up has returned.
+            while Arc::strong_count(&old) > 1 && start.elapsed() < DRAIN_TIMEOUT {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let left = Arc::strong_count(&old) - 1;
+            if left > 0 {
+                tracing::warn!(
                     plugin = old.slug(),
                     generation = old.generation(),
-                    waited_ms = start.elapsed().as_millis() as u64,
-                    "old generation drained"
+                    left,
+                    "drain timed out; disabling the old generation anyway"
                 );
-                if let Some(inner) = runtime.upgrade() {
-                    inner
-                        .draining
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .retain(|d| d.generation != old.generation());
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the drain thread: {e}");
-        }
+            }
+            let was_live = old.is_live();
+            old.set_live(false);
+            let Some(inner) = runtime.upgrade() else {
+                return;
+            };
+            let rt = Runtime { inner };
+            if was_live {
+                let _ = rt.run_phase(&old, Phase::Disable).await;
+            }
+            let _ = rt.run_phase(&old, Phase::Unload).await;
+            old.set_loaded(false);
+            tracing::info!(
+                plugin = old.slug(),
+                generation = old.generation(),
+                waited_ms = start.elapsed().as_millis() as u64,
+                "old generation drained"
+            );
+            rt.inner
+                .draining
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|d| d.generation != old.generation());
+        });
     }
 }
 

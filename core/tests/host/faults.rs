@@ -80,7 +80,9 @@ fn repeated_panics_move_the_plugin_to_errored_until_an_admin_resets_it() {
     let (_, p) = host.admin("GET", "/api/admin/plugins/faulty", None);
     let err = p["last_error"].as_str().unwrap();
     assert!(
-        err.contains("fault policy: 3 panics within 60 s") && err.contains("panicked on purpose"),
+        err.contains(
+            "fault policy: 3 faults (panics, calls stuck past their deadline) within 60 s"
+        ) && err.contains("panicked on purpose"),
         "{err}"
     );
     let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=faulty&limit=1", None);

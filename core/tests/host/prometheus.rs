@@ -127,3 +127,109 @@ fn metrics_are_exposed_per_plugin_in_the_prometheus_text_format_to_admins_only()
     let (status, _) = crate::support::request("GET", &host.url("/metrics"), Some("wrong"), None);
     assert_eq!(status, 401);
 }
+
+/// The value of `metric` for one entry point of `plugin`.
+fn at(scrape: &Scrape, metric: &str, plugin: &str, kind: &str, name: &str) -> Option<Sample> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| {
+            s.metric == metric
+                && s.labels.get("plugin") == Some(plugin)
+                && s.labels.get("kind") == Some(kind)
+                && s.labels.get("name") == Some(name)
+        })
+        .map(|s| s.value.clone())
+}
+
+fn number(v: Option<Sample>) -> f64 {
+    match v {
+        Some(Sample::Counter(v)) | Some(Sample::Gauge(v)) | Some(Sample::Untyped(v)) => v,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// Per route (and hook, job, …): calls, errors, panics, deadline hits and
+/// stuck, with a latency histogram; per plugin: capacity and calls in
+/// flight and stuck now.
+#[test]
+fn metrics_per_entry_point_count_deadlines_and_capacity() {
+    let dir = tempdir();
+    stage(dir.path(), &["faulty", "segfault-route"]);
+    let host = Host::start(dir.path());
+    assert_eq!(host.enable("faulty").0, 200);
+    assert_eq!(host.enable("segfault-route").0, 200);
+    for _ in 0..3 {
+        assert_eq!(host.admin("GET", "/api/plugins/faulty/ok", None).0, 200);
+    }
+    assert_eq!(host.admin("GET", "/api/plugins/faulty/panic", None).0, 500);
+    let (s, v) = host.admin(
+        "GET",
+        "/api/plugins/segfault-route/sleep-briefly?ms=1500",
+        None,
+    );
+    assert_eq!(s, 504, "{v}");
+
+    let m = scrape(&host);
+    let route =
+        |metric: &str, plugin: &str, name: &str| number(at(&m, metric, plugin, "route", name));
+    assert_eq!(route("plugboard_call_total", "faulty", "GET /ok"), 3.0);
+    assert_eq!(
+        route("plugboard_call_errors_total", "faulty", "GET /ok"),
+        0.0
+    );
+    assert_eq!(
+        route("plugboard_call_panics_total", "faulty", "GET /panic"),
+        1.0
+    );
+    let brief = "GET /sleep-briefly";
+    assert_eq!(
+        route(
+            "plugboard_call_deadline_hits_total",
+            "segfault-route",
+            brief
+        ),
+        1.0
+    );
+    assert_eq!(
+        route("plugboard_call_stuck_total", "segfault-route", brief),
+        1.0
+    );
+    match at(
+        &m,
+        "plugboard_call_duration_seconds",
+        "faulty",
+        "route",
+        "GET /ok",
+    ) {
+        Some(Sample::Histogram(b)) => assert_eq!(b.last().unwrap().count, 3.0),
+        other => panic!("no histogram: {other:?}"),
+    }
+    // The slow call is still running: it holds one of the 2 places.
+    assert_eq!(
+        counter(&m, "plugboard_plugin_capacity", "segfault-route"),
+        2.0
+    );
+    assert_eq!(
+        counter(&m, "plugboard_plugin_calls_in_flight", "segfault-route"),
+        1.0
+    );
+    assert_eq!(
+        counter(&m, "plugboard_plugin_calls_stuck", "segfault-route"),
+        1.0
+    );
+    // Lifecycle calls have their own series.
+    assert!(
+        number(at(
+            &m,
+            "plugboard_call_total",
+            "faulty",
+            "lifecycle",
+            "on_enable"
+        )) >= 1.0
+    );
+    assert!(m
+        .samples
+        .iter()
+        .any(|s| s.metric == "plugboard_executor_threads"));
+}

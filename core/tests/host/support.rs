@@ -71,6 +71,8 @@ pub struct Options {
     pub files: plugboard_core::capability::files::FileLimits,
     /// `plugboard serve --safe-mode`.
     pub safe_mode: bool,
+    /// Call deadlines and capacities.
+    pub limits: plugboard_core::exec::CallLimits,
 }
 
 impl Default for Options {
@@ -82,6 +84,7 @@ impl Default for Options {
             sql_rewriter_bypassed: false,
             files: Default::default(),
             safe_mode: false,
+            limits: Default::default(),
         }
     }
 }
@@ -107,6 +110,18 @@ pub fn probes(makers: &[Factory]) -> Vec<BuiltinPlugin> {
             )
         })
         .collect()
+}
+
+/// A test plugin as a built-in with every capability (as [`probes`]) and
+/// more manifest fields (`limits`, `filters`, `routes`, …).
+pub fn probe_with(make: Factory, extra: Value) -> BuiltinPlugin {
+    let mut plugin = probes(&[make]).remove(0);
+    let mut manifest: Value = serde_json::from_str(plugin.manifest).unwrap();
+    for (k, v) in extra.as_object().expect("an object of manifest fields") {
+        manifest[k] = v.clone();
+    }
+    plugin.manifest = Box::leak(manifest.to_string().into_boxed_str());
+    plugin
 }
 
 /// A test plugin as a built-in whose manifest grants `capabilities`.
@@ -220,6 +235,7 @@ impl Host {
                 config.files = options.files;
                 config.inspector = inspector();
                 config.safe_mode = options.safe_mode;
+                config.limits = options.limits;
                 let runtime = Runtime::start(config, &options.builtins)
                     .await
                     .expect("runtime starts");

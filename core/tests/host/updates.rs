@@ -12,7 +12,6 @@ use std::{
 };
 
 use plugboard_core::marketplace::{author, signing::KeyPair};
-use plugboard_plugin_api::Request;
 use serde_json::{json, Value};
 
 use crate::{
@@ -247,11 +246,27 @@ fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
     let draining = updates(&host)["draining"].clone();
     assert_eq!(draining[0]["version"], "1.0.0", "{draining}");
     assert_eq!(draining[0]["generation"], json!(old.generation()));
-    let request = Request::new("GET", "/version", "", &[], &[], &[]);
-    let answer = host
-        .runtime
-        .call_route(&old, 0, &request, &plugboard_plugin_api::Caller::Anonymous)
-        .unwrap();
+    let request = plugboard_core::runtime::OwnedRequest {
+        method: "GET".into(),
+        path: "/version".into(),
+        query: String::new(),
+        headers: Vec::new(),
+        params: Vec::new(),
+        body: Default::default(),
+    };
+    let point = old.point(
+        plugboard_core::exec::PointKind::Route,
+        "GET /version",
+        old.deadlines().call,
+    );
+    let answer = crate::support::block_on(host.runtime.call_route(
+        &old,
+        point,
+        0,
+        request,
+        plugboard_plugin_api::Caller::Anonymous,
+    ))
+    .unwrap();
     assert_eq!(
         serde_json::from_slice::<Value>(answer.body()).unwrap()["version"],
         "1.0.0"

@@ -1,9 +1,10 @@
 //! `plugboard serve`: the runtime behind the HTTP server until a stop signal.
 
-use std::{net::TcpListener, path::PathBuf};
+use std::{net::TcpListener, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use plugboard_core::{
+    exec::CallLimits,
     fault::FaultPolicy,
     http::{self, auth::TokenSource, AdminToken},
     marketplace::signing::PublicKey,
@@ -33,6 +34,24 @@ pub(crate) struct ServeArgs {
     /// … within this many seconds.
     #[arg(long, default_value_t = 60)]
     panic_window_secs: u64,
+    /// How long a plugin's route, hook, filter or event handler may run, in
+    /// milliseconds, unless its manifest says otherwise.
+    #[arg(long, default_value_t = 30_000)]
+    call_deadline_ms: u64,
+    /// How long a plugin's cron job may run, in seconds, unless its
+    /// manifest says otherwise.
+    #[arg(long, default_value_t = 600)]
+    job_deadline_secs: u64,
+    /// No plugin's manifest may ask for a longer deadline (seconds).
+    #[arg(long, default_value_t = 900)]
+    max_deadline_secs: u64,
+    /// Calls one plugin may have running at once, unless its manifest says
+    /// otherwise; more get 503.
+    #[arg(long, default_value_t = 16)]
+    plugin_capacity: u32,
+    /// No plugin's manifest may ask for a larger capacity.
+    #[arg(long, default_value_t = 256)]
+    max_plugin_capacity: u32,
     /// Starts with no dynamic plugin loaded or enabled, leaving their
     /// recorded states as they are (when a plugin keeps taking the server
     /// down). Restart without it to bring them back.
@@ -53,6 +72,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = RuntimeConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
     config.safe_mode = args.safe_mode;
+    let max_deadline = Duration::from_secs(args.max_deadline_secs.max(1));
+    config.limits = CallLimits {
+        deadline: Duration::from_millis(args.call_deadline_ms.max(1)).min(max_deadline),
+        job_deadline: Duration::from_secs(args.job_deadline_secs.max(1)).min(max_deadline),
+        lifecycle_deadline: CallLimits::default().lifecycle_deadline.min(max_deadline),
+        max_deadline,
+        capacity: args
+            .plugin_capacity
+            .clamp(1, args.max_plugin_capacity.max(1)),
+        max_capacity: args.max_plugin_capacity.max(1),
+    };
     config.fault_policy = FaultPolicy {
         max_panics: args.max_panics.max(1),
         window: std::time::Duration::from_secs(args.panic_window_secs),

@@ -1,0 +1,140 @@
+//! Crash quarantine: a plugin that was in flight when the process died
+//! (the in-flight journal, [`crate::exec::Journal`]) is set `Errored` with
+//! what the host was calling, and is not enabled until an operator resets
+//! it. A plugin that died while its library was being loaded is not even
+//! loaded at the following starts (loading it is what killed the host).
+
+use std::{path::PathBuf, sync::Arc};
+
+use super::{Runtime, RuntimeError};
+use crate::{
+    exec::{Admission, Call, CallPoint, Lane, PointKind},
+    lifecycle::{LifecycleError, PluginState, Transition},
+    loader::{self, DynamicPlugin},
+    manifest::Manifest,
+};
+
+/// How a quarantined plugin's last error begins.
+pub(super) const CRASH_PREFIX: &str = "the host process died while calling ";
+/// The entry point name of loading a library (its constructor runs then).
+const LOAD: &str = "library's constructor (load)";
+
+impl Runtime {
+    /// Sets every plugin that was in flight when the previous process died
+    /// to `Errored`, with what it was doing.
+    pub(super) async fn quarantine(&self) -> Result<(), RuntimeError> {
+        for c in &self.inner.crashed {
+            let message = format!("{CRASH_PREFIX}{}", c.what);
+            tracing::error!(
+                plugin = %c.slug,
+                "crash quarantine: {message}; the plugin is Errored until an operator resets it"
+            );
+            match self
+                .store()
+                .transition(
+                    &c.slug,
+                    Transition::Fail,
+                    "crash-quarantine",
+                    Some(&message),
+                )
+                .await
+            {
+                Ok(_)
+                | Err(LifecycleError::InvalidTransition { .. })
+                | Err(LifecycleError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The quarantine message, if the host died while loading `slug`'s
+    /// library (at the last start, or earlier and nobody has reset it).
+    pub(super) async fn crashed_while_loading(
+        &self,
+        slug: &str,
+    ) -> Result<Option<String>, RuntimeError> {
+        let load_label = format!("its {LOAD}");
+        if self
+            .inner
+            .crashed
+            .iter()
+            .any(|c| c.slug == slug && c.what == load_label)
+        {
+            return Ok(Some(format!("{CRASH_PREFIX}{load_label}")));
+        }
+        match self.store().get(slug).await {
+            Ok(r) if r.state == PluginState::Errored => Ok(r
+                .last_error
+                .filter(|e| e.starts_with(CRASH_PREFIX) && e.ends_with(&load_label))),
+            Ok(_) | Err(LifecycleError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a plugin whose library is not loaded because loading it
+    /// killed the host: `Errored` with `message`, and listed among the
+    /// problems.
+    pub(super) async fn quarantined_at_load(
+        &self,
+        manifest: &Manifest,
+        folder: &std::path::Path,
+        message: String,
+    ) -> Result<(), RuntimeError> {
+        let store = self.store();
+        let record = store
+            .ensure(&manifest.slug, &manifest.version, "dynamic")
+            .await?;
+        if record.last_error.as_deref() != Some(message.as_str())
+            && record.state.apply(Transition::Fail).is_some()
+        {
+            store
+                .transition(
+                    &manifest.slug,
+                    Transition::Fail,
+                    "crash-quarantine",
+                    Some(&message),
+                )
+                .await?;
+        }
+        self.add_problem(super::LoadProblem {
+            slug: Some(manifest.slug.to_string()),
+            path: Some(folder.to_path_buf()),
+            error: format!("{message}; not loaded until an operator resets it"),
+        });
+        Ok(())
+    }
+
+    /// Loads a library (its constructor runs) on the executor: journaled,
+    /// with the lifecycle deadline.
+    pub(super) async fn load_library(
+        &self,
+        manifest: &Manifest,
+        library: PathBuf,
+        scratch: PathBuf,
+    ) -> Result<DynamicPlugin, String> {
+        let deadline = self
+            .config()
+            .limits
+            .deadline_or(None, self.config().limits.lifecycle_deadline);
+        let call = Call {
+            lane: Arc::new(Lane::new(1)),
+            point: Arc::new(CallPoint::new(
+                &manifest.slug,
+                PointKind::Lifecycle,
+                LOAD,
+                deadline,
+            )),
+            admission: Admission::Exempt,
+            journaled: true,
+        };
+        let manifest = manifest.clone();
+        self.executor()
+            .run(call, move || {
+                loader::load_for_manifest(&manifest, &library, &scratch)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,304 @@
+//! Crash quarantine: a plugin that takes the whole process down (an abort
+//! in `on_enable`, a segfault in a route, an abort in its library's
+//! constructor) kills the first host; the next start finds it in the
+//! in-flight journal, sets it `Errored` with what it was doing, does not
+//! enable it, and serves everything else. Each host is the real
+//! `plugboard serve`, as a child process.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, ExitStatus, Stdio},
+    time::Duration,
+};
+
+use serde_json::Value;
+
+use crate::support::{request, stage, tempdir, wait_until};
+
+const TOKEN: &str = "quarantine-test-token";
+
+/// A `plugboard serve` on a free port, and its address once it listens
+/// (`None` if it died before).
+fn serve(data: &Path, extra: &[&str]) -> (Child, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
+        .env("PLUGBOARD_ADMIN_PASSWORD", "quarantine-admin-pw")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines.find_map(|l| {
+        l.ok()?
+            .strip_prefix("plugboard listening on ")
+            .map(str::to_string)
+    });
+    // Keep reading its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+fn wait_for_exit(child: &mut Child) -> ExitStatus {
+    let mut status = None;
+    wait_until("the host to exit", Duration::from_secs(30), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap()
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn admin(base: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    request(method, &format!("{base}{path}"), Some(TOKEN), body)
+}
+
+fn plugin(base: &str, slug: &str) -> Value {
+    let (s, v) = admin(base, "GET", &format!("/api/admin/plugins/{slug}"), None);
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+#[cfg(unix)]
+fn killed_by(status: ExitStatus, signal: i32) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(signal)
+}
+
+/// `abort-enable` aborts in `on_enable`: the start that enables it dies
+/// (SIGABRT); the next one quarantines it and serves.
+#[test]
+fn a_plugin_that_aborts_in_on_enable_is_quarantined_at_the_next_start() {
+    let dir = tempdir();
+    let data = dir.path();
+    // First start: installed, not enabled; the admin enables it, and the
+    // process dies in the middle of the request.
+    stage(data, &["abort-enable", "faulty"]);
+    let (mut first, addr) = serve(data, &[]);
+    let base = addr.expect("the first host listens");
+    assert_eq!(
+        admin(&base, "POST", "/api/admin/plugins/faulty/enable", None).0,
+        200
+    );
+    let url = format!("{base}/api/admin/plugins/abort-enable/enable");
+    assert_eq!(
+        status_or_none("POST", &url, Some(TOKEN)),
+        0,
+        "no answer: the host died"
+    );
+    let died = wait_for_exit(&mut first);
+    #[cfg(unix)]
+    assert!(killed_by(died, libc_sigabrt()), "{died:?}");
+
+    // Second start: serves; the plugin is Errored with what it was doing.
+    let (second, addr) = serve(data, &[]);
+    let base = addr.expect("the second host listens");
+    let p = plugin(&base, "abort-enable");
+    assert_eq!(p["state"], "errored", "{p}");
+    assert_eq!(
+        p["last_error"], "the host process died while calling its on_enable",
+        "{p}"
+    );
+    // The other plugin came back as it was.
+    assert_eq!(plugin(&base, "faulty")["state"], "active");
+    let (s, _) = request(
+        "GET",
+        &format!("{base}/api/plugins/faulty/ok"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(s, 200);
+    let (_, audit) = admin(
+        &base,
+        "GET",
+        "/api/admin/audit?plugin=abort-enable&limit=1",
+        None,
+    );
+    assert_eq!(audit["entries"][0]["actor"], "crash-quarantine", "{audit}");
+    stop(second);
+}
+
+/// `segfault-route` dies in `GET /segfault` (SIGSEGV): the next start
+/// quarantines it with the route's name, and a third start (nothing in
+/// flight any more) keeps it Errored until an admin resets it.
+#[test]
+fn a_plugin_that_segfaults_in_a_route_is_quarantined_at_the_next_start() {
+    let dir = tempdir();
+    let data = dir.path();
+    stage(data, &["segfault-route"]);
+    let (mut first, addr) = serve(data, &[]);
+    let base = addr.expect("the first host listens");
+    assert_eq!(
+        admin(
+            &base,
+            "POST",
+            "/api/admin/plugins/segfault-route/enable",
+            None
+        )
+        .0,
+        200
+    );
+    let (s, _) = request(
+        "GET",
+        &format!("{base}/api/plugins/segfault-route/ok"),
+        None,
+        None,
+    );
+    assert_eq!(s, 200);
+    let url = format!("{base}/api/plugins/segfault-route/segfault");
+    assert_eq!(
+        status_or_none("GET", &url, None),
+        0,
+        "no answer: the host died"
+    );
+    let died = wait_for_exit(&mut first);
+    #[cfg(unix)]
+    assert!(killed_by(died, 11), "{died:?}");
+
+    for _ in 0..2 {
+        let (host, addr) = serve(data, &[]);
+        let base = addr.expect("the host listens");
+        let p = plugin(&base, "segfault-route");
+        assert_eq!(p["state"], "errored", "{p}");
+        assert_eq!(
+            p["last_error"], "the host process died while calling its route GET /segfault",
+            "{p}"
+        );
+        let (s, _) = request(
+            "GET",
+            &format!("{base}/api/plugins/segfault-route/ok"),
+            None,
+            None,
+        );
+        assert_eq!(s, 404, "not enabled");
+        stop(host);
+    }
+
+    // Reset and enable: it serves again (its library was loaded all along).
+    let (host, addr) = serve(data, &[]);
+    let base = addr.unwrap();
+    assert_eq!(
+        admin(
+            &base,
+            "POST",
+            "/api/admin/plugins/segfault-route/reset",
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        admin(
+            &base,
+            "POST",
+            "/api/admin/plugins/segfault-route/enable",
+            None
+        )
+        .0,
+        200
+    );
+    let (s, _) = request(
+        "GET",
+        &format!("{base}/api/plugins/segfault-route/ok"),
+        None,
+        None,
+    );
+    assert_eq!(s, 200);
+    stop(host);
+}
+
+/// `crash-new` aborts in its library's constructor, while the host loads
+/// it at start: the first start dies before it serves; the next start does
+/// not load that library again, and serves.
+#[test]
+fn a_library_whose_constructor_aborts_is_not_loaded_again() {
+    let dir = tempdir();
+    let data = dir.path();
+    stage(data, &["crash-new", "faulty"]);
+    let (mut first, addr) = serve(data, &[]);
+    assert!(addr.is_none(), "the first host died before it listened");
+    let died = wait_for_exit(&mut first);
+    #[cfg(unix)]
+    assert!(killed_by(died, libc_sigabrt()), "{died:?}");
+
+    let (host, addr) = serve(data, &[]);
+    let base = addr.expect("the second host listens");
+    let p = plugin(&base, "crash-new");
+    assert_eq!(p["state"], "errored", "{p}");
+    assert_eq!(
+        p["last_error"], "the host process died while calling its library's constructor (load)",
+        "{p}"
+    );
+    assert_eq!(plugin(&base, "faulty")["state"], "installed");
+    stop(host);
+}
+
+/// Safe mode with a crashing plugin recorded Active: nothing dynamic is
+/// loaded, so the host serves; the recorded state is left as it was.
+#[test]
+fn safe_mode_serves_past_a_plugin_recorded_active_that_crashes_at_start() {
+    let dir = tempdir();
+    let data = dir.path();
+    stage(data, &["segfault-route"]);
+    let (first, addr) = serve(data, &[]);
+    let base = addr.unwrap();
+    assert_eq!(
+        admin(
+            &base,
+            "POST",
+            "/api/admin/plugins/segfault-route/enable",
+            None
+        )
+        .0,
+        200
+    );
+    stop(first);
+    let (host, addr) = serve(data, &["--safe-mode"]);
+    let base = addr.expect("the safe-mode host listens");
+    let (s, health) = request("GET", &format!("{base}/healthz"), None, None);
+    assert_eq!((s, &health["safe_mode"]), (200, &Value::Bool(true)));
+    assert_eq!(
+        plugin(&base, "segfault-route")["state"],
+        "active",
+        "recorded state kept"
+    );
+    let (s, _) = request(
+        "GET",
+        &format!("{base}/api/plugins/segfault-route/ok"),
+        None,
+        None,
+    );
+    assert_eq!(s, 404, "not loaded in safe mode");
+    stop(host);
+}
+
+#[cfg(unix)]
+fn libc_sigabrt() -> i32 {
+    6
+}
+
+/// A request whose connection may die with the server: its status, or 0
+/// when no answer came.
+fn status_or_none(method: &str, url: &str, token: Option<&str>) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    agent
+        .run(req.body(()).unwrap())
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
