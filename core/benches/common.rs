@@ -12,9 +12,15 @@ pub fn staged_noop() -> PathBuf {
 }
 
 pub fn stage_noop(data_dir: &Path) {
-    let to = data_dir.join("plugins/noop");
+    stage(data_dir, "noop");
+}
+
+/// Copies the staged plugin `slug` into `data_dir/plugins/`.
+pub fn stage(data_dir: &Path, slug: &str) {
+    let to = data_dir.join("plugins").join(slug);
     std::fs::create_dir_all(&to).unwrap();
-    for e in std::fs::read_dir(staged_noop()).unwrap() {
+    let from = staged_noop().with_file_name(slug);
+    for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }

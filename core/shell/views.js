@@ -10,7 +10,7 @@ function badge(state) {
 
 /** Every plugin with its state, a toggle that follows the server, reset and uninstall. */
 export async function pluginsView(main, ctx) {
-  const { plugins, problems } = await api('GET', '/api/admin/plugins');
+  const { plugins, problems, safe_mode: safeMode, slowest } = await api('GET', '/api/admin/plugins');
   const rows = plugins.map(p => {
     const toggle = h('input', {
       type: 'checkbox', role: 'switch', id: `toggle-${p.slug}`,
@@ -50,9 +50,48 @@ export async function pluginsView(main, ctx) {
   });
   main.replaceChildren(
     h('h1', {}, 'Plugins'),
+    safeMode ? h('p', { class: 'banner', role: 'status', 'data-safe-mode': '' },
+      'Safe mode: no dynamic plugin was loaded or enabled. Their recorded states are unchanged; restart without --safe-mode to bring them back.') : '',
     h('table', {}, h('thead', {}, h('tr', {}, ...['Plugin', 'Kind', 'Version', 'State', 'Last error', 'Enabled', ''].map(t => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...rows)),
+    slowestSection(slowest || []),
     problems.length ? h('section', {}, h('h2', {}, 'Not loaded'), h('ul', {}, ...problems.map(p => h('li', { class: 'error-text' }, p.error)))) : '');
+}
+
+/** The plugins whose slowest entry point has the highest p99 latency. */
+function slowestSection(slowest) {
+  return h('section', { 'data-slowest': '' }, h('h2', {}, 'Slowest plugins'),
+    slowest.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, ...['Plugin', 'Slowest call', 'p99', 'Calls', 'Stuck'].map(t => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...slowest.map(s => h('tr', { 'data-slow': s.plugin },
+          h('td', {}, h('a', { href: `/admin/detail/${s.plugin}`, 'data-link': true }, s.plugin)),
+          h('td', {}, `${s.kind} ${s.name}`), h('td', {}, duration(s.p99_us)),
+          h('td', {}, String(s.calls)), h('td', {}, String(s.stuck))))))
+      : h('p', { class: 'hint' }, 'No calls yet.'));
+}
+
+/** Microseconds, readably. */
+function duration(us) {
+  if (us >= 1e6) return `${(us / 1e6).toFixed(1)} s`;
+  if (us >= 1e3) return `${(us / 1e3).toFixed(1)} ms`;
+  return `${Math.round(us)} µs`;
+}
+
+/** Each entry point with its deadline, failure policy and figures. */
+function callsSection(p) {
+  const lane = p.lane;
+  return [
+    h('h2', {}, 'Calls'),
+    lane ? h('p', { 'data-lane': '' }, `Capacity: ${lane.in_use} of ${lane.capacity} calls running${lane.stuck ? `, ${lane.stuck} stuck past their deadline` : ''}.`) : '',
+    (p.calls || []).length
+      ? h('table', { 'data-calls': '' }, h('thead', {}, h('tr', {}, ...['Call', 'Deadline', 'On failure', 'Calls', 'Errors', 'Panics', 'p50', 'p99', 'Deadline hits', 'Busy (503)'].map(t => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...p.calls.map(c => h('tr', { 'data-call': `${c.kind} ${c.name}` },
+          h('td', {}, `${c.kind} ${c.name}`), h('td', {}, duration(c.deadline_ms * 1000)),
+          h('td', {}, c.on_failure || '—'), h('td', {}, String(c.calls)), h('td', {}, String(c.errors)),
+          h('td', {}, String(c.panics)), h('td', {}, duration(c.p50_us)), h('td', {}, duration(c.p99_us)),
+          h('td', {}, String(c.deadline_hits)), h('td', {}, String(c.busy))))))
+      : h('p', { class: 'hint' }, 'No calls yet.'),
+  ];
 }
 
 function confirmUninstall(p, ctx) {
@@ -185,6 +224,7 @@ export async function detailView(main, slug, ctx) {
       barChart('Calls', [['calls', m.calls], ['errors', m.errors], ['panics', m.panics]], ''),
       barChart('Latency', [['p50', m.p50_us], ['p99', m.p99_us], ['max', m.max_us]], ' µs')),
     h('h3', {}, 'Recent history'), historyCharts(p.metrics_history),
+    ...callsSection(p),
     h('h2', {}, 'Scheduled jobs'), jobs.jobs && jobs.jobs.length
       ? h('table', {}, h('thead', {}, h('tr', {}, ...['Job', 'Schedule', 'Next run', 'Last runs'].map(t => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, j.next_run || '—'),

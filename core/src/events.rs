@@ -370,6 +370,7 @@ impl Delivery {
                     }
                     Err(CallError::Exec(e))
                 }
+                StepOutcome::Lost(e) => Err(CallError::Exec(e)),
                 StepOutcome::NotReached => Err(CallError::Unavailable(self.target.slug().into())),
             };
             outcome_counted(&self.target, &self.tripper, &self.stats, result);

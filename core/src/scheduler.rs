@@ -404,13 +404,17 @@ fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static
                 admission: Admission::Counted,
                 journaled: r.entry.kind() == PluginKind::Dynamic,
             };
+            // `running` is cleared when the call really ends (or is dropped
+            // unmade), so a job stuck past its deadline is not started
+            // again beside itself: its next ticks are `skipped`.
+            let running = ClearOnDrop(Arc::clone(&r.running));
             let result = r
                 .exec
                 .run(call, move || {
+                    let _running = running;
                     e.call_at(Some(&point), policy, true, |p, ctx| p.run_job(ctx, index))
                 })
                 .await;
-            r.running.store(false, Ordering::Release);
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let (outcome, error) = match result {
                 Ok(Ok(())) => ("ok", None),
@@ -445,6 +449,15 @@ fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static
             )
             .await;
         })
+    }
+}
+
+/// Clears a job's `running` flag when dropped.
+struct ClearOnDrop(Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

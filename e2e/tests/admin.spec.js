@@ -171,6 +171,23 @@ test.describe.serial('the admin', () => {
     await page.screenshot({ path: shots('10-plugin-detail'), fullPage: true });
   });
 
+  test('each call of a plugin is listed with its deadline, and the slowest plugins are named', async ({ page, request }) => {
+    const { body } = await admin(request, 'GET', '/api/admin/plugins/faulty');
+    if (body.state !== 'active') expect((await admin(request, 'POST', '/api/admin/plugins/faulty/enable')).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await admin(request, 'GET', '/api/plugins/faulty/ok')).status).toBe(200);
+    await signIn(page);
+    await page.goto('/admin/detail/faulty');
+    const ok = page.locator('tr[data-call="route GET /ok"]');
+    await expect(ok).toContainText('30.0 s');
+    await expect(ok.locator('td').nth(3)).toHaveText(/^[1-9]\d*$/);
+    await expect(page.locator('tr[data-call="lifecycle on_enable"]')).toBeVisible();
+    await expect(page.locator('[data-lane]')).toContainText('of 64 calls running');
+    await page.screenshot({ path: shots('10b-plugin-calls'), fullPage: true });
+    await page.goto('/admin/plugins');
+    await expect(page.locator('[data-slowest] tr[data-slow="faulty"]')).toBeVisible();
+    await expect(page.locator('[data-safe-mode]')).toHaveCount(0);
+  });
+
   test('the config form is generated from the schema and shows the server\'s violations', async ({ page }) => {
     await signIn(page);
     await page.goto('/admin/detail/webhooks');

@@ -37,7 +37,7 @@ pub struct Limits {
     /// Milliseconds a cron job may take (host default 600 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_deadline_ms: Option<u64>,
-    /// Calls that may run at once; more get 503 (host default 16).
+    /// Calls that may run at once; more get 503 (host default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
 }

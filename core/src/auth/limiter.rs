@@ -251,7 +251,7 @@ impl Limiter {
             State::bump(&mut state.accounts, account.clone(), now);
             *state.in_flight.entry(address.clone()).or_default() += 1;
             state.reservations += 1;
-            if state.reservations % 256 == 0 {
+            if state.reservations.is_multiple_of(256) {
                 state.prune(now);
             }
         }

@@ -43,8 +43,9 @@ pub enum StepOutcome<R> {
     Busy(ExecError),
     /// It was still running at its deadline.
     Deadline(ExecError),
-    /// It was not reached: an earlier step stopped the chain, or no thread
-    /// could run it.
+    /// No thread could run it.
+    Lost(ExecError),
+    /// It was not reached: an earlier step stopped the chain.
     NotReached,
 }
 
@@ -128,7 +129,13 @@ impl Executor {
                     }
                 })
             };
-            if self.pool.submit(job).is_err() {
+            if let Err(e) = self.pool.submit(job) {
+                for (outcome, step) in outcomes[from..].iter_mut().zip(&steps[from..]) {
+                    *outcome = StepOutcome::Lost(ExecError::NoThread {
+                        slug: step.point.slug.clone(),
+                        reason: e.to_string(),
+                    });
+                }
                 break;
             }
             let mut current: Option<(usize, Instant)> = None;
@@ -140,6 +147,8 @@ impl Executor {
                         match tokio::time::timeout_at(until.into(), rx.recv()).await {
                             Ok(m) => m,
                             Err(_) => {
+                                let step = &steps[i];
+                                step.lane.stuck.fetch_add(1, Ordering::AcqRel);
                                 if states[i]
                                     .compare_exchange(
                                         RUNNING,
@@ -149,15 +158,14 @@ impl Executor {
                                     )
                                     .is_ok()
                                 {
-                                    let step = &steps[i];
-                                    outcomes[i] =
-                                        StepOutcome::Deadline(abandoned(&step.lane, &step.point));
+                                    outcomes[i] = StepOutcome::Deadline(abandoned(&step.point));
                                     if step.halt_on_failure {
                                         break 'chain;
                                     }
                                     from = i + 1;
                                     continue 'chain;
                                 }
+                                step.lane.stuck.fetch_sub(1, Ordering::AcqRel);
                                 // It returned as the deadline passed: its
                                 // message is on the way.
                                 current = None;

@@ -21,7 +21,7 @@
 #![allow(unsafe_code)]
 
 use std::{
-    fs::OpenOptions,
+    fs::{File, OpenOptions, TryLockError},
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicU32, Ordering},
@@ -39,7 +39,7 @@ const RECORD_MAX: usize = SLOT_SIZE - 4;
 /// Separates the slug from the entry point in a record.
 const SEPARATOR: char = '\u{1f}';
 
-/// A call that was running when the previous process died.
+/// A call that was running when a previous process died.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InFlight {
     /// The plugin.
@@ -48,11 +48,19 @@ pub struct InFlight {
     pub what: String,
 }
 
-/// The journal file, mapped. One per runtime.
+/// The journal file of this process, mapped. One per runtime.
+///
+/// Each runtime writes its own file, `in-flight-<pid>-<n>.journal`, and
+/// holds an exclusive lock on it while it lives; the lock goes with the
+/// process. [`Journal::open`] reads (and removes) only files nobody holds:
+/// those of processes that died. A second process on the same data folder
+/// (a CLI command beside a server) never reads or truncates a live one.
 pub struct Journal {
     path: PathBuf,
     map: MmapRaw,
     free: Mutex<Vec<usize>>,
+    /// Holds the lock.
+    _file: File,
 }
 
 /// Why the journal could not be opened.
@@ -63,44 +71,73 @@ pub struct JournalError {
     source: std::io::Error,
 }
 
+const PREFIX: &str = "in-flight";
+const SUFFIX: &str = ".journal";
+
 impl Journal {
-    /// Opens (creating) the journal at `path`, returning what the previous
-    /// process left in flight, then starts an empty journal.
-    pub fn open(path: &Path) -> Result<(Self, Vec<InFlight>), JournalError> {
-        let err = |source| JournalError {
-            path: path.to_path_buf(),
-            source,
+    /// Starts this runtime's journal in `dir`, returning what the dead
+    /// processes' journals there left in flight (their files are removed).
+    pub fn open(dir: &Path) -> Result<(Self, Vec<InFlight>), JournalError> {
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| JournalError {
+                path: path.clone(),
+                source,
+            }
         };
-        let left = match std::fs::read(path) {
-            Ok(bytes) => parse(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(err(e)),
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(err)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        let mut left = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(err(dir))? {
+            let path = entry.map_err(err(dir))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !(name.starts_with(PREFIX) && name.ends_with(SUFFIX)) {
+                continue;
+            }
+            let file = match OpenOptions::new().read(true).write(true).open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(err(&path)(e)),
+            };
+            match file.try_lock() {
+                Ok(()) => {}
+                // A live process's journal.
+                Err(TryLockError::WouldBlock) => continue,
+                Err(TryLockError::Error(e)) => return Err(err(&path)(e)),
+            }
+            let bytes = std::fs::read(&path).map_err(err(&path))?;
+            left.extend(parse(&bytes));
+            std::fs::remove_file(&path).map_err(err(&path))?;
         }
-        file.set_len((SLOTS * SLOT_SIZE) as u64).map_err(err)?;
-        let map = MmapRaw::map_raw(&file).map_err(err)?;
+        left.sort_by(|a, b| (&a.slug, &a.what).cmp(&(&b.slug, &b.what)));
+        left.dedup();
+
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let path = dir.join(format!(
+            "{PREFIX}-{}-{}{SUFFIX}",
+            std::process::id(),
+            OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(err(&path))?;
+        file.try_lock()
+            .map_err(|e| err(&path)(std::io::Error::other(e.to_string())))?;
+        file.set_len((SLOTS * SLOT_SIZE) as u64)
+            .map_err(err(&path))?;
+        let map = MmapRaw::map_raw(&file).map_err(err(&path))?;
         Ok((
             Self {
-                path: path.to_path_buf(),
+                path,
                 map,
                 free: Mutex::new((0..SLOTS).rev().collect()),
+                _file: file,
             },
             left,
         ))
     }
 
-    /// The file.
+    /// This runtime's file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -119,8 +156,16 @@ impl Journal {
         // `self`; `index < SLOTS`, so the word is inside it, and it is
         // 4-aligned (the map is page-aligned, SLOT_SIZE a multiple of 4).
         // An `AtomicU32` may alias memory that other threads (and the
-        // kernel) read.
+        // kernel) read. No other process maps the file: it is locked.
         unsafe { &*(self.map.as_mut_ptr().add(index * SLOT_SIZE) as *const AtomicU32) }
+    }
+}
+
+impl Drop for Journal {
+    /// A runtime that ends normally leaves no journal behind (every slot is
+    /// clear by then: no call runs without a slot's holder alive).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -157,7 +202,12 @@ fn write_record(slot: &Slot, slug: &str, what: &str) -> usize {
             .add(slot.index * SLOT_SIZE + 4)
     };
     for part in parts {
-        let n = part.len().min(RECORD_MAX - at);
+        let mut n = part.len().min(RECORD_MAX - at);
+        // Cut at a character boundary, so that the record stays UTF-8
+        // (slugs are ASCII; an entry point's name may not be).
+        while n < part.len() && n > 0 && (part[n] & 0xC0) == 0x80 {
+            n -= 1;
+        }
         // SAFETY: as above; `at + n <= RECORD_MAX`.
         unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), base.add(at), n) };
         at += n;
@@ -196,7 +246,7 @@ impl Drop for Slot {
 /// The records of a journal file (a record cut inside a character, or
 /// without its separator, is skipped: it cannot name a plugin).
 fn parse(bytes: &[u8]) -> Vec<InFlight> {
-    let mut out: Vec<InFlight> = bytes
+    let out: Vec<InFlight> = bytes
         .chunks_exact(SLOT_SIZE)
         .filter_map(|slot| {
             let len = u32::from_ne_bytes(slot[..4].try_into().ok()?) as usize;
@@ -211,8 +261,6 @@ fn parse(bytes: &[u8]) -> Vec<InFlight> {
             })
         })
         .collect();
-    out.sort_by(|a, b| (&a.slug, &a.what).cmp(&(&b.slug, &b.what)));
-    out.dedup();
     out
 }
 
@@ -222,42 +270,50 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn a_record_left_in_the_file_is_found_at_the_next_open() {
+    fn records_of_dead_processes_are_found_and_live_journals_left_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in-flight");
-        let (journal, left) = Journal::open(&path).unwrap();
+        let (live, left) = Journal::open(dir.path()).unwrap();
         assert!(left.is_empty());
-        let journal = Arc::new(journal);
-        let mut done = journal.slot().unwrap();
+        let live = Arc::new(live);
+        let mut done = live.slot().unwrap();
         drop(done.enter("calm", "its route GET /ok"));
-        let mut crashed = journal.slot().unwrap();
-        let entered = crashed.enter("boom", "its route GET /segfault");
-        // The process "dies" here: nothing clears the record.
-        std::mem::forget(entered);
-        std::mem::forget(crashed);
-        let (_again, left) = Journal::open(&path).unwrap();
+        let mut crashed = live.slot().unwrap();
+        // Inside a call: the record stays until the call returns.
+        let _entered = crashed.enter("boom", "its route GET /segfault");
+        // What a process that died inside that call leaves: its file, with
+        // nobody holding its lock.
+        let dead = dir.path().join("in-flight-4000000-0.journal");
+        std::fs::copy(live.path(), &dead).unwrap();
+
+        let (second, left) = Journal::open(dir.path()).unwrap();
         assert_eq!(
             left,
             vec![InFlight {
                 slug: "boom".into(),
                 what: "its route GET /segfault".into()
-            }]
+            }],
+            "the dead file's record, once; the live journal is not read"
         );
-        // And the new journal starts empty.
-        let (_third, left) = Journal::open(&path).unwrap();
-        assert!(left.is_empty());
+        assert!(!dead.exists(), "the dead file is removed");
+        assert!(live.path().exists(), "the live one is kept");
+        let second_path = second.path().to_path_buf();
+        drop(second);
+        assert!(
+            !second_path.exists(),
+            "a journal that ends normally is removed"
+        );
     }
 
     #[test]
-    fn a_long_record_is_cut_to_its_slot() {
+    fn a_long_record_is_cut_to_its_slot_at_a_character_boundary() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in-flight");
-        let journal = Arc::new(Journal::open(&path).unwrap().0);
+        let journal = Arc::new(Journal::open(dir.path()).unwrap().0);
         let mut slot = journal.slot().unwrap();
-        let long = format!("its route GET /{}", "x".repeat(400));
-        std::mem::forget(slot.enter("p", &long));
-        let left = parse(&std::fs::read(&path).unwrap());
+        let long = format!("its route GET /{}", "é".repeat(400));
+        let _entered = slot.enter("p", &long);
+        let left = parse(&std::fs::read(journal.path()).unwrap());
         assert_eq!(left.len(), 1);
-        assert_eq!(left[0].what.len(), RECORD_MAX - 2);
+        assert!(left[0].what.starts_with("its route GET /é"));
+        assert!(left[0].what.len() >= RECORD_MAX - 3);
     }
 }

@@ -53,9 +53,9 @@ pub struct CallLimits {
     pub lifecycle_deadline: Duration,
     /// No deadline may be longer (default 15 min).
     pub max_deadline: Duration,
-    /// Calls one plugin may have running at once (default 16).
+    /// Calls one plugin may have running at once (default 64).
     pub capacity: u32,
-    /// No plugin's capacity may be larger (default 256).
+    /// No plugin's capacity may be larger (default 1024).
     pub max_capacity: u32,
 }
 
@@ -66,8 +66,8 @@ impl Default for CallLimits {
             job_deadline: Duration::from_secs(600),
             lifecycle_deadline: Duration::from_secs(60),
             max_deadline: Duration::from_secs(900),
-            capacity: 16,
-            max_capacity: 256,
+            capacity: 64,
+            max_capacity: 1024,
         }
     }
 }
@@ -284,7 +284,7 @@ pub enum ExecError {
 }
 
 fn humanize(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())
@@ -366,6 +366,11 @@ impl Executor {
                 point: &job_point,
                 started: Instant::now(),
             };
+            if job_state.load(Ordering::Acquire) == ABANDONED {
+                // The caller gave up while the call waited for a thread:
+                // it is not made at all.
+                return;
+            }
             let _deadline = deadline::set(until);
             let value = match slot {
                 Some(slot) if journaled => {
@@ -388,12 +393,16 @@ impl Executor {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(_)) => Err(lost(&point)),
             Err(_) => {
+                // Counted before the swap, so that the call's own `Finish`
+                // (which takes it back) never sees it below zero.
+                lane.stuck.fetch_add(1, Ordering::AcqRel);
                 if state
                     .compare_exchange(RUNNING, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    Err(abandoned(&lane, &point))
+                    Err(abandoned(&point))
                 } else {
+                    lane.stuck.fetch_sub(1, Ordering::AcqRel);
                     // It returned as the deadline passed.
                     rx.await.map_err(|_| lost(&point))
                 }
@@ -422,7 +431,7 @@ impl Drop for Finish<'_> {
             self.lane.stuck.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!(
                 plugin = %self.point.slug,
-                "{} returned after {:.1} s, past its deadline of {}",
+                "{} ended after {:.1} s, past its deadline of {}",
                 self.point.label,
                 self.started.elapsed().as_secs_f64(),
                 humanize(self.point.deadline),
@@ -431,9 +440,9 @@ impl Drop for Finish<'_> {
     }
 }
 
-/// Counts a call the caller stopped waiting for.
-fn abandoned(lane: &Lane, point: &CallPoint) -> ExecError {
-    lane.stuck.fetch_add(1, Ordering::AcqRel);
+/// Counts a call the caller stopped waiting for (its lane's stuck count
+/// was raised before the caller won the swap).
+fn abandoned(point: &CallPoint) -> ExecError {
     point.deadline_hits.fetch_add(1, Ordering::Relaxed);
     point.stuck.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{auth::Admin, error::ApiError};
 use crate::{
+    exec::PointKind,
     lifecycle::PluginRecord,
     metrics::MetricsSnapshot,
+    registry::PluginEntry,
     routes::RouteInfo,
     runtime::{DataPolicy, Runtime},
     slug::Slug,
@@ -70,6 +72,103 @@ pub struct PluginView {
     previous_version: Option<String>,
     /// Its live UI contributions.
     ui: Vec<plugboard_frontend_manifest::Contribution>,
+    /// Each entry point called so far (routes, hooks, filters, events,
+    /// jobs, lifecycle) with its deadline and figures.
+    calls: Vec<CallView>,
+    /// Its capacity and the calls running now.
+    lane: Option<LaneView>,
+}
+
+/// One entry point of a plugin, as the admin shows it.
+#[derive(Debug, Serialize)]
+pub struct CallView {
+    /// `route`, `hook`, `filter`, `event`, `job` or `lifecycle`.
+    kind: &'static str,
+    /// `GET /entries`, `user.created`, `on_enable`, ….
+    name: String,
+    /// Its deadline.
+    deadline_ms: u128,
+    /// For a filter: `reject` or `skip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_failure: Option<&'static str>,
+    #[serde(flatten)]
+    metrics: MetricsSnapshot,
+    /// Calls still running at their deadline.
+    deadline_hits: u64,
+    /// Calls counted stuck.
+    stuck: u64,
+    /// Calls refused for capacity (503).
+    busy: u64,
+}
+
+/// A plugin's capacity and what is running.
+#[derive(Debug, Serialize)]
+pub struct LaneView {
+    capacity: u32,
+    in_use: u32,
+    stuck: u32,
+}
+
+/// A plugin among the slowest: its slowest entry point by p99 latency.
+#[derive(Debug, Serialize)]
+pub struct Slowest {
+    plugin: String,
+    kind: &'static str,
+    name: String,
+    p99_us: f64,
+    calls: u64,
+    stuck: u64,
+}
+
+fn calls_of(entry: &PluginEntry) -> Vec<CallView> {
+    entry
+        .points()
+        .iter()
+        .map(|p| CallView {
+            kind: p.kind().as_str(),
+            name: p.name().to_string(),
+            deadline_ms: p.deadline().as_millis(),
+            on_failure: (p.kind() == PointKind::Filter).then(|| {
+                entry
+                    .manifest()
+                    .filters
+                    .get(p.name())
+                    .map(|f| f.on_failure)
+                    .unwrap_or_default()
+                    .as_str()
+            }),
+            metrics: p.metrics().snapshot(),
+            deadline_hits: p.deadline_hits(),
+            stuck: p.stuck(),
+            busy: p.busy(),
+        })
+        .collect()
+}
+
+/// The loaded plugins whose slowest entry point (lifecycle calls aside)
+/// has the highest p99 latency, slowest first (at most `n`).
+fn slowest(rt: &Runtime, n: usize) -> Vec<Slowest> {
+    let mut out: Vec<Slowest> = rt
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            calls_of(e)
+                .into_iter()
+                .filter(|c| c.kind != "lifecycle" && c.metrics.calls > 0)
+                .max_by(|a, b| a.metrics.p99_us.total_cmp(&b.metrics.p99_us))
+                .map(|c| Slowest {
+                    plugin: e.slug().to_string(),
+                    kind: c.kind,
+                    name: c.name,
+                    p99_us: c.metrics.p99_us,
+                    calls: c.metrics.calls,
+                    stuck: c.stuck,
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| b.p99_us.total_cmp(&a.p99_us));
+    out.truncate(n);
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -114,6 +213,12 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
         capability_usage: None,
         generation: entry.as_ref().map(|e| e.generation()),
         ui: rt.ui().of(&record.slug),
+        calls: entry.as_deref().map(calls_of).unwrap_or_default(),
+        lane: entry.as_ref().map(|e| LaneView {
+            capacity: e.lane().capacity(),
+            in_use: e.lane().in_use(),
+            stuck: e.lane().stuck_now(),
+        }),
         dependencies: entry
             .as_ref()
             .map(|e| e.manifest().dependencies.clone())
@@ -145,6 +250,7 @@ async fn list(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError
         "plugins": plugins,
         "problems": rt.problems(),
         "safe_mode": rt.config().safe_mode,
+        "slowest": slowest(&rt, 5),
     })))
 }
 

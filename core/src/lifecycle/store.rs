@@ -298,6 +298,53 @@ impl LifecycleStore {
         self.get(slug).await
     }
 
+    /// Replaces the last error of a plugin that is already `Errored` (a
+    /// new reason it must stay out of service, e.g. crash quarantine), with
+    /// an audit row; `InvalidTransition` for any other state.
+    pub async fn amend_error(
+        &self,
+        slug: &str,
+        actor: &str,
+        error: &str,
+    ) -> Result<PluginRecord, LifecycleError> {
+        let now = Utc::now();
+        let txn = self.conn.begin().await?;
+        let result = plugin::Entity::update_many()
+            .col_expr(
+                plugin::Column::LastError,
+                Expr::value(Some(error.to_string())),
+            )
+            .col_expr(plugin::Column::ErrorAt, Expr::value(Some(now)))
+            .col_expr(plugin::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                plugin::Column::RowVersion,
+                Expr::col(plugin::Column::RowVersion).add(1),
+            )
+            .filter(plugin::Column::Slug.eq(slug))
+            .filter(plugin::Column::State.eq(PluginState::Errored.as_str()))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            txn.rollback().await?;
+            return Err(LifecycleError::InvalidTransition {
+                slug: slug.to_string(),
+                from: self.get(slug).await?.state,
+                transition: Transition::Fail,
+            });
+        }
+        audit_row(
+            slug,
+            Some(PluginState::Errored),
+            PluginState::Errored,
+            actor,
+            Some(error),
+        )
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        self.get(slug).await
+    }
+
     /// Forgets a plugin that is `PendingUninstall`: its row goes, and the
     /// audit trail records `uninstalled` (with `note`, e.g. what data was
     /// removed). The audit trail itself is kept.

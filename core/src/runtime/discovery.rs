@@ -135,7 +135,10 @@ impl Runtime {
             Ok(library) => library,
             Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,
         };
-        if let Some(crash) = self.crashed_while_loading(&manifest.slug).await? {
+        if let Some(crash) = self
+            .crashed_while_loading(&manifest.slug, &manifest.version)
+            .await?
+        {
             return self.quarantined_at_load(&manifest, folder, crash).await;
         }
         let loaded = self.load_library(&manifest, library, scratch).await;

@@ -248,6 +248,7 @@ impl Runtime {
             StepOutcome::Done(r) => self.after_call(entry, r),
             StepOutcome::Busy(e) => Err(CallError::Exec(e)),
             StepOutcome::Deadline(e) => Err(self.exec_failed(entry, e)),
+            StepOutcome::Lost(e) => Err(CallError::Exec(e)),
             StepOutcome::NotReached => Ok(()),
         };
         match result {
@@ -298,6 +299,7 @@ impl Runtime {
                 StepOutcome::Done((r, _)) => StepOutcome::Done(r),
                 StepOutcome::Busy(e) => StepOutcome::Busy(e),
                 StepOutcome::Deadline(e) => StepOutcome::Deadline(e),
+                StepOutcome::Lost(e) => StepOutcome::Lost(e),
                 StepOutcome::NotReached => StepOutcome::NotReached,
             };
             match self.step_failure(entry, outcome) {

@@ -300,11 +300,9 @@ impl Runtime {
             }
         })?;
         let (journal, crashed) =
-            crate::exec::Journal::open(&config.journal_file()).map_err(|e| {
-                RuntimeError::DataDir {
-                    path: config.journal_file(),
-                    source: std::io::Error::other(e),
-                }
+            crate::exec::Journal::open(&config.data_dir).map_err(|e| RuntimeError::DataDir {
+                path: config.data_dir.clone(),
+                source: std::io::Error::other(e),
             })?;
         let exec = crate::exec::Executor::new(Some(Arc::new(journal)));
         let db = Db::open(&url, &config.plugin_sql_dir()).await?;

@@ -9,7 +9,7 @@
 //! <data>/.trash/<slug>[-<tag>]-<n>      a folder on its way out
 //! <data>/.loaded/                       libraries copied to a unique path to be mapped
 //! <data>/plugin-sql/                    each plugin's SQLite file (SQLite only)
-//! <data>/in-flight.journal              what each plugin-call thread is running
+//! <data>/in-flight-<pid>-<n>.journal    what each plugin-call thread of a live runtime is running
 //! ```
 //!
 //! Each folder's name is written once, here.
@@ -31,8 +31,6 @@ const TRASH: &str = ".trash";
 const LOADED: &str = ".loaded";
 /// Each plugin's own SQLite file.
 const PLUGIN_SQL: &str = "plugin-sql";
-/// The in-flight journal (`exec::Journal`).
-const JOURNAL: &str = "in-flight.journal";
 
 /// `<slug>-<n>` or `<slug>-<tag>-<n>`: unique scratch names.
 fn scratch_name(slug: &Slug, tag: &'static str) -> String {
@@ -56,11 +54,6 @@ pub(crate) fn scratch_slug(name: &str, tag: &str) -> Option<Slug> {
 }
 
 impl RuntimeConfig {
-    /// `<data>/in-flight.journal`: what each plugin-call thread is running,
-    /// for crash quarantine.
-    pub fn journal_file(&self) -> PathBuf {
-        self.data_dir.join(JOURNAL)
-    }
     /// `<data>/plugins/<slug>`: where an installed dynamic plugin lives.
     pub fn plugin_dir(&self, slug: &Slug) -> PathBuf {
         self.plugins_dir().join(slug.as_str())

@@ -16,8 +16,11 @@ use crate::{
 
 /// How a quarantined plugin's last error begins.
 pub(super) const CRASH_PREFIX: &str = "the host process died while calling ";
-/// The entry point name of loading a library (its constructor runs then).
-const LOAD: &str = "library's constructor (load)";
+/// The entry point name of loading `version` of a library (its
+/// constructor runs then).
+fn load_name(version: &str) -> String {
+    format!("library's constructor (loading {version})")
+}
 
 impl Runtime {
     /// Sets every plugin that was in flight when the previous process died
@@ -29,32 +32,45 @@ impl Runtime {
                 plugin = %c.slug,
                 "crash quarantine: {message}; the plugin is Errored until an operator resets it"
             );
-            match self
-                .store()
-                .transition(
-                    &c.slug,
-                    Transition::Fail,
-                    "crash-quarantine",
-                    Some(&message),
-                )
-                .await
-            {
-                Ok(_)
-                | Err(LifecycleError::InvalidTransition { .. })
-                | Err(LifecycleError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.record_quarantine(&c.slug, &message).await?;
         }
         Ok(())
     }
 
-    /// The quarantine message, if the host died while loading `slug`'s
-    /// library (at the last start, or earlier and nobody has reset it).
+    /// `slug` is `Errored` with `message` (whatever its state was, but for
+    /// an uninstall under way; a plugin the store does not know yet is
+    /// recorded when discovery finds it).
+    async fn record_quarantine(&self, slug: &str, message: &str) -> Result<(), RuntimeError> {
+        let store = self.store();
+        let result = match store.get(slug).await {
+            Ok(r) if r.state == PluginState::Errored => {
+                store.amend_error(slug, "crash-quarantine", message).await
+            }
+            Ok(_) => {
+                store
+                    .transition(slug, Transition::Fail, "crash-quarantine", Some(message))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_)
+            | Err(LifecycleError::InvalidTransition { .. })
+            | Err(LifecycleError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The quarantine message, if the host died while loading `version` of
+    /// `slug`'s library (at the last start, or earlier and nobody has
+    /// reset it). Another version (an update's staged library that killed
+    /// the host) does not hold back the installed one.
     pub(super) async fn crashed_while_loading(
         &self,
         slug: &str,
+        version: &str,
     ) -> Result<Option<String>, RuntimeError> {
-        let load_label = format!("its {LOAD}");
+        let load_label = format!("its {}", load_name(version));
         if self
             .inner
             .crashed
@@ -81,21 +97,12 @@ impl Runtime {
         folder: &std::path::Path,
         message: String,
     ) -> Result<(), RuntimeError> {
-        let store = self.store();
-        let record = store
+        let record = self
+            .store()
             .ensure(&manifest.slug, &manifest.version, "dynamic")
             .await?;
-        if record.last_error.as_deref() != Some(message.as_str())
-            && record.state.apply(Transition::Fail).is_some()
-        {
-            store
-                .transition(
-                    &manifest.slug,
-                    Transition::Fail,
-                    "crash-quarantine",
-                    Some(&message),
-                )
-                .await?;
+        if record.last_error.as_deref() != Some(message.as_str()) {
+            self.record_quarantine(&manifest.slug, &message).await?;
         }
         self.add_problem(super::LoadProblem {
             slug: Some(manifest.slug.to_string()),
@@ -122,7 +129,7 @@ impl Runtime {
             point: Arc::new(CallPoint::new(
                 &manifest.slug,
                 PointKind::Lifecycle,
-                LOAD,
+                &load_name(&manifest.version),
                 deadline,
             )),
             admission: Admission::Exempt,

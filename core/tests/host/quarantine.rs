@@ -234,7 +234,8 @@ fn a_library_whose_constructor_aborts_is_not_loaded_again() {
     let p = plugin(&base, "crash-new");
     assert_eq!(p["state"], "errored", "{p}");
     assert_eq!(
-        p["last_error"], "the host process died while calling its library's constructor (load)",
+        p["last_error"],
+        "the host process died while calling its library's constructor (loading 0.1.0)",
         "{p}"
     );
     assert_eq!(plugin(&base, "faulty")["state"], "installed");

@@ -47,10 +47,10 @@ pub(crate) struct ServeArgs {
     max_deadline_secs: u64,
     /// Calls one plugin may have running at once, unless its manifest says
     /// otherwise; more get 503.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 64)]
     plugin_capacity: u32,
     /// No plugin's manifest may ask for a larger capacity.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 1024)]
     max_plugin_capacity: u32,
     /// Starts with no dynamic plugin loaded or enabled, leaving their
     /// recorded states as they are (when a plugin keeps taking the server
