@@ -359,7 +359,9 @@ impl Executor {
         let until = Instant::now() + deadline;
         let (job_state, job_lane, job_point) =
             (Arc::clone(&state), Arc::clone(&lane), Arc::clone(&point));
+        let span = trace::span(&point, request_id().as_deref());
         let submitted = self.pool.submit(Box::new(move |slot| {
+            let _span = span.enter();
             let finish = Finish {
                 state: &job_state,
                 lane: &job_lane,

@@ -28,6 +28,6 @@ pub(super) fn span(point: &CallPoint, request_id: Option<&str>) -> tracing::Span
         "plugin_call",
         plugin = %point.slug(),
         call = %point.label(),
-        request_id = request_id.unwrap_or("-"),
+        request_id = %request_id.unwrap_or("-"),
     )
 }

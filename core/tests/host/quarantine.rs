@@ -3,7 +3,8 @@
 //! constructor) kills the first host; the next start finds it in the
 //! in-flight journal, sets it `Errored` with what it was doing, does not
 //! enable it, and serves everything else. Each host is the real
-//! `plugboard serve`, as a child process.
+//! `plugboard serve`, as a child process (so is the host of the trace test
+//! at the end, whose log lines are read).
 
 use std::{
     io::{BufRead, BufReader},
@@ -279,6 +280,67 @@ fn safe_mode_serves_past_a_plugin_recorded_active_that_crashes_at_start() {
     );
     assert_eq!(s, 404, "not loaded in safe mode");
     stop(host);
+}
+
+/// A plugin's own log line, written during a call, carries the plugin and
+/// the request's id (the client's `X-Request-Id`), in the call's span.
+#[test]
+fn a_plugins_log_lines_carry_its_slug_and_the_request_id() {
+    let dir = tempdir();
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
+        .env("PLUGBOARD_ADMIN_PASSWORD", "trace-admin-pw")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .find_map(|l| {
+            l.ok()?
+                .strip_prefix("plugboard listening on ")
+                .map(str::to_string)
+        })
+        .expect("the host listens");
+    std::thread::spawn(move || lines.for_each(drop));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let resp = agent
+        .put(format!("{base}/api/plugins/username-policy/rules"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("x-request-id", "trace-test-7")
+        .send_json(serde_json::json!({"min_length": 3, "reserved": ["root"]}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let line = crate::support::eventually("the plugin's log line", Duration::from_secs(10), || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("rules updated: 1 reserved names"))
+            .map(str::to_string)
+    });
+    stop(child);
+    // Without the terminal colours.
+    let mut plain = String::new();
+    let mut rest = line.as_str();
+    while let Some(i) = rest.find('\x1b') {
+        plain.push_str(&rest[..i]);
+        rest = &rest[i..];
+        rest = &rest[rest.find('m').map_or(rest.len(), |m| m + 1)..];
+    }
+    plain.push_str(rest);
+    assert!(
+        plain.contains(
+            "plugin_call{plugin=username-policy call=its route PUT /rules request_id=trace-test-7}"
+        ),
+        "{plain}"
+    );
 }
 
 #[cfg(unix)]
