@@ -161,9 +161,20 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// The runtime shut down normally: whatever is still running (a call
+    /// stuck past its deadline) did not take the process down, so nothing
+    /// is left for the next start to quarantine, and the file goes.
+    pub(super) fn retire(&self) {
+        for index in 0..SLOTS {
+            self.len_word(index).store(0, Ordering::Release);
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 impl Drop for Journal {
-    /// A runtime that ends normally leaves no journal behind (every slot is
-    /// clear by then: no call runs without a slot's holder alive).
+    /// A journal dropped (its runtime gone) leaves no file behind.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }

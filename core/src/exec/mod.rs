@@ -311,6 +311,7 @@ const ABANDONED: u8 = 2;
 #[derive(Clone)]
 pub struct Executor {
     pool: pool::Pool,
+    journal: Option<Arc<Journal>>,
 }
 
 impl fmt::Debug for Executor {
@@ -324,7 +325,16 @@ impl Executor {
     /// An executor writing its in-flight records to `journal` (if any).
     pub fn new(journal: Option<Arc<Journal>>) -> Self {
         Self {
-            pool: pool::Pool::new(journal),
+            pool: pool::Pool::new(journal.clone()),
+            journal,
+        }
+    }
+
+    /// After a normal shutdown: clears the in-flight journal and removes
+    /// its file (see [`Journal`]).
+    pub fn retire_journal(&self) {
+        if let Some(journal) = &self.journal {
+            journal.retire();
         }
     }
 

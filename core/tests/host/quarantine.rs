@@ -282,6 +282,41 @@ fn safe_mode_serves_past_a_plugin_recorded_active_that_crashes_at_start() {
     stop(host);
 }
 
+/// A host stopped normally (SIGTERM) leaves no in-flight journal behind:
+/// nothing at the next start looks like a crash.
+#[cfg(unix)]
+#[test]
+fn a_normal_stop_leaves_no_journal() {
+    let dir = tempdir();
+    let data = dir.path();
+    stage(data, &["faulty"]);
+    let (mut host, addr) = serve(data, &[]);
+    let base = addr.unwrap();
+    assert_eq!(
+        admin(&base, "POST", "/api/admin/plugins/faulty/enable", None).0,
+        200
+    );
+    let journals = || {
+        std::fs::read_dir(data)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".journal"))
+            .count()
+    };
+    assert_eq!(journals(), 1, "the live host's journal");
+    let term = Command::new("kill")
+        .args(["-TERM", &host.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = wait_for_exit(&mut host);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(journals(), 0);
+    let (again, addr) = serve(data, &[]);
+    assert_eq!(plugin(&addr.unwrap(), "faulty")["state"], "active");
+    stop(again);
+}
+
 /// A plugin's own log line, written during a call, carries the plugin and
 /// the request's id (the client's `X-Request-Id`), in the call's span.
 #[test]
