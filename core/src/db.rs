@@ -2,8 +2,10 @@
 //! plugin callbacks run async sea-orm queries.
 //!
 //! Plugin code is synchronous (a dynamic plugin cannot use the host's tokio),
-//! and it runs on actix worker threads, which are single-threaded tokio
-//! runtimes where tokio's `block_on` is forbidden. [`Db::block_on`] runs the
+//! and it runs on the executor's plugin-call threads (`crate::exec`), which
+//! have no runtime; host code that waits synchronously may run on actix
+//! worker threads, single-threaded tokio runtimes where tokio's `block_on`
+//! is forbidden. [`Db::block_on`] runs the
 //! query on a small runtime of the database's own (the bridge): on
 //! PostgreSQL as a task the caller waits for, on SQLite polled on the
 //! calling thread (`futures_executor::block_on`) inside the bridge's

@@ -85,10 +85,7 @@ fn a_plugin_that_aborts_in_on_enable_is_quarantined_at_the_next_start() {
     stage(data, &["abort-enable", "faulty"]);
     let (mut first, addr) = serve(data, &[]);
     let base = addr.expect("the first host listens");
-    assert_eq!(
-        admin(&base, "POST", "/api/admin/plugins/faulty/enable", None).0,
-        200
-    );
+    enable(&base, "faulty");
     let url = format!("{base}/api/admin/plugins/abort-enable/enable");
     assert_eq!(
         status_or_none("POST", &url, Some(TOKEN)),
@@ -137,23 +134,8 @@ fn a_plugin_that_segfaults_in_a_route_is_quarantined_at_the_next_start() {
     stage(data, &["segfault-route"]);
     let (mut first, addr) = serve(data, &[]);
     let base = addr.expect("the first host listens");
-    assert_eq!(
-        admin(
-            &base,
-            "POST",
-            "/api/admin/plugins/segfault-route/enable",
-            None
-        )
-        .0,
-        200
-    );
-    let (s, _) = request(
-        "GET",
-        &format!("{base}/api/plugins/segfault-route/ok"),
-        None,
-        None,
-    );
-    assert_eq!(s, 200);
+    enable(&base, "segfault-route");
+    assert_eq!(get_status(&base, "/api/plugins/segfault-route/ok"), 200);
     let url = format!("{base}/api/plugins/segfault-route/segfault");
     assert_eq!(
         status_or_none("GET", &url, None),
@@ -173,13 +155,11 @@ fn a_plugin_that_segfaults_in_a_route_is_quarantined_at_the_next_start() {
             p["last_error"], "the host process died while calling its route GET /segfault",
             "{p}"
         );
-        let (s, _) = request(
-            "GET",
-            &format!("{base}/api/plugins/segfault-route/ok"),
-            None,
-            None,
+        assert_eq!(
+            get_status(&base, "/api/plugins/segfault-route/ok"),
+            404,
+            "not enabled"
         );
-        assert_eq!(s, 404, "not enabled");
         stop(host);
     }
 
@@ -196,23 +176,8 @@ fn a_plugin_that_segfaults_in_a_route_is_quarantined_at_the_next_start() {
         .0,
         200
     );
-    assert_eq!(
-        admin(
-            &base,
-            "POST",
-            "/api/admin/plugins/segfault-route/enable",
-            None
-        )
-        .0,
-        200
-    );
-    let (s, _) = request(
-        "GET",
-        &format!("{base}/api/plugins/segfault-route/ok"),
-        None,
-        None,
-    );
-    assert_eq!(s, 200);
+    enable(&base, "segfault-route");
+    assert_eq!(get_status(&base, "/api/plugins/segfault-route/ok"), 200);
     stop(host);
 }
 
@@ -252,16 +217,7 @@ fn safe_mode_serves_past_a_plugin_recorded_active_that_crashes_at_start() {
     stage(data, &["segfault-route"]);
     let (first, addr) = serve(data, &[]);
     let base = addr.unwrap();
-    assert_eq!(
-        admin(
-            &base,
-            "POST",
-            "/api/admin/plugins/segfault-route/enable",
-            None
-        )
-        .0,
-        200
-    );
+    enable(&base, "segfault-route");
     stop(first);
     let (host, addr) = serve(data, &["--safe-mode"]);
     let base = addr.expect("the safe-mode host listens");
@@ -272,13 +228,11 @@ fn safe_mode_serves_past_a_plugin_recorded_active_that_crashes_at_start() {
         "active",
         "recorded state kept"
     );
-    let (s, _) = request(
-        "GET",
-        &format!("{base}/api/plugins/segfault-route/ok"),
-        None,
-        None,
+    assert_eq!(
+        get_status(&base, "/api/plugins/segfault-route/ok"),
+        404,
+        "not loaded in safe mode"
     );
-    assert_eq!(s, 404, "not loaded in safe mode");
     stop(host);
 }
 
@@ -292,10 +246,7 @@ fn a_normal_stop_leaves_no_journal() {
     stage(data, &["faulty"]);
     let (mut host, addr) = serve(data, &[]);
     let base = addr.unwrap();
-    assert_eq!(
-        admin(&base, "POST", "/api/admin/plugins/faulty/enable", None).0,
-        200
-    );
+    enable(&base, "faulty");
     let journals = || {
         std::fs::read_dir(data)
             .unwrap()
@@ -386,17 +337,21 @@ fn libc_sigabrt() -> i32 {
 /// A request whose connection may die with the server: its status, or 0
 /// when no answer came.
 fn status_or_none(method: &str, url: &str, token: Option<&str>) -> u16 {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    agent
-        .run(req.body(()).unwrap())
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+    crate::support::try_request(method, url, token, None).map_or(0, |(s, _)| s)
+}
+
+/// Enables `slug` through the admin API.
+fn enable(base: &str, slug: &str) {
+    let (s, v) = admin(
+        base,
+        "POST",
+        &format!("/api/admin/plugins/{slug}/enable"),
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+}
+
+/// An anonymous GET's status.
+fn get_status(base: &str, path: &str) -> u16 {
+    request("GET", &format!("{base}{path}"), None, None).0
 }

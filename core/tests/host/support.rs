@@ -323,6 +323,17 @@ pub fn inspector() -> plugboard_core::inspect::Inspector {
 
 /// Any HTTP request; non-2xx statuses are returned, not raised.
 pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    try_request(method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`request`], with a transport error (no answer: the server died, say)
+/// returned rather than raised.
+pub fn try_request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<(u16, Value), ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -339,8 +350,7 @@ pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>
                 .unwrap(),
         ),
         None => agent.run(req.body(()).unwrap()),
-    }
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    }?;
     let status = resp.status().as_u16();
     let text = resp.into_body().read_to_string().unwrap_or_default();
     let json = if text.is_empty() {
@@ -348,7 +358,7 @@ pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    (status, json)
+    Ok((status, json))
 }
 
 pub fn tempdir() -> tempfile::TempDir {
