@@ -60,7 +60,7 @@ fn a_slow_plugin_holds_only_its_own_capacity() {
     let entry = host.runtime.plugin("segfault-route").unwrap();
     let slow: Vec<_> = (0..2)
         .map(|_| {
-            let url = host.url("/api/plugins/segfault-route/sleep?ms=4000");
+            let url = host.url("/api/plugins/segfault-route/sleep?ms=8000");
             std::thread::spawn(move || crate::support::request("GET", &url, None, None).0)
         })
         .collect();
