@@ -268,6 +268,58 @@ fn a_normal_stop_leaves_no_journal() {
     stop(again);
 }
 
+/// `--metrics-bind`: `/metrics` on an address of its own, without a token
+/// and with nothing else; the main address still asks for the token.
+#[test]
+fn metrics_on_their_own_address_need_no_token_and_serve_nothing_else() {
+    let dir = tempdir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--metrics-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
+        .env("PLUGBOARD_ADMIN_PASSWORD", "metrics-admin-pw")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut base, mut metrics) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(a) = line.strip_prefix("plugboard listening on ") {
+            base = Some(a.to_string());
+        }
+        if let Some(m) = line.strip_prefix("metrics (no token): ") {
+            metrics = Some(m.to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let (base, metrics) = (base.unwrap(), metrics.unwrap());
+    let (s, text) = request("GET", &metrics, None, None);
+    assert_eq!(s, 200);
+    let Value::String(text) = text else {
+        panic!("not text: {text}")
+    };
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert!(scrape
+        .samples
+        .iter()
+        .any(|s| s.metric == "plugboard_plugins_loaded"));
+    let other = metrics.replace("/metrics", "/healthz");
+    assert_eq!(request("GET", &other, None, None).0, 404);
+    assert_eq!(get_status(&base, "/metrics"), 401);
+    stop(child);
+}
+
 /// A plugin's own log line, written during a call, carries the plugin and
 /// the request's id (the client's `X-Request-Id`), in the call's span.
 #[test]

@@ -57,6 +57,12 @@ pub(crate) struct ServeArgs {
     /// down). Restart without it to bring them back.
     #[arg(long)]
     safe_mode: bool,
+    /// Also serve `GET /metrics` on this address (host:port), without a
+    /// token and nothing else; for a Prometheus scraper on a private
+    /// network. Without it, `/metrics` on the main address takes the admin
+    /// token.
+    #[arg(long, env = "PLUGBOARD_METRICS_BIND")]
+    metrics_bind: Option<String>,
     /// A catalog source to make sure is configured (file path or URL); repeatable.
     #[arg(long = "catalog-source")]
     catalog_sources: Vec<String>,
@@ -147,14 +153,33 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
+    let metrics = match &args.metrics_bind {
+        Some(bind) => {
+            let listener = TcpListener::bind(bind)
+                .with_context(|| format!("binding --metrics-bind {bind}"))?;
+            say!(
+                "metrics (no token): http://{}/metrics",
+                listener.local_addr()?
+            );
+            Some(http::metrics::metrics_server(runtime.clone(), listener)?)
+        }
+        None => None,
+    };
     let server = http::server(services, token, listener, workers)?;
     let handle = server.handle();
+    let metrics_handle = metrics.as_ref().map(|m| m.handle());
     let stopping = runtime.clone();
     tokio::spawn(async move {
         stop_requested().await;
         stopping.stop_streams();
+        if let Some(m) = metrics_handle {
+            m.stop(true).await;
+        }
         handle.stop(true).await;
     });
+    if let Some(m) = metrics {
+        tokio::spawn(m);
+    }
     server.await?;
     Ok(())
 }
