@@ -47,7 +47,9 @@ pub(super) const MAX_THREADS: usize = 4096;
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(Instant, Job)>,
+    /// Queued jobs: (sequence number, when queued, the job).
+    queue: VecDeque<(u64, Instant, Job)>,
+    next_seq: u64,
     threads: usize,
     idle: usize,
     /// Idle threads already woken for a queued job.
@@ -107,7 +109,9 @@ impl Pool {
     /// Runs `job` on a pool thread.
     pub(super) fn submit(&self, job: Job) -> Result<(), NoThread> {
         let mut state = self.shared.lock();
-        state.queue.push_back((Instant::now(), job));
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.queue.push_back((seq, Instant::now(), job));
         self.shared.queued.fetch_add(1, Ordering::Release);
         if state.spinning >= state.queue.len() {
             // Threads that just finished a job take the queued ones, one
@@ -141,14 +145,17 @@ impl Pool {
                     .name("plugin-call-monitor".into())
                     .spawn(move || monitor(&shared));
                 if let Err(e) = started {
-                    // Without a monitor a job could wait for ever: refuse it
-                    // (the caller still owns it; it is the newest queued).
+                    // Without a monitor a job could wait for ever: refuse it,
+                    // unless a thread took it meanwhile (then it runs).
                     state.monitor_started = false;
                     state.watching = false;
                     if state.threads == 0 {
-                        state.queue.pop_back();
-                        self.shared.queued.fetch_sub(1, Ordering::Release);
-                        return Err(NoThread(e.to_string()));
+                        if let Some(i) = state.queue.iter().position(|(s, ..)| *s == seq) {
+                            state.queue.remove(i);
+                            self.shared.queued.fetch_sub(1, Ordering::Release);
+                            return Err(NoThread(e.to_string()));
+                        }
+                        return Ok(());
                     }
                     tracing::error!("cannot start the plugin-call monitor: {e}");
                 }
@@ -189,7 +196,7 @@ fn work(shared: &Shared) {
     let mut slot = shared.journal.as_ref().and_then(|j| j.slot());
     let mut state = shared.lock();
     loop {
-        if let Some((_, job)) = state.queue.pop_front() {
+        if let Some((_, _, job)) = state.queue.pop_front() {
             shared.queued.fetch_sub(1, Ordering::Release);
             drop(state);
             // A job's own guards release what it holds if it unwinds; the
@@ -256,7 +263,7 @@ fn monitor(shared: &Arc<Shared>) {
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
         }
-        let Some(&(queued_at, _)) = state.queue.front() else {
+        let Some(&(_, queued_at, _)) = state.queue.front() else {
             state.watching = false;
             continue;
         };
