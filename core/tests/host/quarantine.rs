@@ -19,29 +19,56 @@ use crate::support::{request, stage, tempdir, wait_until};
 
 const TOKEN: &str = "quarantine-test-token";
 
-/// A `plugboard serve` on a free port, and its address once it listens
-/// (`None` if it died before).
-fn serve(data: &Path, extra: &[&str]) -> (Child, Option<String>) {
+/// `plugboard serve` on a free port with `extra` flags, logging at
+/// `rust_log` to `stderr`; its standard output up to the first line that
+/// starts with `until` (all of it, if it dies first). The rest is drained
+/// so that it never blocks on a full pipe.
+fn spawn_serve(
+    data: &Path,
+    extra: &[&str],
+    rust_log: &str,
+    stderr: Stdio,
+    until: &str,
+) -> (Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .args(extra)
         .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
         .env("PLUGBOARD_ADMIN_PASSWORD", "quarantine-admin-pw")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = lines.find_map(|l| {
-        l.ok()?
-            .strip_prefix("plugboard listening on ")
-            .map(str::to_string)
-    });
-    // Keep reading its output so that it never blocks on a full pipe.
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let Ok(line) = line else { break };
+        let done = line.starts_with(until);
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
     std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    (child, printed)
+}
+
+/// What follows `prefix` on the first printed line that starts with it.
+fn printed_after(printed: &[String], prefix: &str) -> Option<String> {
+    printed
+        .iter()
+        .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
+}
+
+const LISTENING: &str = "plugboard listening on ";
+
+/// A `plugboard serve` on a free port, and its address once it listens
+/// (`None` if it died before).
+fn serve(data: &Path, extra: &[&str]) -> (Child, Option<String>) {
+    let (child, printed) = spawn_serve(data, extra, "warn", Stdio::null(), LISTENING);
+    (child, printed_after(&printed, LISTENING))
 }
 
 fn wait_for_exit(child: &mut Child) -> ExitStatus {
@@ -273,37 +300,16 @@ fn a_normal_stop_leaves_no_journal() {
 #[test]
 fn metrics_on_their_own_address_need_no_token_and_serve_nothing_else() {
     let dir = tempdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--metrics-bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
-        .env("PLUGBOARD_ADMIN_PASSWORD", "metrics-admin-pw")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut base, mut metrics) = (None, None);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(a) = line.strip_prefix("plugboard listening on ") {
-            base = Some(a.to_string());
-        }
-        if let Some(m) = line.strip_prefix("metrics (no token): ") {
-            metrics = Some(m.to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    let (base, metrics) = (base.unwrap(), metrics.unwrap());
+    let metrics_line = "metrics (no token): ";
+    let (child, printed) = spawn_serve(
+        dir.path(),
+        &["--metrics-bind", "127.0.0.1:0"],
+        "warn",
+        Stdio::null(),
+        metrics_line,
+    );
+    let base = printed_after(&printed, LISTENING).unwrap();
+    let metrics = printed_after(&printed, metrics_line).unwrap();
     let (s, text) = request("GET", &metrics, None, None);
     assert_eq!(s, 200);
     let Value::String(text) = text else {
@@ -326,25 +332,9 @@ fn metrics_on_their_own_address_need_no_token_and_serve_nothing_else() {
 fn a_plugins_log_lines_carry_its_slug_and_the_request_id() {
     let dir = tempdir();
     let log = dir.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
-        .env("PLUGBOARD_ADMIN_PASSWORD", "trace-admin-pw")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .find_map(|l| {
-            l.ok()?
-                .strip_prefix("plugboard listening on ")
-                .map(str::to_string)
-        })
-        .expect("the host listens");
-    std::thread::spawn(move || lines.for_each(drop));
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    let (child, printed) = spawn_serve(&dir.path().join("data"), &[], "info", stderr, LISTENING);
+    let base = printed_after(&printed, LISTENING).expect("the host listens");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
