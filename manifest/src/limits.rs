@@ -17,6 +17,12 @@
 //!   "filters": { "user.created": { "on_failure": "skip" } }
 //! }"#).unwrap_err();
 //! assert!(err.to_string().contains("user.created"));
+//!
+//! let err = plugboard_manifest::Manifest::from_json(r#"{
+//!   "slug": "policy", "version": "1.0.0", "library": "policy",
+//!   "limits": { "capacity": 0 }
+//! }"#).unwrap_err();
+//! assert_eq!(err.to_string(), "limits.capacity must be at least 1");
 //! ```
 
 use std::collections::BTreeMap;
@@ -93,6 +99,32 @@ pub type Filters = BTreeMap<String, FilterPolicy>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("filters: {0:?} is not a filter hook (filter hooks: {hooks})", hooks = FILTER_HOOKS.join(", "))]
 pub struct NotAFilter(pub String);
+
+/// A `limits`, `routes[].deadline_ms` or `filters` value that can never
+/// work: a deadline or capacity of zero.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} must be at least 1")]
+pub struct ZeroLimit(pub String);
+
+/// Checks that no deadline or capacity is zero (values above the
+/// operator's caps are lowered by the host, not refused: the caps are the
+/// operator's, not the manifest's business).
+pub fn validate_limits(limits: &Limits, filters: &Filters) -> Result<(), ZeroLimit> {
+    let zero = |v: Option<u64>| v == Some(0);
+    if zero(limits.deadline_ms) {
+        return Err(ZeroLimit("limits.deadline_ms".into()));
+    }
+    if zero(limits.job_deadline_ms) {
+        return Err(ZeroLimit("limits.job_deadline_ms".into()));
+    }
+    if limits.capacity == Some(0) {
+        return Err(ZeroLimit("limits.capacity".into()));
+    }
+    match filters.iter().find(|(_, f)| zero(f.deadline_ms)) {
+        Some((hook, _)) => Err(ZeroLimit(format!("filters.{hook}.deadline_ms"))),
+        None => Ok(()),
+    }
+}
 
 /// Checks that every `filters` key is a filter hook.
 pub fn validate_filters(filters: &Filters) -> Result<(), NotAFilter> {

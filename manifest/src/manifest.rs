@@ -32,7 +32,7 @@ use crate::{
     access::{self, AccessError, PermissionDecl, RouteAccess},
     capabilities::{Capabilities, CapabilitiesError, Declared},
     library::{Library, LibraryError, LibraryPath, Target},
-    limits::{Filters, Limits, NotAFilter},
+    limits::{Filters, Limits, NotAFilter, ZeroLimit},
     slug::Slug,
 };
 pub use plugboard_frontend_manifest::UiDeclaration;
@@ -178,6 +178,17 @@ pub enum ManifestError {
     /// `filters` names a hook that is not a filter.
     #[error(transparent)]
     Filters(#[from] NotAFilter),
+    /// A deadline or capacity of zero.
+    #[error(transparent)]
+    Limits(#[from] ZeroLimit),
+    /// A route's `deadline_ms` of zero.
+    #[error("routes: {method} {path}: deadline_ms must be at least 1")]
+    ZeroRouteDeadline {
+        /// The route's method.
+        method: String,
+        /// The route's path.
+        path: String,
+    },
     /// `config_schema` is not a JSON Schema (the validator's message).
     #[error("config_schema is not a valid JSON Schema: {0}")]
     ConfigSchema(String),
@@ -256,6 +267,13 @@ impl Manifest {
         }
         access::validate(&self.permissions, &self.routes)?;
         crate::limits::validate_filters(&self.filters)?;
+        crate::limits::validate_limits(&self.limits, &self.filters)?;
+        if let Some(r) = self.routes.iter().find(|r| r.deadline_ms == Some(0)) {
+            return Err(ManifestError::ZeroRouteDeadline {
+                method: r.method.clone(),
+                path: r.path.clone(),
+            });
+        }
         if !self.routes.is_empty() && !self.capabilities.routes && !self.capabilities.inferred {
             return Err(ManifestError::RoutesWithoutCapability);
         }

@@ -451,3 +451,45 @@ fn a_lifecycle_call_past_its_deadline_fails_the_operation() {
         "{err}"
     );
 }
+
+/// Inputs nobody listed: a request id a client made up to inject into
+/// logs or headers is replaced, not echoed; a manifest that asks for more
+/// time and capacity than the operator allows gets the operator's caps.
+#[test]
+fn hostile_request_ids_and_greedy_limits_are_contained() {
+    let dir = tempdir();
+    let host = Host::start_with(
+        dir.path(),
+        Options {
+            builtins: vec![probe_with(
+                || builtin(SlowStart),
+                json!({"limits": {"deadline_ms": u64::MAX, "job_deadline_ms": u64::MAX, "capacity": u32::MAX}}),
+            )],
+            limits: CallLimits {
+                lifecycle_deadline: Duration::from_secs(5),
+                ..CallLimits::default()
+            },
+            ..Options::default()
+        },
+    );
+    for hostile in ["a b", "x\tSet-Cookie: y", &"a".repeat(65), "<script>"] {
+        let (s, headers, _) =
+            crate::support::send(&host, "GET", "/healthz", &[("x-request-id", hostile)], None);
+        assert_eq!(s, 200);
+        let id = headers
+            .iter()
+            .find(|(k, _)| k == "x-request-id")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        assert_ne!(id, hostile);
+        assert!(
+            id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "{id}"
+        );
+    }
+    let entry = host.runtime.plugin("slow-start").unwrap();
+    let caps = CallLimits::default();
+    assert_eq!(entry.deadlines().call, caps.max_deadline);
+    assert_eq!(entry.deadlines().job, caps.max_deadline);
+    assert_eq!(entry.lane().capacity(), caps.max_capacity);
+}
