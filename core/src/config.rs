@@ -172,6 +172,16 @@ pub async fn load<C: ConnectionTrait>(db: &C, plugin: &str) -> Result<Option<Val
     }
 }
 
+/// Every stored configuration, as (plugin, JSON text).
+pub async fn load_all<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, String)>, DbErr> {
+    Ok(entity::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.plugin, m.config))
+        .collect())
+}
+
 /// Stores the configuration of `plugin`.
 pub async fn save<C: ConnectionTrait>(db: &C, plugin: &str, config: &Value) -> Result<(), DbErr> {
     entity::Entity::insert(entity::ActiveModel {

@@ -113,12 +113,28 @@ impl Db {
                     let txn = conn.begin().await?;
                     Migrator::up(&txn, None).await?;
                     txn.commit().await?;
-                } else {
-                    Migrator::up(&conn, None).await?;
                 }
+                // Replicas starting together set the database up one at a
+                // time (migrations, then the sandbox's grants and revokes,
+                // which PostgreSQL refuses to run concurrently on one
+                // object): the lock is held until `serialised` ends, and
+                // the next replica finds everything done.
+                let serialised = if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+                    use sea_orm::TransactionTrait;
+                    let txn = conn.begin().await?;
+                    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7053470829145203553)")
+                        .await?;
+                    Migrator::up(&conn, None).await?;
+                    Some(txn)
+                } else {
+                    None
+                };
                 let bridge_conn = connect().await?;
                 let sandboxes = Sandboxes::new(&bridge_conn, &url_owned, &sandbox_dir).await?;
                 let moved = sandboxes.relocate_legacy_tables(&bridge_conn).await?;
+                if let Some(txn) = serialised {
+                    txn.commit().await?;
+                }
                 if moved > 0 {
                     tracing::info!(tables = moved, "plugin tables moved into their own places");
                 }
@@ -216,6 +232,12 @@ impl Db {
         let sandboxes = Arc::clone(&self.sandboxes);
         let slug = slug.to_string();
         self.block_on(move |host| async move { sandboxes.tables(&host, &slug).await })
+    }
+
+    /// Whether several replicas may share this database (PostgreSQL; a
+    /// SQLite database belongs to one process).
+    pub fn is_shared(&self) -> bool {
+        self.spawn_queries
     }
 
     /// The sea-orm connection, for async host code.

@@ -233,6 +233,12 @@ impl EventBus {
         };
     }
 
+    /// Counts `n` events lost before they reached the intake (cluster
+    /// events pruned before this replica read them).
+    pub(crate) fn count_dropped(&self, n: u64) {
+        self.intake_stats.dropped.fetch_add(n, Relaxed);
+    }
+
     /// The intake's counters.
     pub fn intake(&self) -> IntakeInfo {
         IntakeInfo {

@@ -117,6 +117,30 @@ impl ManifestFile for Manifest {
     }
 }
 
+/// What the install pipeline records next to a plugin's files
+/// (`<folder>/.bundle.json`): which bundle it came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BundleInfo {
+    /// The plugin.
+    pub slug: String,
+    /// Its version.
+    pub version: String,
+    /// The bundle's SHA-256.
+    pub sha256: String,
+    /// The key that signed it.
+    pub key_id: Option<String>,
+}
+
+/// The file name of [`BundleInfo`] in a plugin's folder.
+pub const BUNDLE_INFO: &str = ".bundle.json";
+
+impl BundleInfo {
+    /// Reads the record in `folder` (absent for plugins copied by hand).
+    pub fn read(folder: &Path) -> Option<BundleInfo> {
+        serde_json::from_slice(&std::fs::read(folder.join(BUNDLE_INFO)).ok()?).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

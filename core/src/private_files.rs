@@ -113,6 +113,69 @@ pub fn create_private_file(path: &Path) -> Result<(), PrivateFileError> {
     options.open(path).map(drop).map_err(at(path))
 }
 
+/// Holds the SQLite database `file` for this process: an exclusive lock on
+/// `<file>.lock` (owner-only, holding the holder's pid), kept while the
+/// returned file is open and released by the OS when the process ends,
+/// however it ends. SQLite serves one Plugboard process; a second one is
+/// refused here with the first one's pid rather than left to race it.
+pub fn lock_database(file: &Path) -> Result<std::fs::File, DatabaseLockError> {
+    use std::io::{Read, Seek, Write};
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let io = |source| DatabaseLockError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut lock = options.open(&path).map_err(io)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = lock.read_to_string(&mut holder);
+            return Err(DatabaseLockError::InUse {
+                database: file.to_path_buf(),
+                holder: holder.trim().to_string(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    }
+    lock.set_len(0).map_err(io)?;
+    lock.rewind().map_err(io)?;
+    write!(lock, "{}", std::process::id()).map_err(io)?;
+    Ok(lock)
+}
+
+/// Why [`lock_database`] refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseLockError {
+    /// Another process holds the database.
+    #[error(
+        "the SQLite database {} is in use by another plugboard process (pid {holder}); \
+         SQLite serves one process: stop the other one, or run several replicas on \
+         PostgreSQL (--database-url postgres://…)",
+        database.display()
+    )]
+    InUse {
+        /// The database file.
+        database: PathBuf,
+        /// The holder's pid, as it wrote it.
+        holder: String,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
 /// The file of a SQLite URL (`sqlite://path?…`, `sqlite:path`), if it names
 /// one (not `:memory:`).
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {

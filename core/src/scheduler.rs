@@ -33,6 +33,10 @@ use crate::{
     exec::{Admission, Call, CallPoint, ExecError, Executor, PointKind},
     fault::FaultPolicy,
     registry::{CallError, PluginEntry, PluginKind, Tripper},
+    shared_state::{
+        ticks::{self, Claim},
+        Replica,
+    },
 };
 
 /// The scheduler's id of a job.
@@ -170,6 +174,8 @@ pub struct JobRun {
     pub outcome: String,
     /// The error, if any.
     pub error: Option<String>,
+    /// The replica that ran it.
+    pub replica: Option<String>,
 }
 
 /// The scheduler. Owned by the runtime; runs on a runtime of its own.
@@ -183,11 +189,24 @@ pub struct Scheduler {
     tripper: Arc<OnceLock<Tripper>>,
     /// Set by [`Scheduler::stop`]: nothing is scheduled any more.
     stopped: std::sync::atomic::AtomicBool,
+    /// This process among the replicas: names the runs it records.
+    replica: Arc<Replica>,
+    /// Whether ticks are claimed at the database (several replicas on
+    /// PostgreSQL), so each runs on one replica only.
+    shared: bool,
 }
 
 impl Scheduler {
-    /// Starts a scheduler.
-    pub async fn start(db: Db, policy: FaultPolicy, exec: Executor) -> std::io::Result<Scheduler> {
+    /// Starts a scheduler. With `shared`, every tick is claimed at the
+    /// database first and runs on the one replica that wins it
+    /// ([`crate::shared_state::ticks`]).
+    pub async fn start(
+        db: Db,
+        policy: FaultPolicy,
+        exec: Executor,
+        replica: Replica,
+        shared: bool,
+    ) -> std::io::Result<Scheduler> {
         let rt = Background::new("plugboard-cron", 1)?;
         let sched = rt
             .spawn(async {
@@ -208,6 +227,8 @@ impl Scheduler {
             exec,
             tripper: Arc::new(OnceLock::new()),
             stopped: Default::default(),
+            replica: Arc::new(replica),
+            shared,
         })
     }
 
@@ -240,6 +261,12 @@ impl Scheduler {
                 policy: self.policy,
                 exec: self.exec.clone(),
                 tripper: Arc::clone(&self.tripper),
+                replica: Arc::clone(&self.replica),
+                shared: self.shared,
+                every_secs: match schedule {
+                    Schedule::Every(d) => Some(d.as_secs().max(1)),
+                    Schedule::Cron(_) => None,
+                },
             });
             let job = match schedule {
                 Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run()),
@@ -340,6 +367,7 @@ impl Scheduler {
                     duration_ms: m.duration_ms,
                     outcome: m.outcome,
                     error: m.error,
+                    replica: m.replica,
                 })
                 .collect();
             out.push(JobInfo {
@@ -367,6 +395,9 @@ struct JobRunner {
     policy: FaultPolicy,
     exec: Executor,
     tripper: Arc<OnceLock<Tripper>>,
+    replica: Arc<Replica>,
+    shared: bool,
+    every_secs: Option<u64>,
 }
 
 fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static {
@@ -378,17 +409,23 @@ fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static
                 return;
             }
             let started_at = Utc::now();
-            if r.running.swap(true, Ordering::AcqRel) {
-                record(
-                    &r.db,
-                    r.entry.slug(),
-                    &r.name,
+            let tick = match r.claim(started_at).await {
+                Ok(tick) => tick,
+                Err(()) => return,
+            };
+            let was_running = r.running.swap(true, Ordering::AcqRel);
+            if was_running || tick.is_some_and(|(_, c)| c == Claim::Skip) {
+                r.record(
                     started_at,
                     0.0,
                     "skipped",
                     Some("the previous run is still going"),
                 )
                 .await;
+                r.finish(tick).await;
+                if !was_running {
+                    r.running.store(false, Ordering::Release);
+                }
                 return;
             }
             let t = Instant::now();
@@ -438,16 +475,8 @@ fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static
                 }
                 Err(e) => ("error", Some(e.to_string())),
             };
-            record(
-                &r.db,
-                r.entry.slug(),
-                &r.name,
-                started_at,
-                ms,
-                outcome,
-                error.as_deref(),
-            )
-            .await;
+            r.record(started_at, ms, outcome, error.as_deref()).await;
+            r.finish(tick).await;
         })
     }
 }
@@ -462,32 +491,64 @@ impl Drop for ClearOnDrop {
 }
 
 impl JobRunner {
+    /// With several replicas: claims this firing's tick at the database.
+    /// `Ok(None)`: one process, run it; `Ok(Some((tick, claim)))`: this
+    /// replica has the tick; `Err(())`: another replica has it (or the
+    /// database cannot say, and the tick is left to the others).
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<(i64, Claim)>, ()> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let tick = ticks::tick_of(now, self.every_secs);
+        let deadline = self.point.deadline();
+        match ticks::claim(
+            self.db.conn(),
+            &self.replica,
+            self.entry.slug(),
+            &self.name,
+            tick,
+            deadline,
+        )
+        .await
+        {
+            Ok(Claim::Taken) => Err(()),
+            Ok(claim) => Ok(Some((tick, claim))),
+            Err(e) => {
+                tracing::warn!(plugin = self.entry.slug(), job = %self.name, "cannot claim a tick: {e}");
+                Err(())
+            }
+        }
+    }
+
+    /// Marks a claimed tick done.
+    async fn finish(&self, tick: Option<(i64, Claim)>) {
+        if let Some((tick, _)) = tick {
+            if let Err(e) = ticks::finish(self.db.conn(), self.entry.slug(), &self.name, tick).await
+            {
+                tracing::warn!(plugin = self.entry.slug(), job = %self.name, "cannot finish a tick: {e}");
+            }
+        }
+    }
+
+    async fn record(&self, started_at: DateTime<Utc>, ms: f64, outcome: &str, error: Option<&str>) {
+        let row = plugin_job_run::ActiveModel {
+            plugin: Set(self.entry.slug().to_string()),
+            job: Set(self.name.clone()),
+            started_at: Set(started_at),
+            duration_ms: Set(ms),
+            outcome: Set(outcome.to_string()),
+            error: Set(error.map(str::to_string)),
+            replica: Set(Some(self.replica.name.clone())),
+            ..Default::default()
+        };
+        if let Err(e) = row.insert(self.db.conn()).await {
+            tracing::error!(plugin = self.entry.slug(), job = %self.name, "cannot record a job run: {e}");
+        }
+    }
+
     fn trip(&self, reason: String) {
         if let Some(trip) = self.tripper.get() {
             trip(&self.entry, reason);
         }
-    }
-}
-
-async fn record(
-    db: &Db,
-    plugin: &str,
-    job: &str,
-    started_at: DateTime<Utc>,
-    ms: f64,
-    outcome: &str,
-    error: Option<&str>,
-) {
-    let row = plugin_job_run::ActiveModel {
-        plugin: Set(plugin.to_string()),
-        job: Set(job.to_string()),
-        started_at: Set(started_at),
-        duration_ms: Set(ms),
-        outcome: Set(outcome.to_string()),
-        error: Set(error.map(str::to_string)),
-        ..Default::default()
-    };
-    if let Err(e) = row.insert(db.conn()).await {
-        tracing::error!(plugin, job, "cannot record a job run: {e}");
     }
 }

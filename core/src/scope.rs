@@ -31,6 +31,8 @@ pub(crate) trait Emitter: Send + Sync {
 /// The services of one plugin, scoped by its slug and held to the
 /// capabilities its manifest declares.
 pub(crate) struct PluginScope {
+    /// This process among the replicas (names the cluster events it emits).
+    replica: Arc<crate::shared_state::Replica>,
     slug: Arc<str>,
     manifest: Arc<Manifest>,
     db: Db,
@@ -49,8 +51,10 @@ impl PluginScope {
         bus: Weak<dyn Emitter>,
         http: Arc<outbound::Client>,
         files: FileLimits,
+        replica: Arc<crate::shared_state::Replica>,
     ) -> Self {
         Self {
+            replica,
             slug: manifest.slug.as_str().into(),
             manifest: Arc::clone(manifest),
             db,
@@ -298,6 +302,21 @@ impl EventsHost for PluginScope {
         )?;
         serde_json::from_str::<serde::de::IgnoredAny>(payload_json)
             .map_err(|e| PluginError::invalid(format!("event payloads must be JSON: {e}")))?;
+        if self.db.is_shared() && self.manifest.capabilities.emits_to_cluster(name) {
+            // To every replica, through the database (delivered here too,
+            // by this replica's reader, like everywhere else). Stored
+            // before the call returns, so this plugin's emits keep their
+            // order; nobody is waited for.
+            let (replica, name, payload) = (
+                Arc::clone(&self.replica),
+                name.to_string(),
+                payload_json.to_string(),
+            );
+            self.run("events", move |db, slug| async move {
+                crate::shared_state::events::append(&db, &replica, &slug, &name, &payload).await
+            })?;
+            return Ok(Vec::new());
+        }
         let bus = self
             .bus
             .upgrade()

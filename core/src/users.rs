@@ -290,7 +290,7 @@ pub async fn bootstrap(
         Some(p) => (p, false),
         None => (random_hex(12), true),
     };
-    create_account(
+    let created = create_account(
         rt,
         NewAccount {
             username: "admin",
@@ -300,8 +300,13 @@ pub async fn bootstrap(
         },
         Some(&system_actor()),
     )
-    .await?;
-    Ok(generated.then_some(password))
+    .await;
+    match created {
+        Ok(_) => Ok(generated.then_some(password)),
+        // Another replica starting at the same moment made it.
+        Err(UserError::Taken(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Changes an account's name, role and/or password (a new password clears

@@ -68,6 +68,14 @@ pub struct EventCapabilities {
     /// Patterns of the events it subscribes to.
     #[serde(default)]
     pub subscribe: Vec<String>,
+    /// Patterns of its emitted events that go to **every replica** (several
+    /// replicas on one PostgreSQL database): each subscriber on each
+    /// replica receives them once, in the order this plugin emitted them,
+    /// through the database. Each must also be covered by `emit`. Other
+    /// events stay on the replica that emits them. With one process
+    /// (SQLite) they are delivered like any other event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<String>,
 }
 
 /// One capability, as named in refusals.
@@ -122,6 +130,9 @@ pub struct CapabilityDenied {
 /// Why a `capabilities` declaration is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CapabilitiesError {
+    /// An `events.cluster` entry is not covered by `events.emit`.
+    #[error("capabilities.events.cluster: {0:?} is not covered by events.emit")]
+    ClusterNotEmitted(String),
     /// An `events.emit` entry is not a pattern.
     #[error("capabilities.events.emit: {0}")]
     EmitPattern(PatternError),
@@ -188,6 +199,7 @@ impl Capabilities {
             events: EventCapabilities {
                 emit: Vec::new(),
                 subscribe: declared.subscriptions.to_vec(),
+                cluster: Vec::new(),
             },
             network: Vec::new(),
             inferred: true,
@@ -227,6 +239,23 @@ impl Capabilities {
         for p in &self.events.subscribe {
             Pattern::parse(p).map_err(CapabilitiesError::SubscribePattern)?;
         }
+        for p in &self.events.cluster {
+            let pattern = Pattern::parse(p).map_err(CapabilitiesError::EmitPattern)?;
+            let covered = match &pattern {
+                Pattern::Exact(n) => self.allows_emit(n),
+                Pattern::Prefix(pre) => self.events.emit.iter().any(|e| {
+                    Pattern::parse(e).is_ok_and(|e| match e {
+                        Pattern::All => true,
+                        Pattern::Exact(_) => false,
+                        Pattern::Prefix(q) => pre.starts_with(q.as_str()),
+                    })
+                }),
+                Pattern::All => false,
+            };
+            if !covered {
+                return Err(CapabilitiesError::ClusterNotEmitted(p.clone()));
+            }
+        }
         for h in &self.network {
             let name = h.strip_prefix("*.").unwrap_or(h);
             let ok = h == "*"
@@ -240,6 +269,15 @@ impl Capabilities {
             }
         }
         Ok(())
+    }
+
+    /// Whether `name` (which it may emit) goes to every replica.
+    pub fn emits_to_cluster(&self, name: &str) -> bool {
+        self.events
+            .cluster
+            .iter()
+            .filter_map(|p| Pattern::parse(p).ok())
+            .any(|p| p.matches(name))
     }
 
     /// Whether emitting `name` is declared.

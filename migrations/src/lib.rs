@@ -19,6 +19,7 @@ mod m20261201_000011_create_role_permissions;
 mod m20261201_000012_one_user_model;
 mod m20261201_000013_create_plugin_sql_roles;
 mod m20261201_000014_create_plugin_files;
+mod m20261206_000015_cluster;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_one_user_model::Migration),
             Box::new(m20261201_000013_create_plugin_sql_roles::Migration),
             Box::new(m20261201_000014_create_plugin_files::Migration),
+            Box::new(m20261206_000015_cluster::Migration),
         ]
     }
 }

@@ -174,6 +174,13 @@ impl Grants {
         Ok(self.of_plugin(plugin, declared))
     }
 
+    /// Reads every grant again (another replica may have changed them).
+    pub async fn reload(&self) -> Result<(), DbErr> {
+        let _one_at_a_time = self.writes.lock().await;
+        self.by_plugin.store(Arc::new(read_all(&self.conn).await?));
+        Ok(())
+    }
+
     /// Deletes every grant of `plugin` (its data is being removed).
     pub async fn forget(&self, plugin: &str) -> Result<u64, DbErr> {
         let _one_at_a_time = self.writes.lock().await;

@@ -95,6 +95,9 @@ impl From<Refusal> for AuthError {
 pub struct Auth {
     conn: DatabaseConnection,
     limiter: Limiter,
+    /// The origin browsers use (`https://admin.example.com`), when the
+    /// server sits behind a proxy that rewrites the `Host` header.
+    public_origin: std::sync::OnceLock<String>,
 }
 
 /// `n` random bytes from the OS, as hex.
@@ -126,7 +129,25 @@ impl Auth {
 
     /// Over `conn`, with `limiter`.
     pub fn with_limiter(conn: DatabaseConnection, limiter: Limiter) -> Self {
-        Self { conn, limiter }
+        Self {
+            conn,
+            limiter,
+            public_origin: Default::default(),
+        }
+    }
+
+    /// Sets the public origin (`scheme://host[:port]`) the CSRF check
+    /// compares a browser's `Origin` with, instead of the request's host
+    /// (behind a proxy). Set once; `false` if it was set already.
+    pub fn set_public_origin(&self, origin: &str) -> bool {
+        self.public_origin
+            .set(origin.trim_end_matches('/').to_string())
+            .is_ok()
+    }
+
+    /// The public origin, when set.
+    pub fn public_origin(&self) -> Option<&str> {
+        self.public_origin.get().map(String::as_str)
     }
 
     /// The sign-in limiter (for its counters).

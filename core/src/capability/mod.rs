@@ -55,7 +55,7 @@ pub(crate) type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a capability read from a plugin at `prepare`, handed back at
 /// `go_live` (each capability knows its own type).
-pub(crate) type Staged = Box<dyn Any + Send>;
+pub(crate) type Staged = Box<dyn Any + Send + Sync>;
 
 /// Why a step failed: the phase (`routes()`, `jobs`, …) and the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

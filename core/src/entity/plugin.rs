@@ -16,6 +16,7 @@ pub struct Model {
     pub row_version: i64,
     pub installed_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    pub bundle_sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ pub struct Model {
     pub duration_ms: f64,
     pub outcome: String,
     pub error: Option<String>,
+    pub replica: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plugins/{slug}/config", web::put().to(put_config))
         .route("/audit", web::get().to(audit))
         .route("/hooks", web::get().to(hooks))
-        .route("/events", web::get().to(events));
+        .route("/events", web::get().to(events))
+        .route("/replicas", web::get().to(replicas));
 }
 
 /// What the admin API shows of a plugin.
@@ -371,6 +372,21 @@ async fn events(_: Admin, rt: web::Data<Runtime>) -> HttpResponse {
         "intake": rt.events().intake(),
         "subscribers": rt.events().subscribers(),
     }))
+}
+
+/// Every replica on this database, with what each runs (PostgreSQL); on
+/// SQLite, `shared: false` and this process alone.
+async fn replicas(_: Admin, rt: web::Data<Runtime>) -> Result<HttpResponse, ApiError> {
+    let list = if rt.db().is_shared() {
+        crate::cluster::replicas(rt.db().conn()).await?
+    } else {
+        Vec::new()
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "shared": rt.db().is_shared(),
+        "this": rt.replica().name,
+        "replicas": list,
+    })))
 }
 
 async fn jobs(

@@ -170,14 +170,23 @@ fn unsafe_method(req: &HttpRequest) -> bool {
 
 /// Checks a session's request against CSRF: same origin (when the browser
 /// says where it comes from) and the echoed token.
-fn csrf_ok(req: &HttpRequest, session: &Session) -> Result<(), ApiError> {
+fn csrf_ok(
+    req: &HttpRequest,
+    session: &Session,
+    public_origin: Option<&str>,
+) -> Result<(), ApiError> {
     if !unsafe_method(req) {
         return Ok(());
     }
     let host = req.connection_info().host().to_string();
     if let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) {
         let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-        if origin_host != host {
+        let same = match public_origin {
+            // Behind a proxy: the origin the operator named, exactly.
+            Some(public) => origin.eq_ignore_ascii_case(public),
+            None => origin_host == host,
+        };
+        if !same {
             return Err(ApiError::forbidden(
                 "csrf_failed",
                 format!("cross-origin request from {origin} refused"),
@@ -244,7 +253,7 @@ async fn credentials(req: &HttpRequest) -> Result<Credentials, ApiError> {
     let Some(session) = accounts.session(&value).await? else {
         return Ok(Credentials::Ended);
     };
-    csrf_ok(req, &session)?;
+    csrf_ok(req, &session, accounts.public_origin())?;
     if session.must_change_password && !req.path().starts_with("/api/auth/") {
         return Err(ApiError::forbidden(
             "password_change_required",

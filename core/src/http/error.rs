@@ -212,7 +212,9 @@ impl From<RuntimeError> for ApiError {
                 )
                 .with_details(details)
             }
-            RuntimeError::Db(_) | RuntimeError::DataDir { .. } => ApiError::internal(e.to_string()),
+            RuntimeError::Db(_)
+            | RuntimeError::DataDir { .. }
+            | RuntimeError::DatabaseLocked(_) => ApiError::internal(e.to_string()),
         }
     }
 }
@@ -371,7 +373,7 @@ impl From<InstallError> for ApiError {
             // Writing the extracted files failed: the disk, not the bundle.
             InstallError::Bundle(BundleError::Io { .. }) => ApiError::internal(e.to_string()),
             InstallError::Bundle(_) => refused(&e),
-            InstallError::StagingTask(_) | InstallError::Io { .. } => {
+            InstallError::StagingTask(_) | InstallError::Io { .. } | InstallError::Shared(_) => {
                 ApiError::internal(e.to_string())
             }
             InstallError::Runtime(r) => r.into(),

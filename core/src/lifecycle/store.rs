@@ -65,6 +65,9 @@ pub struct PluginRecord {
     pub installed_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// The SHA-256 of the bundle it runs, when installed from a catalog
+    /// (every replica runs this one: see `crate::cluster`).
+    pub bundle_sha256: Option<String>,
 }
 
 impl TryFrom<plugin::Model> for PluginRecord {
@@ -84,6 +87,7 @@ impl TryFrom<plugin::Model> for PluginRecord {
             row_version: m.row_version,
             installed_at: m.installed_at,
             updated_at: m.updated_at,
+            bundle_sha256: m.bundle_sha256,
         })
     }
 }
@@ -120,7 +124,9 @@ impl LifecycleStore {
     }
 
     /// Records a plugin the first time it is seen (state `Installed`) and keeps
-    /// its version current; returns its record.
+    /// its version current, unless it runs a recorded bundle (then the
+    /// bundle's version is the truth, whatever this replica's folder
+    /// holds); returns its record.
     pub async fn ensure(
         &self,
         slug: &str,
@@ -128,7 +134,7 @@ impl LifecycleStore {
         kind: &str,
     ) -> Result<PluginRecord, LifecycleError> {
         if let Some(m) = plugin::Entity::find_by_id(slug).one(&self.conn).await? {
-            if m.version != version || m.kind != kind {
+            if m.bundle_sha256.is_none() && (m.version != version || m.kind != kind) {
                 plugin::Entity::update_many()
                     .col_expr(plugin::Column::Version, Expr::value(version))
                     .col_expr(plugin::Column::Kind, Expr::value(kind))
@@ -150,6 +156,7 @@ impl LifecycleStore {
                 row_version: Set(1),
                 installed_at: Set(now),
                 updated_at: Set(now),
+                bundle_sha256: Set(None),
             })
             .on_conflict_do_nothing()
             .exec_without_returning(&txn)
@@ -190,6 +197,20 @@ impl LifecycleStore {
             .await?;
         txn.commit().await?;
         self.get(slug).await
+    }
+
+    /// Records that `slug` runs the bundle with digest `sha256` (`None`:
+    /// a folder copied by hand), without changing its row version.
+    pub async fn set_bundle(&self, slug: &str, sha256: Option<&str>) -> Result<(), LifecycleError> {
+        plugin::Entity::update_many()
+            .col_expr(
+                plugin::Column::BundleSha256,
+                Expr::value(sha256.map(str::to_ascii_lowercase)),
+            )
+            .filter(plugin::Column::Slug.eq(slug))
+            .exec(&self.conn)
+            .await?;
+        Ok(())
     }
 
     /// Adds an audit row for `slug` carrying `note` on `conn` (a

@@ -143,6 +143,10 @@ pub enum InstallError {
     /// Recording or enabling failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// The bundle could not be kept for, or read back by, the other
+    /// replicas (the database failed).
+    #[error("the bundle shared with the other replicas: {0}")]
+    Shared(sea_orm::DbErr),
 }
 
 impl From<DownloadError> for InstallError {
@@ -226,29 +230,7 @@ fn check_requirements(entry: &CatalogEntry) -> Result<(), InstallError> {
     )
 }
 
-/// What the install pipeline records next to a plugin's files
-/// (`<folder>/.bundle.json`): which bundle it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct BundleInfo {
-    /// The plugin.
-    pub slug: String,
-    /// Its version.
-    pub version: String,
-    /// The bundle's SHA-256.
-    pub sha256: String,
-    /// The key that signed it.
-    pub key_id: Option<String>,
-}
-
-/// The file name of [`BundleInfo`] in a plugin's folder.
-pub const BUNDLE_INFO: &str = ".bundle.json";
-
-impl BundleInfo {
-    /// Reads the record in `folder` (absent for plugins copied by hand).
-    pub fn read(folder: &Path) -> Option<BundleInfo> {
-        serde_json::from_slice(&std::fs::read(folder.join(BUNDLE_INFO)).ok()?).ok()
-    }
-}
+pub use crate::manifest::{BundleInfo, BUNDLE_INFO};
 
 /// A verified bundle extracted into a staging folder.
 pub(crate) struct Staged {
@@ -314,6 +296,13 @@ impl super::Marketplace {
             }
             .into());
         }
+        // Every replica runs this bundle (see `crate::cluster`).
+        self.runtime()
+            .store()
+            .set_bundle(&entry.slug, Some(&staged.sha256))
+            .await
+            .map_err(RuntimeError::from)?;
+        self.runtime().announce("installed", &entry.slug);
         tracing::info!(plugin = %entry.slug, version = %entry.version, sha256 = %staged.sha256, actor, "plugin installed");
         if enable {
             progress(Stage::Enabling, 0, None);
@@ -503,17 +492,24 @@ impl super::Marketplace {
             trust.clone(),
             std::sync::Arc::clone(progress),
         );
-        tokio::task::spawn_blocking(move || {
-            rt.stage_verified(&bytes, &entry_owned, &trust_owned, &progress_owned)
+        let (staged, bytes) = tokio::task::spawn_blocking(move || {
+            let staged = rt.stage_verified(&bytes, &entry_owned, &trust_owned, &progress_owned);
+            (staged, bytes)
         })
         .await
-        .map_err(InstallError::StagingTask)?
+        .map_err(InstallError::StagingTask)?;
+        let staged = staged?;
+        if let Err(e) = self.keep_for_replicas(entry, &staged.sha256, &bytes).await {
+            let _ = std::fs::remove_dir_all(&staged.dir);
+            return Err(e);
+        }
+        Ok(staged)
     }
 
     /// sha256 → signature → extract into a fresh staging folder → manifest
     /// = entry → load check → [`BundleInfo`] written. On failure the staging
     /// folder is gone.
-    fn stage_verified(
+    pub(super) fn stage_verified(
         &self,
         bytes: &[u8],
         entry: &CatalogEntry,

@@ -25,6 +25,7 @@ pub mod download;
 pub mod install;
 pub mod jobs;
 pub mod listing;
+mod replicate;
 pub mod schema;
 mod service;
 pub mod signing;

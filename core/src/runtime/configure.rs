@@ -81,6 +81,7 @@ impl Runtime {
         config::save(db, slug, &valid)
             .await
             .map_err(crate::lifecycle::LifecycleError::Db)?;
+        self.config_applied(slug, valid.to_string());
         if let Some(entry) = self.plugin(slug) {
             let changed = valid.clone();
             if let Err(e) = self
@@ -92,6 +93,7 @@ impl Runtime {
                 tracing::warn!(plugin = slug, "on_config_changed failed: {e}");
             }
         }
+        self.announce("configured", slug);
         Ok(ConfigView {
             config: config::mask(&schema, &valid),
             schema,

@@ -46,9 +46,40 @@ impl Runtime {
             return Ok(());
         }
         for folder in folders {
+            if self.uninstalled_elsewhere(&folder).await? {
+                continue;
+            }
             self.load_dynamic(&folder).await?;
         }
         Ok(())
+    }
+
+    /// With several replicas: a folder installed from a bundle whose plugin
+    /// has no record any more was uninstalled by another replica while this
+    /// one was down. It is removed, not loaded (loading it would record it
+    /// installed again).
+    async fn uninstalled_elsewhere(&self, folder: &Path) -> Result<bool, RuntimeError> {
+        if !self.db().is_shared() || crate::manifest::BundleInfo::read(folder).is_none() {
+            return Ok(false);
+        }
+        let Ok(manifest) = Manifest::read(folder) else {
+            return Ok(false);
+        };
+        match self.store().get(&manifest.slug).await {
+            Ok(_) => Ok(false),
+            Err(crate::lifecycle::LifecycleError::NotFound(_)) => {
+                tracing::info!(plugin = %manifest.slug, "uninstalled on another replica: its folder is removed");
+                let trash = self.config().trash_dir(&manifest.slug, "");
+                if let Some(parent) = trash.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                if std::fs::rename(folder, &trash).is_ok() {
+                    let _ = std::fs::remove_dir_all(&trash);
+                }
+                Ok(true)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Loads one built-in plugin; `Ok(Err(problem))` when it is refused.
@@ -237,6 +268,15 @@ impl Runtime {
             }
             if record.state == PluginState::Errored {
                 continue; // stays out of service until an operator resets it
+            }
+            if record
+                .bundle_sha256
+                .as_deref()
+                .is_some_and(|want| !self.runs_bundle(&slug, want))
+            {
+                // Another replica moved it to another bundle: following the
+                // database brings that one in and enables it.
+                continue;
             }
             if let Err(e) = self.ensure_loaded(&entry, "system").await {
                 tracing::error!(plugin = entry.slug(), "{e}");

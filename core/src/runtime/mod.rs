@@ -11,6 +11,7 @@ mod configure;
 mod dependencies;
 mod discovery;
 mod dispatch;
+mod follow;
 mod ops;
 mod paths;
 mod quarantine;
@@ -30,6 +31,8 @@ use serde::Serialize;
 pub use configure::ConfigView;
 pub use dependencies::dependency_order;
 pub use dispatch::{HookFailure, HookOrder, HookPayload, OwnedRequest, Refusal};
+pub(crate) use follow::is_following;
+pub use follow::Followed;
 pub use uninstall::{DataPolicy, Uninstalled};
 pub(crate) use upgrade::unique;
 pub use upgrade::{Draining, Swapped, DRAIN_TIMEOUT};
@@ -62,6 +65,12 @@ pub struct RuntimeConfig {
     pub safe_mode: bool,
     /// Call deadlines and capacities: host defaults and operator caps.
     pub limits: crate::exec::CallLimits,
+    /// This process among the replicas sharing a PostgreSQL database
+    /// (names the job runs it records; see [`crate::cluster`]).
+    pub replica: crate::shared_state::Replica,
+    /// How often a replica compares what it runs with the database's
+    /// truth, besides on every notification (PostgreSQL only).
+    pub reconcile_every: std::time::Duration,
     /// Checks bundle libraries in a child process (by default this
     /// process's executable: see [`crate::inspect`]).
     pub inspector: crate::inspect::Inspector,
@@ -81,6 +90,8 @@ impl RuntimeConfig {
             files: Default::default(),
             safe_mode: false,
             limits: Default::default(),
+            replica: crate::shared_state::Replica::from_host(),
+            reconcile_every: std::time::Duration::from_secs(2),
             inspector: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
@@ -189,6 +200,9 @@ pub enum RuntimeError {
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The SQLite database is held by another process.
+    #[error(transparent)]
+    DatabaseLocked(#[from] crate::private_files::DatabaseLockError),
     /// The data folder could not be prepared.
     #[error("data folder {path}: {source}")]
     DataDir {
@@ -223,6 +237,16 @@ struct Inner {
     exec: crate::exec::Executor,
     /// What the previous process had in flight when it died.
     crashed: Vec<crate::exec::InFlight>,
+    /// This process among the replicas.
+    replica: Arc<crate::shared_state::Replica>,
+    /// Each plugin's configuration as this replica last applied it (JSON
+    /// text), to tell a change made on another replica.
+    configs_seen: DashMap<String, String>,
+    /// Whether `configs_seen` was filled once (after that, a configuration
+    /// never seen is a new one).
+    configs_primed: std::sync::atomic::AtomicBool,
+    /// SQLite: the lock that keeps a second process off the database.
+    _sqlite_lock: Option<std::fs::File>,
 }
 
 /// The Plugboard host runtime. Cheap to clone.
@@ -293,6 +317,9 @@ impl Runtime {
             .clone()
             .unwrap_or_else(|| crate::db::sqlite_url(&data_dir.join("plugboard.db")));
         secure_files(&data_dir, &url)?;
+        let sqlite_lock = crate::private_files::sqlite_file(&url)
+            .map(|file| crate::private_files::lock_database(&file))
+            .transpose()?;
         crate::private_files::create_private_dir(&config.plugins_dir()).map_err(|e| {
             RuntimeError::DataDir {
                 path: e.path,
@@ -318,15 +345,22 @@ impl Runtime {
                 }
             })?,
         );
-        let scheduler = Scheduler::start(db.clone(), config.fault_policy, exec.clone())
-            .await
-            .map_err(|source| RuntimeError::DataDir {
-                path: data_dir.clone(),
-                source,
-            })?;
+        let scheduler = Scheduler::start(
+            db.clone(),
+            config.fault_policy,
+            exec.clone(),
+            config.replica.clone(),
+            db.is_shared(),
+        )
+        .await
+        .map_err(|source| RuntimeError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
         let grants = crate::access::Grants::load(db.conn().clone())
             .await
             .map_err(crate::lifecycle::LifecycleError::from)?;
+        let replica = Arc::new(config.replica.clone());
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 bus,
@@ -347,6 +381,10 @@ impl Runtime {
                 ops: tokio::sync::Mutex::new(()),
                 exec,
                 crashed,
+                configs_seen: DashMap::new(),
+                configs_primed: Default::default(),
+                replica,
+                _sqlite_lock: sqlite_lock,
             }),
         };
         for part in [
@@ -372,6 +410,9 @@ impl Runtime {
     /// Fires `system.shutdown`, then disables (without persisting: active
     /// plugins come back on the next start) and unloads every plugin.
     pub async fn shutdown(&self) {
+        // Nothing follows the database any more (it would bring back what
+        // the shutdown takes down).
+        self.inner.stopping.send_replace(true);
         self.notify(HookPayload::SystemShutdown).await;
         for (plugin, error) in self.emit_sync("system.shutdown", &serde_json::json!({})) {
             tracing::warn!(plugin = %plugin, "system.shutdown handler failed: {error}");
@@ -448,11 +489,27 @@ impl Runtime {
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.stopping.subscribe()
     }
+    /// Tells the live feed (and, through [`crate::cluster`], the other
+    /// replicas) that `slug` changed. A change made while following the
+    /// database is marked `followed`: the replica that made it has told
+    /// the others already.
     pub(crate) fn announce(&self, kind: &str, slug: &str) {
-        let _ = self
-            .inner
-            .changes
-            .send(serde_json::json!({ "kind": kind, "slug": slug }).to_string());
+        let mut change = serde_json::json!({ "kind": kind, "slug": slug });
+        if is_following() {
+            change["followed"] = true.into();
+        }
+        let _ = self.inner.changes.send(change.to_string());
+    }
+
+    /// Puts a change another replica announced (`note`, JSON) on this
+    /// replica's live feed.
+    pub(crate) fn relay(&self, mut note: serde_json::Value) {
+        note["followed"] = true.into();
+        let _ = self.inner.changes.send(note.to_string());
+    }
+    /// This process among the replicas.
+    pub fn replica(&self) -> &crate::shared_state::Replica {
+        &self.inner.replica
     }
     /// The event bus.
     pub fn events(&self) -> &EventBus {
@@ -488,6 +545,7 @@ impl Runtime {
             Arc::downgrade(&self.inner.bus) as std::sync::Weak<dyn crate::scope::Emitter>,
             Arc::clone(&self.inner.http),
             self.config().files,
+            Arc::clone(&self.inner.replica),
         )
     }
 

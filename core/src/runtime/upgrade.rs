@@ -69,6 +69,16 @@ pub struct Draining {
     pub since: DateTime<Utc>,
 }
 
+/// Who decides a change: the replica an admin asked, or one following
+/// the database's record of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Decides and records it.
+    Lead,
+    /// Applies what another replica recorded.
+    Follow,
+}
+
 impl Runtime {
     /// The folder that keeps the previous version of `slug` (for rollback).
     pub fn previous_dir(&self, slug: &Slug) -> PathBuf {
@@ -89,10 +99,25 @@ impl Runtime {
     /// held. `note` goes into the audit trail (`updated 1.0.0 → 2.0.0`).
     pub(crate) async fn swap_in(
         &self,
+        ops: &OpsGuard<'_>,
+        staged: &Path,
+        actor: &str,
+        verb: &str,
+    ) -> Result<Swapped, RuntimeError> {
+        self.swap_in_as(ops, staged, actor, verb, Role::Lead).await
+    }
+
+    /// [`Runtime::swap_in`] as the replica that decided it (`Lead`: runs
+    /// `on_upgrade`, records the version and bundle), or as one that
+    /// follows the database (`Follow`: another replica did that; this one
+    /// only replaces its code, see [`crate::cluster`]).
+    pub(crate) async fn swap_in_as(
+        &self,
         _: &OpsGuard<'_>,
         staged: &Path,
         actor: &str,
         verb: &str,
+        role: Role,
     ) -> Result<Swapped, RuntimeError> {
         let failed =
             |slug: &str, phase: &'static str, message: String| RuntimeError::UpgradeFailed {
@@ -177,12 +202,14 @@ impl Runtime {
             return Err(failed(&slug, phase, message));
         }
         let from = from_version.clone();
-        if let Err(e) = self
-            .call_lifecycle(&new, "on_upgrade", move |p, ctx| p.on_upgrade(ctx, &from))
-            .await
-        {
-            unload_new(false).await;
-            return Err(failed(&slug, "on_upgrade", e.to_string()));
+        if role == Role::Lead {
+            if let Err(e) = self
+                .call_lifecycle(&new, "on_upgrade", move |p, ctx| p.on_upgrade(ctx, &from))
+                .await
+            {
+                unload_new(false).await;
+                return Err(failed(&slug, "on_upgrade", e.to_string()));
+            }
         }
         let active = record.state == PluginState::Active;
         if active {
@@ -209,10 +236,16 @@ impl Runtime {
             Ok(())
         };
         let note = format!("{verb} {from_version} → {}", new.version());
-        let plugin = self
-            .store()
-            .record_version(&slug, new.version(), actor, &note)
-            .await?;
+        let plugin = match role {
+            Role::Lead => {
+                let bundle = crate::manifest::BundleInfo::read(&folder).map(|b| b.sha256);
+                self.store().set_bundle(&slug, bundle.as_deref()).await?;
+                self.store()
+                    .record_version(&slug, new.version(), actor, &note)
+                    .await?
+            }
+            Role::Follow => self.store().get(&slug).await?,
+        };
         if let Err(failure) = live {
             // The new version is in place but could not go live: it ends
             // Errored with the cause (the old one is drained below).

@@ -59,10 +59,45 @@ pub async fn apply(
             return Err(fail(m.id(), "duplicate migration id".into()));
         }
     }
+    let backend = backend_of(conn);
+    // Replicas enabling the plugin at once apply its migrations one at a
+    // time: the lock is held until `serialised` ends, and the next replica
+    // then finds them recorded.
+    let serialised = match backend {
+        super::Backend::Postgres => {
+            let txn = conn.begin().await.map_err(|e| fail("-", e.to_string()))?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [format!("plugboard-migrate:{slug}").into()],
+            ))
+            .await
+            .map_err(|e| fail("-", e.to_string()))?;
+            Some(txn)
+        }
+        super::Backend::Sqlite => None,
+    };
+    let result = apply_unlocked(conn, plugin, slug, migrations, backend).await;
+    if let Some(txn) = serialised {
+        let _ = txn.commit().await;
+    }
+    result
+}
+
+async fn apply_unlocked(
+    conn: &DatabaseConnection,
+    plugin: &DatabaseConnection,
+    slug: &str,
+    migrations: &[Migration],
+    backend: super::Backend,
+) -> Result<Vec<String>, MigrationFailure> {
+    let fail = |id: &str, message: String| MigrationFailure {
+        id: id.to_string(),
+        message,
+    };
     let done = applied(conn, slug)
         .await
         .map_err(|e| fail("-", e.to_string()))?;
-    let backend = backend_of(conn);
     let mut newly = Vec::new();
     for m in migrations.iter().filter(|m| !done.contains(m.id())) {
         let source: Vec<&str> = match backend {

@@ -26,6 +26,7 @@ mod marketplace_hostile;
 mod one_user_model;
 mod prometheus;
 mod quarantine;
+mod replicas;
 mod routes_and_kv;
 mod sign_in;
 mod sql;

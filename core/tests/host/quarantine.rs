@@ -17,13 +17,13 @@ use serde_json::Value;
 
 use crate::support::{request, stage, tempdir, wait_until};
 
-const TOKEN: &str = "quarantine-test-token";
+pub(crate) const TOKEN: &str = "quarantine-test-token";
 
 /// `plugboard serve` on a free port with `extra` flags, logging at
 /// `rust_log` to `stderr`; its standard output up to the first line that
 /// starts with `until` (all of it, if it dies first). The rest is drained
 /// so that it never blocks on a full pipe.
-fn spawn_serve(
+pub(crate) fn spawn_serve(
     data: &Path,
     extra: &[&str],
     rust_log: &str,
@@ -56,13 +56,13 @@ fn spawn_serve(
 }
 
 /// What follows `prefix` on the first printed line that starts with it.
-fn printed_after(printed: &[String], prefix: &str) -> Option<String> {
+pub(crate) fn printed_after(printed: &[String], prefix: &str) -> Option<String> {
     printed
         .iter()
         .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
 }
 
-const LISTENING: &str = "plugboard listening on ";
+pub(crate) const LISTENING: &str = "plugboard listening on ";
 
 /// A `plugboard serve` on a free port, and its address once it listens
 /// (`None` if it died before).

@@ -20,15 +20,15 @@ use crate::{
 };
 
 /// A publisher: a signing key, a catalog file served over HTTP, bundles.
-struct Publisher {
+pub(crate) struct Publisher {
     dir: tempfile::TempDir,
     key_file: PathBuf,
-    public: String,
-    base: String,
+    pub(crate) public: String,
+    pub(crate) base: String,
 }
 
 impl Publisher {
-    fn new() -> Publisher {
+    pub(crate) fn new() -> Publisher {
         let dir = tempdir();
         let key = KeyPair::generate().unwrap();
         let key_file = dir.path().join("key.json");
@@ -69,7 +69,7 @@ impl Publisher {
     }
 
     /// Publishes the staged fixture `fixture` (e.g. `notes-v2`).
-    fn publish(&self, fixture: &str) -> String {
+    pub(crate) fn publish(&self, fixture: &str) -> String {
         self.publish_folder(&staged().join(fixture), fixture)
     }
 

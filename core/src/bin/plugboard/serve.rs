@@ -63,6 +63,16 @@ pub(crate) struct ServeArgs {
     /// token.
     #[arg(long, env = "PLUGBOARD_METRICS_BIND")]
     metrics_bind: Option<String>,
+    /// This replica's name among several on one PostgreSQL database
+    /// (default: the host name). Stable across restarts, unique among the
+    /// replicas running.
+    #[arg(long, env = "PLUGBOARD_REPLICA")]
+    replica: Option<String>,
+    /// The origin browsers reach the admin at (`https://admin.example.com`)
+    /// when a proxy or load balancer is in front: the CSRF check compares
+    /// a browser's `Origin` with it instead of the request's `Host`.
+    #[arg(long, env = "PLUGBOARD_PUBLIC_ORIGIN")]
+    public_origin: Option<String>,
     /// A catalog source to make sure is configured (file path or URL); repeatable.
     #[arg(long = "catalog-source")]
     catalog_sources: Vec<String>,
@@ -78,6 +88,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = RuntimeConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
     config.safe_mode = args.safe_mode;
+    if let Some(name) = &args.replica {
+        config.replica = plugboard_core::shared_state::Replica::named(name.clone());
+    }
     let max_deadline = Duration::from_secs(args.max_deadline_secs.max(1));
     config.limits = CallLimits {
         deadline: Duration::from_millis(args.call_deadline_ms.max(1)).min(max_deadline),
@@ -109,6 +122,9 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
         note!("safe mode: no dynamic plugin was loaded; restart without --safe-mode to bring them back");
     }
     let services = plugboard_core::Services::new(runtime.clone());
+    if let Some(origin) = &args.public_origin {
+        services.accounts.set_public_origin(origin);
+    }
     for key in &args.trusted_keys {
         let key = PublicKey::parse(key).context("--trusted-key")?;
         services
@@ -165,6 +181,19 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let cluster = plugboard_core::cluster::Cluster::start(
+        runtime,
+        &services.marketplace,
+        Some(format!("http://{addr}")),
+    )
+    .await
+    .context("joining the other replicas")?;
+    if cluster.is_some() {
+        say!(
+            "replica {:?}: following the other replicas on this database",
+            runtime.replica().name
+        );
+    }
     let server = http::server(services, token, listener, workers)?;
     let handle = server.handle();
     let metrics_handle = metrics.as_ref().map(|m| m.handle());
@@ -181,6 +210,7 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(m);
     }
     server.await?;
+    drop(cluster);
     Ok(())
 }
 

@@ -1,0 +1,376 @@
+//! Several `plugboard serve` replicas on one PostgreSQL database (issue
+//! 13): real processes on loopback, the private PostgreSQL server of
+//! `scripts/postgres`, and changes made on one replica observed on the
+//! others through their own HTTP answers.
+
+use std::{
+    path::Path,
+    process::{Child, Stdio},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+
+use crate::{
+    quarantine::{printed_after, spawn_serve, LISTENING, TOKEN},
+    support::{eventually, fresh_postgres_database, request, stage, tempdir, wait_until},
+    updates::Publisher,
+};
+
+/// One replica: its process, address, name and data folder.
+struct Replica {
+    child: Child,
+    base: String,
+    name: &'static str,
+    data: std::path::PathBuf,
+}
+
+impl Replica {
+    fn start(name: &'static str, data: &Path, url: &str, extra: &[&str]) -> Replica {
+        let mut args = vec!["--database-url", url, "--replica", name];
+        args.extend_from_slice(extra);
+        let (child, printed) = spawn_serve(data, &args, "warn", Stdio::inherit(), LISTENING);
+        let base = printed_after(&printed, LISTENING)
+            .unwrap_or_else(|| panic!("replica {name} did not start: {printed:?}"));
+        Replica {
+            child,
+            base,
+            name,
+            data: data.to_path_buf(),
+        }
+    }
+    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        request(method, &format!("{}{path}", self.base), Some(TOKEN), body)
+    }
+    fn public(&self, method: &str, path: &str) -> (u16, Value) {
+        request(method, &format!("{}{path}", self.base), None, None)
+    }
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const WITHIN: Duration = Duration::from_secs(15);
+
+fn wait_status(replicas: &[&Replica], path: &str, want: u16) {
+    for r in replicas {
+        wait_until(
+            &format!("{path} to answer {want} on replica {}", r.name),
+            WITHIN,
+            || r.public("GET", path).0 == want,
+        );
+    }
+}
+
+fn ok(r: &Replica, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (s, v) = r.admin(method, path, body);
+    assert!(
+        (200..300).contains(&s),
+        "{method} {path} on {}: {s} {v}",
+        r.name
+    );
+    v
+}
+
+fn install(r: &Replica, slug: &str) {
+    let job = ok(
+        r,
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": slug, "enable": true})),
+    );
+    let id = job["id"].as_u64().unwrap();
+    let done = eventually("the install job to end", WITHIN, || {
+        let (_, j) = r.admin("GET", &format!("/api/admin/installs/{id}"), None);
+        matches!(j["stage"].as_str(), Some("done" | "failed")).then_some(j)
+    });
+    assert_eq!(done["stage"], "done", "{done}");
+}
+
+fn connect(r: &Replica, publisher: &Publisher) {
+    ok(
+        r,
+        "POST",
+        "/api/admin/trusted-keys",
+        Some(json!({"public_key": publisher.public, "name": "tests"})),
+    );
+    ok(
+        r,
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(json!({"location": format!("{}/catalog.json", publisher.base)})),
+    );
+}
+
+fn three(url: &str, dirs: &[tempfile::TempDir; 3], staged: &[&str]) -> [Replica; 3] {
+    for d in dirs {
+        stage(d.path(), staged);
+    }
+    // Started together: they migrate one at a time (an advisory lock).
+    let names = ["a", "b", "c"];
+    let handles: Vec<_> = names
+        .iter()
+        .zip(dirs)
+        .map(|(name, d)| {
+            let (name, data, url) = (*name, d.path().to_path_buf(), url.to_string());
+            std::thread::spawn(move || Replica::start(name, &data, &url, &[]))
+        })
+        .collect();
+    let mut started: Vec<Replica> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let c = started.pop().unwrap();
+    let b = started.pop().unwrap();
+    let a = started.pop().unwrap();
+    [a, b, c]
+}
+
+#[test]
+fn every_change_on_one_replica_reaches_the_others() {
+    let url = fresh_postgres_database();
+    let dirs = [tempdir(), tempdir(), tempdir()];
+    // `cluster-probe` was copied into every replica's folder by hand;
+    // `notes` comes from a catalog, installed on one replica only.
+    let [a, b, c] = three(&url, &dirs, &["cluster-probe"]);
+    let probe = "/api/plugins/cluster-probe/ok";
+
+    // Enable on A: B and C serve the route too.
+    ok(&a, "POST", "/api/admin/plugins/cluster-probe/enable", None);
+    wait_status(&[&a, &b, &c], probe, 200);
+    // Disable on B: gone everywhere; enable on C: back everywhere.
+    ok(&b, "POST", "/api/admin/plugins/cluster-probe/disable", None);
+    wait_status(&[&a, &b, &c], probe, 404);
+    ok(&c, "POST", "/api/admin/plugins/cluster-probe/enable", None);
+    wait_status(&[&a, &b, &c], probe, 200);
+
+    // Config on B reaches A's copy of the plugin.
+    ok(
+        &b,
+        "PUT",
+        "/api/admin/plugins/cluster-probe/config",
+        Some(json!({"greeting": "from b"})),
+    );
+    for r in [&a, &c] {
+        eventually(&format!("the greeting on {}", r.name), WITHIN, || {
+            let (_, v) = r.public("GET", "/api/plugins/cluster-probe/greeting");
+            (v["greeting"] == "from b").then_some(())
+        });
+    }
+
+    // A cluster event emitted on A reaches the subscriber on every replica
+    // once, in order.
+    let (s, v) = request(
+        "POST",
+        &format!("{}/api/plugins/cluster-probe/emit?tag=x&n=20", a.base),
+        None,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    let want: Vec<String> = (0..20).map(|i| format!("x/{i}")).collect();
+    for r in [&a, &b, &c] {
+        let got = eventually(&format!("20 pings on {}", r.name), WITHIN, || {
+            let (_, v) = r.public("GET", "/api/plugins/cluster-probe/received");
+            let got: Vec<String> = serde_json::from_value(v["received"].clone()).ok()?;
+            (got.len() >= 20).then_some(got)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let (_, v) = r.public("GET", "/api/plugins/cluster-probe/received");
+        let again: Vec<String> = serde_json::from_value(v["received"].clone()).unwrap();
+        assert_eq!(got, want, "on {}", r.name);
+        assert_eq!(again, want, "nothing twice on {}", r.name);
+    }
+
+    // Install on A from a catalog: C, whose folder never saw the plugin,
+    // fetches the bundle by digest, verifies it and serves it.
+    let publisher = Publisher::new();
+    let sha = publisher.publish("notes-v1");
+    connect(&a, &publisher);
+    install(&a, "notes");
+    wait_status(&[&a, &b, &c], "/api/plugins/notes/version", 200);
+    for r in [&b, &c] {
+        let info: Value = serde_json::from_slice(
+            &std::fs::read(r.data.join("plugins/notes/.bundle.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(info["sha256"], sha.as_str(), "on {}", r.name);
+    }
+    // The admin shows each replica and what it runs.
+    let replicas = eventually("every replica to report notes 1.0.0", WITHIN, || {
+        let (_, v) = a.admin("GET", "/api/admin/replicas", None);
+        let list = v["replicas"].as_array()?.clone();
+        let all = list.len() == 3
+            && list.iter().all(|r| {
+                r["alive"] == true
+                    && r["plugins"].as_array().is_some_and(|p| {
+                        p.iter().any(|p| {
+                            p["slug"] == "notes" && p["version"] == "1.0.0" && p["live"] == true
+                        })
+                    })
+            });
+        all.then_some(v)
+    });
+    assert_eq!(replicas["shared"], true);
+    assert_eq!(replicas["this"], "a");
+
+    // An update under load spread over the three replicas: no request fails.
+    publisher.publish("notes-v2");
+    ok(&a, "POST", "/api/admin/catalog/sync", None);
+    let (_, queue) = a.admin("GET", "/api/admin/updates", None);
+    let id = queue["updates"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["state"] == "pending"))
+        .and_then(|u| u["id"].as_i64())
+        .unwrap_or_else(|| panic!("one pending update: {queue}"));
+    let load = Load::start(&[&a, &b, &c], "/api/plugins/notes/version");
+    std::thread::sleep(Duration::from_millis(300));
+    ok(&a, "POST", &format!("/api/admin/updates/{id}/apply"), None);
+    for r in [&a, &b, &c] {
+        eventually(&format!("2.0.0 on {}", r.name), WITHIN, || {
+            let (_, v) = r.public("GET", "/api/plugins/notes/version");
+            (v["version"] == "2.0.0").then_some(())
+        });
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let answers = load.stop();
+    let failed: Vec<_> = answers.iter().filter(|(s, _)| *s != 200).collect();
+    assert!(failed.is_empty(), "failed requests: {failed:?}");
+    assert!(answers.len() > 100, "{} requests", answers.len());
+
+    // Uninstall on B: withdrawn from A and C, folders gone.
+    ok(&b, "DELETE", "/api/admin/plugins/notes?data=remove", None);
+    wait_status(&[&a, &b, &c], "/api/plugins/notes/version", 404);
+    for r in [&a, &c] {
+        wait_until(&format!("notes' folder gone on {}", r.name), WITHIN, || {
+            !r.data.join("plugins/notes").exists()
+        });
+    }
+}
+
+/// Requests spread over several replicas until stopped: (status, version).
+struct Load {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<(u16, String)>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(replicas: &[&Replica], path: &str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let threads = replicas
+            .iter()
+            .map(|r| {
+                let (stop, seen) = (Arc::clone(&stop), Arc::clone(&seen));
+                let url = format!("{}{path}", r.base);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let (status, body) = request("GET", &url, None, None);
+                        let version = body["version"].as_str().unwrap_or("").to_string();
+                        seen.lock().unwrap().push((status, version));
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            seen,
+            threads,
+        }
+    }
+
+    fn stop(self) -> Vec<(u16, String)> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        Arc::try_unwrap(self.seen).unwrap().into_inner().unwrap()
+    }
+}
+
+#[test]
+fn a_job_runs_once_per_tick_across_three_replicas_while_one_is_killed_and_restarted() {
+    let url = fresh_postgres_database();
+    let dirs = [tempdir(), tempdir(), tempdir()];
+    let [a, b, c] = three(&url, &dirs, &["cluster-probe"]);
+    ok(&a, "POST", "/api/admin/plugins/cluster-probe/enable", None);
+    wait_status(&[&a, &b, &c], "/api/plugins/cluster-probe/ok", 200);
+    std::thread::sleep(Duration::from_secs(20));
+    let b_data = b.data.clone();
+    b.kill();
+    std::thread::sleep(Duration::from_secs(10));
+    let b = Replica::start("b", &b_data, &url, &[]);
+    wait_status(&[&b], "/api/plugins/cluster-probe/ok", 200);
+    std::thread::sleep(Duration::from_secs(30));
+    drop((a, b, c));
+
+    let runs: Vec<(i64, String, String)> = crate::support::block_on(async {
+        use sea_orm::{ConnectionTrait, Statement};
+        let conn = sea_orm::Database::connect(url.clone()).await.unwrap();
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT floor(extract(epoch FROM started_at))::bigint AS tick, replica, outcome \
+                 FROM plugin_job_runs WHERE plugin = 'cluster-probe' AND job = 'tick' ORDER BY started_at",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r.try_get::<i64>("", "tick").unwrap(),
+                    r.try_get::<Option<String>>("", "replica")
+                        .unwrap()
+                        .unwrap_or_default(),
+                    r.try_get::<String>("", "outcome").unwrap(),
+                )
+            })
+            .collect()
+    });
+    assert!(runs.len() >= 55, "{} runs: {runs:?}", runs.len());
+    let mut ticks: Vec<i64> = runs.iter().map(|r| r.0).collect();
+    ticks.dedup();
+    assert_eq!(ticks.len(), runs.len(), "a tick ran twice: {runs:?}");
+    let (first, last) = (ticks[0], ticks[ticks.len() - 1]);
+    let missed = (last - first + 1) as usize - ticks.len();
+    assert!(missed <= 1, "{missed} ticks missed: {runs:?}");
+    assert!(runs.iter().all(|r| r.2 == "ok"), "{runs:?}");
+    let mut by: Vec<&str> = runs.iter().map(|r| r.1.as_str()).collect();
+    by.sort();
+    by.dedup();
+    assert!(by.len() >= 2, "ran on {by:?} only");
+}
+
+#[test]
+fn a_second_process_on_one_sqlite_database_is_refused_with_the_first_ones_pid() {
+    let dir = tempdir();
+    let (first, printed) = spawn_serve(dir.path(), &[], "warn", Stdio::null(), LISTENING);
+    assert!(printed_after(&printed, LISTENING).is_some(), "{printed:?}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("PLUGBOARD_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let mut first = first;
+    let _ = first.kill();
+    let pid = first.id();
+    let _ = first.wait();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by another plugboard process")
+            && err.contains(&format!("pid {pid}"))
+            && err.contains("PostgreSQL"),
+        "{err}"
+    );
+}
