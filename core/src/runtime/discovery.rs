@@ -233,6 +233,17 @@ impl Runtime {
             });
             return Ok(());
         }
+        if !self.db().is_shared() && entry.kind() == PluginKind::Dynamic {
+            // One process: the folder is the truth (it may have been
+            // replaced by hand since a bundle was installed).
+            let bundle = entry
+                .source()
+                .and_then(|f| crate::manifest::BundleInfo::read(f))
+                .map(|b| b.sha256);
+            if self.store().get(&slug).await.is_ok() {
+                self.store().set_bundle(&slug, bundle.as_deref()).await?;
+            }
+        }
         self.store()
             .ensure(&slug, entry.version(), entry.kind().as_str())
             .await?;
