@@ -42,12 +42,11 @@ pub(super) async fn run(url: String, runtime: WeakRuntime, wakers: Arc<Wakers>) 
                 let Ok(note) = serde_json::from_str::<serde_json::Value>(n.payload()) else {
                     continue;
                 };
-                if note["instance"] == instance.as_str() {
-                    continue;
-                }
                 if note["kind"] == "event" {
+                    // This replica's own cluster events too: it delivers
+                    // them through the database like every other replica.
                     wakers.events.notify_one();
-                } else {
+                } else if note["instance"] != instance.as_str() {
                     wakers.follow.notify_one();
                     if let Some(rt) = runtime.upgrade() {
                         rt.relay(note);
