@@ -20,6 +20,7 @@ mod m20261201_000012_one_user_model;
 mod m20261201_000013_create_plugin_sql_roles;
 mod m20261201_000014_create_plugin_files;
 mod m20261206_000015_cluster;
+mod m20261206_000016_shared_sign_in_and_installs;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_create_plugin_sql_roles::Migration),
             Box::new(m20261201_000014_create_plugin_files::Migration),
             Box::new(m20261206_000015_cluster::Migration),
+            Box::new(m20261206_000016_shared_sign_in_and_installs::Migration),
         ]
     }
 }

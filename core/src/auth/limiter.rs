@@ -22,6 +22,13 @@
 //!   without bound. A slot is held by the verification itself (not by the
 //!   request), so closing the connection does not free it early.
 //!
+//! * **Shared by replicas.** On PostgreSQL ([`Limiter::share`]), the counts
+//!   also live in the database (`crate::shared_state::sign_in`), decided
+//!   and counted under a lock per address, so guesses spread over several
+//!   replicas count together; the verification slots and the one attempt
+//!   in flight per address stay per replica (they bound this machine's
+//!   work).
+//!
 //! Addresses are IPv4 addresses or IPv6 /64 prefixes (one host gets a whole
 //! /64). Records are forgotten 15 minutes after their last failure.
 
@@ -137,6 +144,18 @@ pub fn wait_secs(count: u32, free: u32, since: Duration) -> u64 {
         .max(u64::from(penalty > since))
 }
 
+/// The wait an attempt faces with these counters, as (failures, time since
+/// the last one): the pair's and the address's waits, the pair getting
+/// fewer free failures while the account is under attack.
+fn wait_for(pair: (u32, Duration), address: (u32, Duration), account: u32) -> u64 {
+    let free_pair = if account >= ACCOUNT_UNDER_ATTACK {
+        FREE_PAIR_FAILURES_UNDER_ATTACK
+    } else {
+        FREE_PAIR_FAILURES
+    };
+    wait_secs(pair.0, free_pair, pair.1).max(wait_secs(address.0, FREE_ADDRESS_FAILURES, address.1))
+}
+
 /// The address key of a client: an IPv4 address, or the /64 prefix of an
 /// IPv6 one; anything unparsable is its own key.
 pub fn address_key(client: &str) -> String {
@@ -164,6 +183,8 @@ pub struct Limiter {
     peak_verifying: Arc<AtomicUsize>,
     /// Verification memory, one per slot in use at most.
     memories: Arc<Mutex<Vec<Memory>>>,
+    /// The database the counts are shared through (PostgreSQL replicas).
+    shared: std::sync::OnceLock<sea_orm::DatabaseConnection>,
 }
 
 impl Limiter {
@@ -179,7 +200,14 @@ impl Limiter {
             verifying: Arc::default(),
             peak_verifying: Arc::default(),
             memories: Arc::default(),
+            shared: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Shares the counts with the other replicas through `conn` (a
+    /// PostgreSQL database); set once.
+    pub fn share(&self, conn: sea_orm::DatabaseConnection) {
+        let _ = self.shared.set(conn);
     }
 
     /// One verification slot per core (at least 1, at most 8).
@@ -222,24 +250,19 @@ impl Limiter {
         let now = Instant::now();
         {
             let mut state = self.lock();
-            let under_attack = State::count(&state.accounts, &account, now) >= ACCOUNT_UNDER_ATTACK;
-            let free_pair = if under_attack {
-                FREE_PAIR_FAILURES_UNDER_ATTACK
-            } else {
-                FREE_PAIR_FAILURES
-            };
             let since =
                 |r: Option<&Record>| r.map_or(Duration::MAX, |r| now.duration_since(r.last));
-            let wait = wait_secs(
-                State::count(&state.pairs, &pair, now),
-                free_pair,
-                since(state.pairs.get(&pair)),
-            )
-            .max(wait_secs(
-                State::count(&state.addresses, &address, now),
-                FREE_ADDRESS_FAILURES,
-                since(state.addresses.get(&address)),
-            ));
+            let wait = wait_for(
+                (
+                    State::count(&state.pairs, &pair, now),
+                    since(state.pairs.get(&pair)),
+                ),
+                (
+                    State::count(&state.addresses, &address, now),
+                    since(state.addresses.get(&address)),
+                ),
+                State::count(&state.accounts, &account, now),
+            );
             if wait > 0 {
                 return Err(Refusal::Throttled(wait));
             }
@@ -260,9 +283,41 @@ impl Limiter {
             account,
             address,
             permit: None,
-            holds_place: true,
+            holds_place: false,
+            shared: false,
         };
+        if let Some(db) = self.shared.get() {
+            let decided = crate::shared_state::sign_in::admit(
+                db,
+                &attempt.account,
+                &attempt.address,
+                FORGET_AFTER,
+                |c| match wait_for(
+                    (c.pair.count, c.pair.since),
+                    (c.address.count, c.address.since),
+                    c.account.count,
+                ) {
+                    0 => Ok(()),
+                    wait => Err(wait),
+                },
+            )
+            .await;
+            match decided {
+                Ok(Ok(())) => attempt.shared = true,
+                Ok(Err(wait)) => {
+                    attempt.refund();
+                    return Err(Refusal::Throttled(wait));
+                }
+                Err(e) => {
+                    // Fail closed: without the shared counts nobody may guess.
+                    tracing::error!("sign-in limiter: the shared counts are unavailable: {e}");
+                    attempt.refund();
+                    return Err(Refusal::Busy(BUSY_RETRY_SECS));
+                }
+            }
+        }
         let waiting = self.in_line.fetch_add(1, Ordering::SeqCst);
+        attempt.holds_place = true;
         let admitted = waiting < self.permits * (1 + WAITING_PER_PERMIT);
         if admitted {
             if let Ok(permit) = self.slots.clone().acquire_owned().await {
@@ -285,8 +340,10 @@ pub struct Attempt<'a> {
     address: String,
     permit: Option<OwnedSemaphorePermit>,
     /// Its place in line (waiting or verifying) is released when it drops;
-    /// false once a [`Slot`] took the place over.
+    /// false before it has one and once a [`Slot`] took the place over.
     holds_place: bool,
+    /// Counted in the shared counts too.
+    shared: bool,
 }
 
 /// A verification slot, held for as long as the verification runs (move it
@@ -353,6 +410,26 @@ impl Attempt<'_> {
             .remove(&(self.account.clone(), self.address.clone()));
         State::refund(&mut state.addresses, &self.address);
         State::refund(&mut state.accounts, &self.account);
+        drop(state);
+        self.refund_shared(true);
+    }
+
+    /// Takes the attempt back from the shared counts, in the background.
+    fn refund_shared(&self, forget_pair: bool) {
+        let (Some(db), true) = (self.limiter.shared.get(), self.shared) else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (db, account, address) = (db.clone(), self.account.clone(), self.address.clone());
+        handle.spawn(async move {
+            if let Err(e) =
+                crate::shared_state::sign_in::refund(&db, &account, &address, forget_pair).await
+            {
+                tracing::warn!("sign-in limiter: cannot take an attempt back: {e}");
+            }
+        });
     }
 
     fn refund(&mut self) {
@@ -363,6 +440,8 @@ impl Attempt<'_> {
         );
         State::refund(&mut state.addresses, &self.address);
         State::refund(&mut state.accounts, &self.account);
+        drop(state);
+        self.refund_shared(false);
     }
 }
 

@@ -124,7 +124,12 @@ fn check_password(password: &str) -> Result<(), AuthError> {
 impl Auth {
     /// Over `conn`, with a limiter sized for this machine.
     pub fn new(conn: DatabaseConnection) -> Self {
-        Self::with_limiter(conn, Limiter::for_this_machine())
+        let limiter = Limiter::for_this_machine();
+        if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // Several replicas may share this database: so do the counts.
+            limiter.share(conn.clone());
+        }
+        Self::with_limiter(conn, limiter)
     }
 
     /// Over `conn`, with `limiter`.

@@ -115,6 +115,8 @@ pub(super) async fn run(runtime: WeakRuntime, address: Option<String>) {
                 Ok::<_, DbErr>((
                     ticks::prune(db, std::time::Duration::from_secs(3600)).await?,
                     events::prune(db).await?,
+                    crate::shared_state::sign_in::prune(db, crate::auth::limiter::FORGET_AFTER)
+                        .await?,
                 ))
             }
             .await;

@@ -159,8 +159,9 @@ async fn install(
         .json(m.jobs().get(id)))
 }
 
-async fn installs(_: Admin, m: web::Data<Marketplace>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "installs": m.jobs().list() }))
+async fn installs(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
+    let installs = m.jobs().list_everywhere().await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "installs": installs })))
 }
 
 async fn install_status(
@@ -169,7 +170,8 @@ async fn install_status(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     m.jobs()
-        .get(*id)
+        .find(*id)
+        .await?
         .map(|j| HttpResponse::Ok().json(j))
         .ok_or_else(|| ApiError::not_found(format!("no install {id}")))
 }

@@ -31,7 +31,11 @@ impl Marketplace {
     pub fn new(runtime: Runtime) -> Self {
         Marketplace {
             sources: Sources::new(runtime.db().conn().clone()),
-            jobs: Arc::default(),
+            jobs: Arc::new(if runtime.db().is_shared() {
+                InstallJobs::shared(runtime.db(), &runtime.replica().name)
+            } else {
+                InstallJobs::default()
+            }),
             runtime,
         }
     }

@@ -10,6 +10,7 @@
 
 pub mod bundles;
 pub mod events;
+pub mod sign_in;
 pub mod ticks;
 
 use sea_orm::{DatabaseBackend, Statement, Value};

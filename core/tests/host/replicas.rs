@@ -84,7 +84,7 @@ fn ok(r: &Replica, method: &str, path: &str, body: Option<Value>) -> Value {
     v
 }
 
-fn install(r: &Replica, slug: &str) {
+fn install(r: &Replica, slug: &str) -> u64 {
     let job = ok(
         r,
         "POST",
@@ -97,6 +97,7 @@ fn install(r: &Replica, slug: &str) {
         matches!(j["stage"].as_str(), Some("done" | "failed")).then_some(j)
     });
     assert_eq!(done["stage"], "done", "{done}");
+    id
 }
 
 fn connect(r: &Replica, publisher: &Publisher) {
@@ -143,6 +144,23 @@ fn every_change_on_one_replica_reaches_the_others() {
     // `notes` comes from a catalog, installed on one replica only.
     let [a, b, c] = three(&url, &dirs, &["cluster-probe"]);
     let probe = "/api/plugins/cluster-probe/ok";
+
+    // Wrong passwords spread over the replicas count together: after three
+    // (A, B, A) the pair has to wait, on B too (B saw only one of them).
+    let login = |r: &Replica| {
+        request(
+            "POST",
+            &format!("{}/api/auth/login", r.base),
+            None,
+            Some(json!({"username": "admin", "password": "a-wrong-guess"})),
+        )
+    };
+    for r in [&a, &b, &a] {
+        let (s, v) = login(r);
+        assert_eq!(s, 401, "{v}");
+    }
+    let (s, v) = login(&b);
+    assert_eq!(s, 429, "the fourth guess, on B: {v}");
 
     // Enable on A: B and C serve the route too.
     ok(&a, "POST", "/api/admin/plugins/cluster-probe/enable", None);
@@ -195,7 +213,24 @@ fn every_change_on_one_replica_reaches_the_others() {
     let publisher = Publisher::new();
     let sha = publisher.publish("notes-v1");
     connect(&a, &publisher);
-    install(&a, "notes");
+    let job = install(&a, "notes");
+    // The job and its outcome can be read on any replica.
+    let (s, seen) = c.admin("GET", &format!("/api/admin/installs/{job}"), None);
+    assert_eq!(s, 200, "{seen}");
+    assert_eq!(
+        (&seen["stage"], &seen["replica"]),
+        (&json!("done"), &json!("a")),
+        "{seen}"
+    );
+    let (_, all) = b.admin("GET", "/api/admin/installs", None);
+    assert!(
+        all["installs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == job),
+        "{all}"
+    );
     wait_status(&[&a, &b, &c], "/api/plugins/notes/version", 200);
     for r in [&b, &c] {
         let info: Value = serde_json::from_slice(
