@@ -215,13 +215,13 @@ fn every_change_on_one_replica_reaches_the_others() {
     connect(&a, &publisher);
     let job = install(&a, "notes");
     // The job and its outcome can be read on any replica.
-    let (s, seen) = c.admin("GET", &format!("/api/admin/installs/{job}"), None);
-    assert_eq!(s, 200, "{seen}");
-    assert_eq!(
-        (&seen["stage"], &seen["replica"]),
-        (&json!("done"), &json!("a")),
-        "{seen}"
-    );
+    // (The state is written in the background: C sees "done" shortly after A.)
+    let seen = eventually("the install job's end seen on C", WITHIN, || {
+        let (s, seen) = c.admin("GET", &format!("/api/admin/installs/{job}"), None);
+        (s == 200 && seen["stage"] == "done").then_some(seen)
+    });
+    assert_eq!(seen["replica"], "a", "{seen}");
+    assert_eq!(seen["plan"], json!(["notes 1.0.0"]), "{seen}");
     let (_, all) = b.admin("GET", "/api/admin/installs", None);
     assert!(
         all["installs"]
