@@ -10,7 +10,10 @@ function badge(state) {
 
 /** Every plugin with its state, a toggle that follows the server, reset and uninstall. */
 export async function pluginsView(main, ctx) {
-  const { plugins, problems, safe_mode: safeMode, slowest } = await api('GET', '/api/admin/plugins');
+  const [{ plugins, problems, safe_mode: safeMode, slowest }, replicas] = await Promise.all([
+    api('GET', '/api/admin/plugins'),
+    api('GET', '/api/admin/replicas').catch(() => ({ shared: false, replicas: [] })),
+  ]);
   const rows = plugins.map(p => {
     const toggle = h('input', {
       type: 'checkbox', role: 'switch', id: `toggle-${p.slug}`,
@@ -55,7 +58,35 @@ export async function pluginsView(main, ctx) {
     h('table', {}, h('thead', {}, h('tr', {}, ...['Plugin', 'Kind', 'Version', 'State', 'Last error', 'Enabled', ''].map(t => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...rows)),
     slowestSection(slowest || []),
+    replicas.shared ? replicasSection(replicas) : '',
     problems.length ? h('section', {}, h('h2', {}, 'Not loaded'), h('ul', {}, ...problems.map(p => h('li', { class: 'error-text' }, p.error)))) : '');
+}
+
+/** Every replica on this PostgreSQL database, from their heartbeats. */
+function replicasSection({ this: here, replicas }) {
+  return h('section', { 'data-replicas': '' }, h('h2', {}, 'Replicas'),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['Replica', 'Address', 'State', 'Host version', 'Plugins live', 'Last seen'].map(t => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...replicas.map(r => h('tr', { 'data-replica': r.name },
+        h('td', {}, r.name, r.name === here ? h('span', { class: 'hint' }, ' (this one)') : ''),
+        h('td', {}, r.address || '—'),
+        h('td', {}, h('span', { class: `badge ${r.alive ? 'active' : 'errored'}` }, r.alive ? 'alive' : 'gone')),
+        h('td', {}, r.host_version),
+        h('td', {}, String((r.plugins || []).filter(p => p.live).length)),
+        h('td', {}, r.seen_at))))));
+}
+
+/** What each replica runs of plugin `p`: its version there and whether it is live. */
+function onEachReplica(p, { this: here, replicas }) {
+  return [h('h2', {}, 'On each replica'),
+    h('table', { 'data-on-replicas': '' }, h('thead', {}, h('tr', {}, ...['Replica', 'Version', 'Live'].map(t => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...replicas.map(r => {
+        const there = (r.plugins || []).find(x => x.slug === p.slug);
+        const other = there && there.version !== p.version;
+        return h('tr', { 'data-replica': r.name },
+          h('td', {}, r.name, r.name === here ? h('span', { class: 'hint' }, ' (this one)') : '', r.alive ? '' : h('span', { class: 'hint' }, ' (gone)')),
+          h('td', {}, there ? (other ? h('span', { class: 'error-text' }, `${there.version} (recorded: ${p.version})`) : there.version) : 'not loaded'),
+          h('td', {}, there && there.live ? 'yes' : 'no'));
+      })))];
 }
 
 /** The plugins whose slowest entry point has the highest p99 latency. */
@@ -149,6 +180,7 @@ function capabilityList(c) {
     ['Key-value storage', yes(c.kv)], ['SQL tables', yes(c.sql)], ['API routes', yes(c.routes)],
     ['Scheduled jobs', yes(c.cron)], ['Admin UI', yes(c.ui)],
     ['Emits events', list(events.emit)], ['Subscribes to events', list(events.subscribe)],
+    ...(events.cluster && events.cluster.length ? [['Emits to every replica', list(events.cluster)]] : []),
     ['Outbound network', list(c.network)],
   ];
   return h('div', { class: 'kv', 'data-capabilities': '' }, ...rows.flatMap(([k, v]) => [h('span', {}, k), h('span', {}, v)]));
@@ -195,11 +227,12 @@ function historyCharts(history) {
 /** A plugin: manifest, capabilities, routes, UI, jobs, audit, metrics, config. */
 export async function detailView(main, slug, ctx) {
   const p = await api('GET', `/api/admin/plugins/${slug}`);
-  const [jobs, audit, config, permissions] = await Promise.all([
+  const [jobs, audit, config, permissions, replicas] = await Promise.all([
     api('GET', `/api/admin/plugins/${slug}/jobs`).catch(() => ({ jobs: [] })),
     api('GET', `/api/admin/audit?plugin=${slug}&limit=20`),
     api('GET', `/api/admin/plugins/${slug}/config`).catch(() => null),
     permissionsSection(slug),
+    api('GET', '/api/admin/replicas').catch(() => ({ shared: false, replicas: [] })),
   ]);
   const m = p.metrics || { calls: 0, errors: 0, panics: 0, p50_us: 0, p99_us: 0, max_us: 0 };
   const sections = [
@@ -211,6 +244,7 @@ export async function detailView(main, slug, ctx) {
       h('span', {}, 'Kind'), h('span', {}, p.kind), h('span', {}, 'plugin-api'), h('span', {}, p.api_version || '—'),
       h('span', {}, 'Previous version'), h('span', {}, p.previous_version || '—'),
       h('span', {}, 'Dependencies'), h('span', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—')),
+    ...(replicas.shared ? onEachReplica(p, replicas) : []),
     h('h2', {}, 'Capabilities'),
     p.capabilities_inferred ? h('p', { class: 'hint', 'data-capabilities-inferred': '' }, 'Inferred from the plugin\'s code: its manifest, written for an older host, declares none.') : '',
     capabilityList(p.capabilities),
@@ -228,7 +262,7 @@ export async function detailView(main, slug, ctx) {
     h('h2', {}, 'Scheduled jobs'), jobs.jobs && jobs.jobs.length
       ? h('table', {}, h('thead', {}, h('tr', {}, ...['Job', 'Schedule', 'Next run', 'Last runs'].map(t => h('th', { scope: 'col' }, t)))),
         h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, j.next_run || '—'),
-          h('td', {}, (j.recent_runs || []).slice(0, 3).map(r => `${r.outcome} ${r.started_at || ''}`).join('; ') || '—')))))
+          h('td', {}, (j.recent_runs || []).slice(0, 3).map(r => `${r.outcome} ${r.started_at || ''}${r.replica ? ` on ${r.replica}` : ''}`).join('; ') || '—')))))
       : h('p', { class: 'hint' }, 'None.'),
     h('h2', {}, 'Audit trail'),
     h('ul', {}, ...audit.entries.map(a => h('li', {}, `${a.at}: ${a.from || '—'} → ${a.to} by ${a.actor}${a.error ? ` (${a.error})` : ''}`))),

@@ -99,7 +99,13 @@ pub(super) async fn claim_name(runtime: &Runtime) -> Result<(), ClusterError> {
     Ok(())
 }
 
+/// Beats every [`HEARTBEAT`], and soon after anything changes here (so the
+/// admin's view of what each replica runs is current within milliseconds
+/// of a change, not a heartbeat later).
 pub(super) async fn run(runtime: WeakRuntime, address: Option<String>) {
+    let Some(mut changes) = runtime.upgrade().map(|rt| rt.changes()) else {
+        return;
+    };
     let mut beats: u64 = 0;
     loop {
         let Some(rt) = runtime.upgrade() else { return };
@@ -126,7 +132,17 @@ pub(super) async fn run(runtime: WeakRuntime, address: Option<String>) {
         }
         beats += 1;
         drop(rt);
-        tokio::time::sleep(HEARTBEAT).await;
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            changed = changes.recv() => {
+                if matches!(changed, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+                // Let a burst of changes settle into one beat.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                while changes.try_recv().is_ok() {}
+            }
+        }
     }
 }
 
