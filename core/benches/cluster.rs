@@ -11,7 +11,10 @@
 //! * what cluster mode adds to the no-op hook: `notify(user.login)` to the
 //!   probe's no-op hook on B (PostgreSQL, cluster tasks running) against a
 //!   runtime on SQLite without any (median of 7 alternating rounds of
-//!   20 000).
+//!   20 000);
+//! * where a replica gets a bundle it never had: from the database
+//!   (`plugin_bundles`, what the replicas do) or again from the catalog
+//!   source over loopback HTTP, for a 7 MiB bundle (median of 10).
 //!
 //! Run with `scripts/bench cluster` (it starts the private PostgreSQL).
 
@@ -20,6 +23,8 @@
 mod common;
 
 use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpListener,
     sync::Mutex,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -65,6 +70,31 @@ impl Plugin for Probe {
         DELAYS_US.lock().unwrap().push(now_us() - sent);
         Ok(())
     }
+}
+
+/// Serves `bytes` to every request (a catalog source on loopback).
+fn serve(bytes: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/bundle.tar.gz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    url
 }
 
 fn main() {
@@ -212,6 +242,39 @@ fn main() {
         (with / without - 1.0) * 100.0
     );
     rt.block_on(solo.shutdown());
+
+    // A bundle a replica never had: from the database or from the source.
+    let mut bundle = vec![0u8; 7 << 20];
+    getrandom::fill(&mut bundle).unwrap();
+    let sha = plugboard_core::marketplace::signing::sha256_hex(&bundle);
+    let conn = b.db().conn().clone();
+    rt.block_on(plugboard_core::shared_state::bundles::keep(
+        &conn, &sha, "big", "1.0.0", "{}", &bundle,
+    ))
+    .unwrap();
+    let url = serve(bundle.clone());
+    let (mut from_db, mut from_source) = (Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let t = Instant::now();
+        let got = rt
+            .block_on(plugboard_core::shared_state::bundles::fetch(&conn, &sha))
+            .unwrap()
+            .unwrap();
+        from_db.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(got.content.len(), bundle.len());
+        let t = Instant::now();
+        let from =
+            plugboard_core::marketplace::download::locate("http://127.0.0.1/catalog.json", &url)
+                .unwrap();
+        let got = plugboard_core::marketplace::download::fetch(&from, &|_, _| {}).unwrap();
+        from_source.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(got.len(), bundle.len());
+    }
+    println!(
+        "a 7 MiB bundle a replica never had: {:.1} ms from the database, {:.1} ms again from a loopback HTTP source (medians of 10)",
+        common::median(from_db),
+        common::median(from_source)
+    );
     for (runtime, cluster) in replicas {
         drop(cluster);
         rt.block_on(runtime.shutdown());
