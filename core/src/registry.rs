@@ -107,6 +107,9 @@ pub struct PluginEntry {
     scope: PluginScope,
     metrics: Metrics,
     panics: PanicWindow,
+    /// When the fault policy last took it out of service here (until it
+    /// is enabled again).
+    tripped_at: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     live: AtomicBool,
     loaded: AtomicBool,
     hooks: Mutex<Vec<(Hook, HookSpec)>>,
@@ -148,6 +151,7 @@ impl PluginEntry {
             scope,
             metrics: Metrics::default(),
             panics: PanicWindow::default(),
+            tripped_at: Mutex::new(None),
             live: AtomicBool::new(false),
             loaded: AtomicBool::new(false),
             hooks: Mutex::new(Vec::new()),
@@ -258,7 +262,17 @@ impl PluginEntry {
         self.loaded.store(loaded, Ordering::Release)
     }
     pub(crate) fn clear_panics(&self) {
-        self.panics.clear()
+        self.panics.clear();
+        *self.tripped_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+    /// Notes that the fault policy took it out of service now.
+    pub(crate) fn set_tripped(&self) {
+        *self.tripped_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(chrono::Utc::now());
+    }
+    /// When the fault policy took it out of service here, if it did since
+    /// it was last enabled.
+    pub(crate) fn tripped_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        *self.tripped_at.lock().unwrap_or_else(|p| p.into_inner())
     }
     /// The hooks it declared when last enabled.
     pub fn declared_hooks(&self) -> Vec<(Hook, HookSpec)> {

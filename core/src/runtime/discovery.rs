@@ -69,13 +69,7 @@ impl Runtime {
             Ok(_) => Ok(false),
             Err(crate::lifecycle::LifecycleError::NotFound(_)) => {
                 tracing::info!(plugin = %manifest.slug, "uninstalled on another replica: its folder is removed");
-                let trash = self.config().trash_dir(&manifest.slug, "");
-                if let Some(parent) = trash.parent() {
-                    let _ = std::fs::create_dir_all(parent);
-                }
-                if std::fs::rename(folder, &trash).is_ok() {
-                    let _ = std::fs::remove_dir_all(&trash);
-                }
+                self.remove_folder(&manifest.slug, &folder.to_path_buf())?;
                 Ok(true)
             }
             Err(e) => Err(e.into()),

@@ -137,16 +137,7 @@ impl Runtime {
         let folder = self.config().plugin_dir(&slug);
         if folder.exists() {
             // A copy this replica could not load: the recorded one replaces it.
-            let trash = self.config().trash_dir(&slug, "");
-            let moved = std::fs::create_dir_all(trash.parent().unwrap_or(&folder))
-                .and_then(|()| std::fs::rename(&folder, &trash));
-            if let Err(source) = moved {
-                return Err(discard(RuntimeError::DataDir {
-                    path: folder,
-                    source,
-                }));
-            }
-            let _ = std::fs::remove_dir_all(&trash);
+            self.remove_folder(&slug, &folder).map_err(discard)?;
         }
         if let Err(source) = std::fs::rename(staged, &folder) {
             return Err(discard(RuntimeError::DataDir {
@@ -190,6 +181,14 @@ impl Runtime {
                 continue;
             }
             let active = record.state == PluginState::Active;
+            if active
+                && !entry.is_live()
+                && entry.tripped_at().is_some_and(|t| record.updated_at <= t)
+            {
+                // Tripped here after the record was written: its `Errored`
+                // is on its way to the database; not enabled again.
+                continue;
+            }
             if active && !entry.is_live() {
                 if let Some(message) = self.unmet_dependency(&entry) {
                     done.problems.push(format!("{slug}: {message}"));
@@ -199,6 +198,9 @@ impl Runtime {
                     done.problems.push(e.to_string());
                     continue;
                 }
+                // Enabled again after a reset elsewhere (or a trip here):
+                // its panic count starts again, as on the replica that reset it.
+                entry.clear_panics();
                 match self.enable_locked(&ops, &entry, "cluster", false).await {
                     Ok(()) => done.enabled.push(slug.clone()),
                     Err(e) => done.problems.push(e.to_string()),
@@ -217,10 +219,6 @@ impl Runtime {
                     &slug,
                 );
                 done.disabled.push(slug.clone());
-            }
-            if record.state != PluginState::Errored {
-                // Reset elsewhere: its panic count starts again here too.
-                entry.clear_panics();
             }
         }
         self.follow_configs(&mut done).await?;
@@ -255,19 +253,10 @@ impl Runtime {
             for folder in [entry.source().cloned(), Some(self.previous_dir(&slug_name))]
                 .into_iter()
                 .flatten()
+                .filter(|f| f.exists())
             {
-                if folder.exists() {
-                    let trash = self.config().trash_dir(&slug_name, "");
-                    let moved = std::fs::create_dir_all(trash.parent().unwrap_or(&folder))
-                        .and_then(|()| std::fs::rename(&folder, &trash));
-                    match moved {
-                        Ok(()) => {
-                            let _ = std::fs::remove_dir_all(&trash);
-                        }
-                        Err(e) => done
-                            .problems
-                            .push(format!("{slug}: cannot remove {}: {e}", folder.display())),
-                    }
+                if let Err(e) = self.remove_folder(&slug_name, &folder) {
+                    done.problems.push(format!("{slug}: {e}"));
                 }
             }
             tracing::info!(plugin = %slug, "uninstalled on another replica: withdrawn here");

@@ -299,6 +299,7 @@ impl Runtime {
     /// The fault policy tripped during a call: out of service now, `Errored`
     /// recorded in the background (the caller may be on a request thread).
     pub(crate) fn trip(&self, entry: &Arc<PluginEntry>, reason: String) {
+        entry.set_tripped();
         self.take_offline(entry);
         let policy = self.fault_policy();
         let message = format!(
@@ -310,12 +311,19 @@ impl Runtime {
         self.announce("errored", entry.slug());
         let store = self.store().clone();
         let slug = entry.slug().to_string();
+        let runtime = self.downgrade();
         self.db().spawn(async move {
             match store
                 .transition(&slug, Transition::Fail, "fault-policy", Some(&message))
                 .await
             {
-                Ok(_) | Err(LifecycleError::InvalidTransition { .. }) => {}
+                Ok(_) => {
+                    // Once recorded: the other replicas follow what they read.
+                    if let Some(rt) = runtime.upgrade() {
+                        rt.announce("errored", &slug);
+                    }
+                }
+                Err(LifecycleError::InvalidTransition { .. }) => {}
                 Err(e) => tracing::error!(plugin = %slug, "cannot record the failure: {e}"),
             }
         });

@@ -160,7 +160,7 @@ impl Runtime {
 
     /// Moves the folder out of `plugins/` in one rename (so a crash never
     /// leaves half a plugin there), then deletes it.
-    fn remove_folder(&self, slug: &Slug, folder: &PathBuf) -> Result<(), RuntimeError> {
+    pub(super) fn remove_folder(&self, slug: &Slug, folder: &PathBuf) -> Result<(), RuntimeError> {
         let target = self.config().trash_dir(slug, "");
         let io = |source| RuntimeError::DataDir {
             path: folder.clone(),

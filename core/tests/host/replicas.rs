@@ -142,7 +142,7 @@ fn every_change_on_one_replica_reaches_the_others() {
     let dirs = [tempdir(), tempdir(), tempdir()];
     // `cluster-probe` was copied into every replica's folder by hand;
     // `notes` comes from a catalog, installed on one replica only.
-    let [a, b, c] = three(&url, &dirs, &["cluster-probe"]);
+    let [a, b, c] = three(&url, &dirs, &["cluster-probe", "faulty"]);
     let probe = "/api/plugins/cluster-probe/ok";
 
     // Wrong passwords spread over the replicas count together: after three
@@ -170,6 +170,27 @@ fn every_change_on_one_replica_reaches_the_others() {
     wait_status(&[&a, &b, &c], probe, 404);
     ok(&c, "POST", "/api/admin/plugins/cluster-probe/enable", None);
     wait_status(&[&a, &b, &c], probe, 200);
+
+    // A plugin that keeps panicking on C trips the fault policy there: it
+    // is out of service on every replica; a reset on A and an enable on B
+    // bring it back everywhere.
+    ok(&a, "POST", "/api/admin/plugins/faulty/enable", None);
+    wait_status(&[&a, &b, &c], "/api/plugins/faulty/ok", 200);
+    for _ in 0..5 {
+        c.public("GET", "/api/plugins/faulty/panic");
+    }
+    wait_status(&[&a, &b, &c], "/api/plugins/faulty/ok", 404);
+    let (_, v) = b.admin("GET", "/api/admin/plugins/faulty", None);
+    assert_eq!(v["state"], "errored", "{v}");
+    ok(&a, "POST", "/api/admin/plugins/faulty/reset", None);
+    ok(&b, "POST", "/api/admin/plugins/faulty/enable", None);
+    wait_status(&[&a, &b, &c], "/api/plugins/faulty/ok", 200);
+    // C forgot the panics counted before the reset: four more do not trip it.
+    for _ in 0..4 {
+        c.public("GET", "/api/plugins/faulty/panic");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(c.public("GET", "/api/plugins/faulty/ok").0, 200);
 
     // Config on B reaches A's copy of the plugin.
     ok(
