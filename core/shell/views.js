@@ -78,14 +78,16 @@ function replicasSection({ this: here, replicas }) {
 /** What each replica runs of plugin `p`: its version there and whether it is live. */
 function onEachReplica(p, { this: here, replicas }) {
   return [h('h2', {}, 'On each replica'),
-    h('table', { 'data-on-replicas': '' }, h('thead', {}, h('tr', {}, ...['Replica', 'Version', 'Live'].map(t => h('th', { scope: 'col' }, t)))),
+    h('table', { 'data-on-replicas': '' }, h('thead', {}, h('tr', {}, ...['Replica', 'Version', 'Live', 'Calls', 'Errors', 'Panics'].map(t => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, ...replicas.map(r => {
         const there = (r.plugins || []).find(x => x.slug === p.slug);
         const other = there && there.version !== p.version;
+        const m = (r.metrics || {})[p.slug] || {};
         return h('tr', { 'data-replica': r.name },
           h('td', {}, r.name, r.name === here ? h('span', { class: 'hint' }, ' (this one)') : '', r.alive ? '' : h('span', { class: 'hint' }, ' (gone)')),
           h('td', {}, there ? (other ? h('span', { class: 'error-text' }, `${there.version} (recorded: ${p.version})`) : there.version) : 'not loaded'),
-          h('td', {}, there && there.live ? 'yes' : 'no'));
+          h('td', {}, there && there.live ? 'yes' : 'no'),
+          h('td', {}, String(m.calls ?? 0)), h('td', {}, String(m.errors ?? 0)), h('td', {}, String(m.panics ?? 0)));
       })))];
 }
 

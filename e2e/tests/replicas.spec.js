@@ -37,8 +37,16 @@ test('a browser on replica b follows a change made on replica a and shows both r
     await page.reload();
     await page.locator('table[data-on-replicas]').waitFor();
     const rows = page.locator('table[data-on-replicas] tbody tr');
-    return rows.evaluateAll(trs => trs.map(tr => [...tr.cells].map(c => c.textContent).join(' | ')));
+    return rows.evaluateAll(trs => trs.map(tr => [...tr.cells].slice(0, 3).map(c => c.textContent).join(' | ')));
   }).toEqual(['a | 0.1.0 | yes', 'b (this one) | 0.1.0 | yes']);
+  // Each replica's own counters (from its heartbeat): 20 calls through a
+  // show in a's row.
+  for (let i = 0; i < 20; i++) expect((await request.get(`${A}/api/plugins/cluster-probe/ok`)).status()).toBe(200);
+  await expect.poll(async () => {
+    await page.reload();
+    await page.locator('table[data-on-replicas]').waitFor();
+    return Number(await page.locator('table[data-on-replicas] tr[data-replica="a"] td').nth(3).textContent());
+  }).toBeGreaterThanOrEqual(20);
   await page.screenshot({ path: shots('41-plugin-on-each-replica'), fullPage: true });
 
   // Disabled in this browser (on b): a's API says so at once after.
