@@ -263,9 +263,15 @@ impl Scheduler {
                 tripper: Arc::clone(&self.tripper),
                 replica: Arc::clone(&self.replica),
                 shared: self.shared,
-                every_secs: match schedule {
-                    Schedule::Every(d) => Some(d.as_secs().max(1)),
-                    Schedule::Cron(_) => None,
+                tick_rule: match schedule {
+                    Schedule::Every(d) => TickRule::Every(d.as_secs().max(1)),
+                    Schedule::Cron(expr) => croner::parser::CronParser::builder()
+                        .seconds(croner::parser::Seconds::Required)
+                        .dom_and_dow(true)
+                        .build()
+                        .parse(expr)
+                        .map(|c| TickRule::Cron(Box::new(c)))
+                        .unwrap_or(TickRule::Second),
                 },
             });
             let job = match schedule {
@@ -397,7 +403,30 @@ struct JobRunner {
     tripper: Arc<OnceLock<Tripper>>,
     replica: Arc<Replica>,
     shared: bool,
-    every_secs: Option<u64>,
+    tick_rule: TickRule,
+}
+
+/// How a firing names its tick (the same on every replica).
+enum TickRule {
+    /// The slot of this many seconds since the epoch.
+    Every(u64),
+    /// The schedule's latest instant at or before the firing.
+    Cron(Box<croner::Cron>),
+    /// The whole second (a schedule that could not be parsed again).
+    Second,
+}
+
+impl TickRule {
+    fn tick(&self, now: DateTime<Utc>) -> i64 {
+        match self {
+            TickRule::Every(d) => ticks::tick_of(now, Some(*d)),
+            TickRule::Cron(cron) => cron
+                .find_previous_occurrence(&now, true)
+                .map(|t| t.timestamp())
+                .unwrap_or_else(|_| ticks::tick_of(now, None)),
+            TickRule::Second => ticks::tick_of(now, None),
+        }
+    }
 }
 
 fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static {
@@ -499,7 +528,7 @@ impl JobRunner {
         if !self.shared {
             return Ok(None);
         }
-        let tick = ticks::tick_of(now, self.every_secs);
+        let tick = self.tick_rule.tick(now);
         let deadline = self.point.deadline();
         match ticks::claim(
             self.db.conn(),
@@ -550,5 +579,30 @@ impl JobRunner {
         if let Some(trip) = self.tripper.get() {
             trip(&self.entry, reason);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_late_cron_firing_names_the_tick_it_was_for() {
+        let minutely = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse("0 * * * * *")
+            .unwrap();
+        let rule = TickRule::Cron(Box::new(minutely));
+        let on_time = rule.tick(at("2026-12-06T12:01:00.001Z"));
+        // A replica whose scheduler woke 1.5 s late claims the same tick.
+        assert_eq!(rule.tick(at("2026-12-06T12:01:01.500Z")), on_time);
+        assert_eq!(on_time, at("2026-12-06T12:01:00Z").timestamp());
+        assert_ne!(rule.tick(at("2026-12-06T12:02:00.001Z")), on_time);
     }
 }

@@ -62,6 +62,7 @@ enum ClusterJobTicks {
     Job,
     Tick,
     Replica,
+    Instance,
     ClaimedAt,
     FinishedAt,
 }
@@ -170,6 +171,11 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ColumnDef::new(ClusterJobTicks::Replica).string().not_null())
+                    .col(
+                        ColumnDef::new(ClusterJobTicks::Instance)
+                            .string()
+                            .not_null(),
+                    )
                     .col(time(ClusterJobTicks::ClaimedAt))
                     .col(
                         ColumnDef::new(ClusterJobTicks::FinishedAt)

@@ -286,42 +286,47 @@ impl Limiter {
             holds_place: false,
             shared: false,
         };
-        if let Some(db) = self.shared.get() {
-            let decided = crate::shared_state::sign_in::admit(
-                db,
-                &attempt.account,
-                &attempt.address,
-                FORGET_AFTER,
-                |c| match wait_for(
-                    (c.pair.count, c.pair.since),
-                    (c.address.count, c.address.since),
-                    c.account.count,
-                ) {
-                    0 => Ok(()),
-                    wait => Err(wait),
-                },
-            )
-            .await;
-            match decided {
-                Ok(Ok(())) => attempt.shared = true,
-                Ok(Err(wait)) => {
-                    attempt.refund();
-                    return Err(Refusal::Throttled(wait));
-                }
-                Err(e) => {
-                    // Fail closed: without the shared counts nobody may guess.
-                    tracing::error!("sign-in limiter: the shared counts are unavailable: {e}");
-                    attempt.refund();
-                    return Err(Refusal::Busy(BUSY_RETRY_SECS));
-                }
-            }
-        }
         let waiting = self.in_line.fetch_add(1, Ordering::SeqCst);
         attempt.holds_place = true;
         let admitted = waiting < self.permits * (1 + WAITING_PER_PERMIT);
         if admitted {
             if let Ok(permit) = self.slots.clone().acquire_owned().await {
                 attempt.permit = Some(permit);
+                // Within the bound on this replica's attempts, so a flood
+                // of sign-ins never holds more database connections than
+                // there are verification slots.
+                if let Some(db) = self.shared.get() {
+                    let decided = crate::shared_state::sign_in::admit(
+                        db,
+                        &attempt.account,
+                        &attempt.address,
+                        FORGET_AFTER,
+                        |c| match wait_for(
+                            (c.pair.count, c.pair.since),
+                            (c.address.count, c.address.since),
+                            c.account.count,
+                        ) {
+                            0 => Ok(()),
+                            wait => Err(wait),
+                        },
+                    )
+                    .await;
+                    match decided {
+                        Ok(Ok(())) => attempt.shared = true,
+                        Ok(Err(wait)) => {
+                            attempt.refund();
+                            return Err(Refusal::Throttled(wait));
+                        }
+                        Err(e) => {
+                            // Fail closed: without the shared counts nobody may guess.
+                            tracing::error!(
+                                "sign-in limiter: the shared counts are unavailable: {e}"
+                            );
+                            attempt.refund();
+                            return Err(Refusal::Busy(BUSY_RETRY_SECS));
+                        }
+                    }
+                }
                 return Ok(attempt);
             }
         }

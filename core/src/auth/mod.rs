@@ -98,6 +98,8 @@ pub struct Auth {
     /// The origin browsers use (`https://admin.example.com`), when the
     /// server sits behind a proxy that rewrites the `Host` header.
     public_origin: std::sync::OnceLock<String>,
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the client.
+    trusted_proxies: std::sync::OnceLock<Vec<std::net::IpAddr>>,
 }
 
 /// `n` random bytes from the OS, as hex.
@@ -138,7 +140,50 @@ impl Auth {
             conn,
             limiter,
             public_origin: Default::default(),
+            trusted_proxies: Default::default(),
         }
+    }
+
+    /// Trusts `proxies` (their addresses) to name the client in
+    /// `X-Forwarded-For`: behind a load balancer every request comes from
+    /// it, and the sign-in limiter must count the real clients. Set once.
+    pub fn set_trusted_proxies(&self, proxies: Vec<std::net::IpAddr>) -> bool {
+        self.trusted_proxies.set(proxies).is_ok()
+    }
+
+    /// The client of a request from `peer` carrying `forwarded_for` (the
+    /// `X-Forwarded-For` values, in order): `peer` itself unless it is a
+    /// trusted proxy; then the rightmost address that is not a trusted
+    /// proxy (the left part is written by the client and proves nothing).
+    ///
+    /// ```
+    /// use plugboard_core::auth::Auth;
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// # let conn = rt.block_on(sea_orm::Database::connect("sqlite::memory:")).unwrap();
+    /// let auth = Auth::new(conn);
+    /// auth.set_trusted_proxies(vec!["10.0.0.2".parse().unwrap()]);
+    /// let peer = "10.0.0.2".parse().unwrap();
+    /// assert_eq!(auth.client_of(peer, &["6.6.6.6, 203.0.113.9"]), "203.0.113.9");
+    /// assert_eq!(auth.client_of("203.0.113.7".parse().unwrap(), &["1.2.3.4"]), "203.0.113.7");
+    /// ```
+    pub fn client_of(&self, peer: std::net::IpAddr, forwarded_for: &[&str]) -> String {
+        let trusted = self.trusted_proxies.get().map(Vec::as_slice).unwrap_or(&[]);
+        if !trusted.contains(&peer) {
+            return peer.to_string();
+        }
+        let hops: Vec<&str> = forwarded_for
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted.contains(&ip) => continue,
+                Ok(ip) => return ip.to_string(),
+                Err(_) => break,
+            }
+        }
+        peer.to_string()
     }
 
     /// Sets the public origin (`scheme://host[:port]`) the CSRF check

@@ -69,34 +69,43 @@ pub async fn replicas(db: &DatabaseConnection) -> Result<Vec<ReplicaView>, DbErr
 pub(super) async fn claim_name(runtime: &Runtime) -> Result<(), ClusterError> {
     let db = runtime.db().conn();
     let replica = runtime.replica();
-    let row = db
+    // One statement: two processes starting under one name cannot both
+    // take it.
+    let taken = db
         .query_one_raw(pg(
-            "SELECT instance FROM cluster_replicas WHERE name = $1 \
-             AND seen_at > now() - make_interval(secs => $2)",
+            "INSERT INTO cluster_replicas (name, instance, started_at, seen_at, address, host_version, plugins, metrics) \
+             VALUES ($1, $2, now(), now(), NULL, $3, '[]', '{}') \
+             ON CONFLICT (name) DO UPDATE SET instance = $2, started_at = now(), seen_at = now(), host_version = $3 \
+             WHERE cluster_replicas.instance = $2 \
+                OR cluster_replicas.seen_at <= now() - make_interval(secs => $4) \
+             RETURNING name",
             [
                 replica.name.clone().into(),
+                replica.instance.clone().into(),
+                env!("CARGO_PKG_VERSION").into(),
                 (HEARTBEAT.as_secs_f64() * 3.0).into(),
             ],
         ))
         .await?;
-    if let Some(row) = row {
-        let instance: String = row.try_get("", "instance")?;
-        if instance != replica.instance {
-            return Err(ClusterError::NameInUse(replica.name.clone()));
-        }
+    if taken.is_none() {
+        return Err(ClusterError::NameInUse(replica.name.clone()));
     }
-    db.execute_raw(pg(
-        "INSERT INTO cluster_replicas (name, instance, started_at, seen_at, address, host_version, plugins, metrics) \
-         VALUES ($1, $2, now(), now(), NULL, $3, '[]', '{}') \
-         ON CONFLICT (name) DO UPDATE SET instance = $2, started_at = now(), seen_at = now(), host_version = $3",
-        [
-            replica.name.clone().into(),
-            replica.instance.clone().into(),
-            env!("CARGO_PKG_VERSION").into(),
-        ],
-    ))
-    .await?;
     Ok(())
+}
+
+/// Gives the name up (a clean stop): a process started under it next need
+/// not wait for the heartbeat to age.
+pub(super) async fn leave(db: &DatabaseConnection, replica: &crate::shared_state::Replica) {
+    let done = db
+        .execute_raw(pg(
+            "UPDATE cluster_replicas SET seen_at = now() - interval '1 hour' \
+             WHERE name = $1 AND instance = $2",
+            [replica.name.clone().into(), replica.instance.clone().into()],
+        ))
+        .await;
+    if let Err(e) = done {
+        tracing::warn!("cluster: cannot give the replica name up: {e}");
+    }
 }
 
 /// Beats every [`HEARTBEAT`], and soon after anything changes here (so the
@@ -107,19 +116,33 @@ pub(super) async fn run(runtime: WeakRuntime, address: Option<String>) {
         return;
     };
     let mut beats: u64 = 0;
+    let mut lost = false;
     loop {
         let Some(rt) = runtime.upgrade() else { return };
         if *rt.stopping().borrow() {
             return;
         }
-        if let Err(e) = beat(&rt, address.as_deref()).await {
-            tracing::warn!("cluster: heartbeat failed: {e}");
+        match beat(&rt, address.as_deref()).await {
+            Ok(true) => lost = false,
+            Ok(false) => {
+                if !lost {
+                    tracing::error!(
+                        replica = %rt.replica().name,
+                        "cluster: another process took this replica's name (its heartbeat stopped for 3 s): give each replica its own --replica name"
+                    );
+                }
+                lost = true;
+            }
+            Err(e) => tracing::warn!("cluster: heartbeat failed: {e}"),
         }
         if beats.is_multiple_of(60) {
             let db = rt.db().conn();
             let pruned = async {
                 Ok::<_, DbErr>((
-                    ticks::prune(db, std::time::Duration::from_secs(3600)).await?,
+                    // A day and an hour: an `every` job's replicas fire at
+                    // their own phases within its slot, so a claim must
+                    // outlive the slot (intervals up to a day).
+                    ticks::prune(db, std::time::Duration::from_secs(25 * 3600)).await?,
                     events::prune(db).await?,
                     crate::shared_state::sign_in::prune(db, crate::auth::limiter::FORGET_AFTER)
                         .await?,
@@ -146,7 +169,8 @@ pub(super) async fn run(runtime: WeakRuntime, address: Option<String>) {
     }
 }
 
-async fn beat(rt: &Runtime, address: Option<&str>) -> Result<(), DbErr> {
+/// Writes the heartbeat; `false` when the name is no longer this process's.
+async fn beat(rt: &Runtime, address: Option<&str>) -> Result<bool, DbErr> {
     let plugins: Vec<serde_json::Value> = rt
         .running()
         .into_iter()
@@ -178,5 +202,5 @@ async fn beat(rt: &Runtime, address: Option<&str>) -> Result<(), DbErr> {
             ],
         ))
         .await
-        .map(|_| ())
+        .map(|r| r.rows_affected() == 1)
 }

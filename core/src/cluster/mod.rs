@@ -60,6 +60,8 @@ pub(crate) struct Wakers {
 /// This replica's part in the cluster: running while the value lives.
 pub struct Cluster {
     _tasks: Background,
+    db: sea_orm::DatabaseConnection,
+    replica: crate::shared_state::Replica,
 }
 
 /// How often the heartbeat is written; a replica unseen for three is shown
@@ -97,6 +99,23 @@ impl Cluster {
         ));
         tasks.spawn(deliver::run(weak.clone(), Arc::clone(&wakers)));
         tasks.spawn(heartbeat::run(weak, address));
-        Ok(Some(Cluster { _tasks: tasks }))
+        Ok(Some(Cluster {
+            _tasks: tasks,
+            db: runtime.db().conn().clone(),
+            replica: runtime.replica().clone(),
+        }))
+    }
+
+    /// Leaves the cluster cleanly: gives the replica's name up, so a
+    /// restart under it need not wait for its heartbeat to age.
+    pub async fn leave(self) {
+        let Cluster {
+            _tasks,
+            db,
+            replica,
+        } = self;
+        // No beat after this one.
+        drop(_tasks);
+        heartbeat::leave(&db, &replica).await;
     }
 }

@@ -53,10 +53,21 @@ fn session_cookie(req: &HttpRequest, value: &str, max_age: i64) -> String {
     )
 }
 
+/// The client's address for the sign-in limiter: the peer, or behind a
+/// trusted proxy the address it forwards ([`Auth::client_of`]).
 fn client(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    match req.app_data::<web::Data<Auth>>() {
+        Some(auth) => auth.client_of(peer, &forwarded),
+        None => peer.to_string(),
+    }
 }
 
 async fn login(

@@ -199,7 +199,7 @@ pub fn verify(
     Ok(actual)
 }
 
-fn check_requirements(entry: &CatalogEntry) -> Result<(), InstallError> {
+pub(super) fn check_requirements(entry: &CatalogEntry) -> Result<(), InstallError> {
     let platform = current_platform();
     if entry.platform != platform {
         return Err(InstallError::Incompatible(format!(

@@ -58,12 +58,16 @@ impl super::Marketplace {
         let entry: CatalogEntry = serde_json::from_str(&stored.entry).map_err(|e| {
             InstallError::Incompatible(format!("the kept catalog entry of {}: {e}", record.slug))
         })?;
-        if entry.slug != record.slug.as_str() {
+        if entry.slug != record.slug.as_str() || !entry.sha256.eq_ignore_ascii_case(&sha256) {
             return Err(InstallError::Incompatible(format!(
-                "the bundle {sha256} kept for {} holds {}",
-                record.slug, entry.slug
+                "the bundle {sha256} kept for {} is listed as {} {}",
+                record.slug, entry.slug, entry.sha256
             )));
         }
+        // The platform and the host and plugin-api ranges, as an install
+        // checks them (a replica not upgraded yet refuses a bundle that
+        // needs the new host).
+        super::install::check_requirements(&entry)?;
         let keys = self
             .sources()
             .keys()

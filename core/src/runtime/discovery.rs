@@ -55,8 +55,8 @@ impl Runtime {
     }
 
     /// With several replicas: a folder installed from a bundle whose plugin
-    /// has no record any more was uninstalled by another replica while this
-    /// one was down. It is removed, not loaded (loading it would record it
+    /// has no record any more, and whose last audit row says `uninstalled`,
+    /// was uninstalled by another replica while this one was down. It is removed, not loaded (loading it would record it
     /// installed again).
     async fn uninstalled_elsewhere(&self, folder: &Path) -> Result<bool, RuntimeError> {
         if !self.db().is_shared() || crate::manifest::BundleInfo::read(folder).is_none() {
@@ -68,6 +68,13 @@ impl Runtime {
         match self.store().get(&manifest.slug).await {
             Ok(_) => Ok(false),
             Err(crate::lifecycle::LifecycleError::NotFound(_)) => {
+                // Only when the database says it was uninstalled: a data
+                // folder first started against a new database keeps its
+                // plugins (they are recorded as installed).
+                let last = self.store().audit(Some(&manifest.slug), 1).await?;
+                if last.first().is_none_or(|a| a.to != "uninstalled") {
+                    return Ok(false);
+                }
                 tracing::info!(plugin = %manifest.slug, "uninstalled on another replica: its folder is removed");
                 self.remove_folder(&manifest.slug, &folder.to_path_buf())?;
                 Ok(true)
@@ -198,6 +205,16 @@ impl Runtime {
         cause: String,
     ) -> Result<(), RuntimeError> {
         let error = format!("plugin {:?} ({}): {cause}", manifest.slug, folder.display());
+        if super::is_following() {
+            // Adopted from another replica but not loadable here: this
+            // replica's problem, not the record's.
+            self.add_problem(LoadProblem {
+                slug: Some(manifest.slug.into()),
+                path: Some(folder.to_path_buf()),
+                error,
+            });
+            return Ok(());
+        }
         let store = self.store();
         let rec = store
             .ensure(&manifest.slug, &manifest.version, "dynamic")
@@ -235,12 +252,18 @@ impl Runtime {
                 .and_then(|f| crate::manifest::BundleInfo::read(f))
                 .map(|b| b.sha256);
             if self.store().get(&slug).await.is_ok() {
-                self.store().set_bundle(&slug, bundle.as_deref()).await?;
+                // Cleared first, so `ensure` takes this folder's version.
+                self.store().set_bundle(&slug, None).await?;
             }
+            self.store()
+                .ensure(&slug, entry.version(), entry.kind().as_str())
+                .await?;
+            self.store().set_bundle(&slug, bundle.as_deref()).await?;
+        } else {
+            self.store()
+                .ensure(&slug, entry.version(), entry.kind().as_str())
+                .await?;
         }
-        self.store()
-            .ensure(&slug, entry.version(), entry.kind().as_str())
-            .await?;
         self.inner.plugins.insert(slug, Arc::new(entry));
         Ok(())
     }
@@ -274,10 +297,11 @@ impl Runtime {
             if record.state == PluginState::Errored {
                 continue; // stays out of service until an operator resets it
             }
-            if record
-                .bundle_sha256
-                .as_deref()
-                .is_some_and(|want| !self.runs_bundle(&slug, want))
+            if self.db().is_shared()
+                && record
+                    .bundle_sha256
+                    .as_deref()
+                    .is_some_and(|want| !self.runs_bundle(&slug, want))
             {
                 // Another replica moved it to another bundle: following the
                 // database brings that one in and enables it.

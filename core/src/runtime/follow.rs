@@ -35,6 +35,10 @@ use crate::{
     registry::PluginKind,
 };
 
+/// How long a replica keeps serving its running version of a plugin after
+/// another bundle was recorded, while it adopts that one.
+const ADOPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
 tokio::task_local! {
     static FOLLOWING: ();
 }
@@ -116,6 +120,10 @@ impl Runtime {
             })
         })?;
         let slug = manifest.slug.clone();
+        if *self.inner.stopping.borrow() {
+            let _ = std::fs::remove_dir_all(staged);
+            return Ok(false);
+        }
         let record = match self.store().get(&slug).await {
             Ok(r) => r,
             Err(e) => return Err(discard(e.into())),
@@ -172,11 +180,23 @@ impl Runtime {
                 .as_deref()
                 .is_some_and(|want| !self.runs_bundle(&slug, want))
             {
-                // Another version is recorded: it is enabled once adopted.
-                if entry.is_live() && record.state != PluginState::Active {
+                // Another bundle is recorded: the running one keeps serving
+                // while the recorded one is adopted (it replaces it live),
+                // but not past `ADOPT_GRACE`: a replica that cannot adopt it
+                // does not serve another version than the others for long.
+                let late = chrono::Utc::now() - record.updated_at > ADOPT_GRACE;
+                if entry.is_live() && (record.state != PluginState::Active || late) {
                     self.take_offline(&entry);
                     let _ = self.run_phase(&entry, Phase::Disable).await;
+                    self.announce("disabled", &slug);
                     done.disabled.push(slug.clone());
+                    if late {
+                        done.problems.push(format!(
+                            "{slug}: this replica runs {} but {} is recorded and could not be adopted yet: out of service here until it is",
+                            entry.version(),
+                            record.version
+                        ));
+                    }
                 }
                 continue;
             }
@@ -267,10 +287,14 @@ impl Runtime {
 
     /// Whether the folder of `slug` here holds the bundle `sha256`.
     pub(crate) fn runs_bundle(&self, slug: &str, sha256: &str) -> bool {
-        crate::slug::Slug::parse(slug).is_ok_and(|slug| {
-            BundleInfo::read(&self.config().plugin_dir(&slug))
-                .is_some_and(|b| b.sha256.eq_ignore_ascii_case(sha256))
-        })
+        let folder = match self.plugin(slug).and_then(|e| e.source().cloned()) {
+            Some(folder) => folder,
+            None => match crate::slug::Slug::parse(slug) {
+                Ok(slug) => self.config().plugin_dir(&slug),
+                Err(_) => return false,
+            },
+        };
+        BundleInfo::read(&folder).is_some_and(|b| b.sha256.eq_ignore_ascii_case(sha256))
     }
 
     /// Calls `on_config_changed` on the plugins whose stored configuration

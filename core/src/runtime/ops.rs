@@ -279,6 +279,20 @@ impl Runtime {
             self.take_offline(&entry);
         }
         let text = format!("{phase}: {message}");
+        if super::is_following() {
+            // A follower's own trouble (a slow or failing `on_enable`
+            // here) is this replica's: it stays offline here and says so,
+            // and the record the others follow is left as decided.
+            tracing::error!(
+                plugin = slug,
+                "plugin failed here while following the database, in {phase}: {message}"
+            );
+            return RuntimeError::PluginFailed {
+                slug: slug.to_string(),
+                phase,
+                message: message.to_string(),
+            };
+        }
         match self
             .store()
             .transition(slug, Transition::Fail, actor, Some(&text))

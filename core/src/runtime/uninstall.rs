@@ -108,6 +108,7 @@ impl Runtime {
         let removed = match data {
             DataPolicy::Keep => None,
             DataPolicy::Remove => {
+                self.wait_withdrawn_elsewhere(slug).await;
                 self.grants()
                     .forget(slug)
                     .await
@@ -143,6 +144,30 @@ impl Runtime {
             removed,
             folder,
         })
+    }
+
+    /// With several replicas: waits (at most 5 s) until no other live
+    /// replica's heartbeat shows `slug` live, so none of them writes its
+    /// data while it is purged.
+    async fn wait_withdrawn_elsewhere(&self, slug: &Slug) {
+        if !self.db().is_shared() {
+            return;
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match crate::shared_state::live_elsewhere(self.db().conn(), self.replica(), slug).await {
+                Ok(names) if names.is_empty() => return,
+                Ok(names) if std::time::Instant::now() >= until => {
+                    tracing::warn!(plugin = %slug, still_live_on = ?names, "purging while other replicas still show the plugin live");
+                    return;
+                }
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                Err(e) => {
+                    tracing::warn!(plugin = %slug, "cannot read the other replicas' heartbeats: {e}");
+                    return;
+                }
+            }
+        }
     }
 
     /// The plugin's folder: where it was loaded from, or the folder whose

@@ -58,6 +58,25 @@ impl Replica {
 /// The channel replicas notify each other on.
 pub const CHANNEL: &str = "plugboard_changes";
 
+/// The other live replicas (heartbeat within 3 s) whose last heartbeat
+/// says `slug` is live there.
+pub async fn live_elsewhere(
+    db: &sea_orm::DatabaseConnection,
+    replica: &Replica,
+    slug: &str,
+) -> Result<Vec<String>, sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    let want = serde_json::json!([{ "slug": slug, "live": true }]).to_string();
+    let rows = db
+        .query_all_raw(pg(
+            "SELECT name FROM cluster_replicas WHERE instance <> $1 \
+             AND seen_at > now() - interval '3 seconds' AND plugins::jsonb @> $2::jsonb",
+            [replica.instance.clone().into(), want.into()],
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get("", "name")).collect()
+}
+
 /// A PostgreSQL statement with `$n` parameters.
 pub(crate) fn pg(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)

@@ -4,8 +4,9 @@
 //! interval's slot since the epoch (`every`), so every replica names the
 //! same tick the same way (clocks synchronised to well under a second).
 //! A run not finished when the next tick comes makes that tick `skipped`
-//! on whichever replica claimed it, unless the run is older than the job's
-//! deadline (its replica died holding it).
+//! on whichever replica claimed it, unless the replica that claimed it is
+//! gone (no heartbeat from that process for 3 s: it died holding it) or
+//! the run is older than the job's deadline.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
@@ -24,8 +25,10 @@ pub enum Claim {
     Taken,
 }
 
-/// The tick a firing at `now` belongs to: the whole second (cron), or the
-/// start of the `every_secs` slot it falls in.
+/// The tick a firing at `now` belongs to: the start of the `every_secs`
+/// slot it falls in, or (`None`) the whole second. Cron jobs name their
+/// tick by the schedule's own latest instant instead (a late firing still
+/// names the tick it was for), see `crate::scheduler`.
 pub fn tick_of(now: DateTime<Utc>, every_secs: Option<u64>) -> i64 {
     let secs = now.timestamp();
     match every_secs {
@@ -45,13 +48,14 @@ pub async fn claim(
 ) -> Result<Claim, DbErr> {
     let won = db
         .execute_raw(pg(
-            "INSERT INTO cluster_job_ticks (plugin, job, tick, replica, claimed_at) \
-             VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING",
+            "INSERT INTO cluster_job_ticks (plugin, job, tick, replica, instance, claimed_at) \
+             VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING",
             [
                 plugin.into(),
                 job.into(),
                 tick.into(),
                 replica.name.clone().into(),
+                replica.instance.clone().into(),
             ],
         ))
         .await?
@@ -62,8 +66,11 @@ pub async fn claim(
     }
     let busy = db
         .query_one_raw(pg(
-            "SELECT 1 FROM cluster_job_ticks WHERE plugin = $1 AND job = $2 AND tick < $3 \
-             AND finished_at IS NULL AND claimed_at > now() - make_interval(secs => $4) LIMIT 1",
+            "SELECT 1 FROM cluster_job_ticks t WHERE t.plugin = $1 AND t.job = $2 AND t.tick < $3 \
+             AND t.finished_at IS NULL AND t.claimed_at > now() - make_interval(secs => $4) \
+             AND EXISTS (SELECT 1 FROM cluster_replicas r WHERE r.name = t.replica \
+                         AND r.instance = t.instance AND r.seen_at > now() - make_interval(secs => 3)) \
+             LIMIT 1",
             [
                 plugin.into(),
                 job.into(),

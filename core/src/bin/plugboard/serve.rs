@@ -73,6 +73,15 @@ pub(crate) struct ServeArgs {
     /// a browser's `Origin` with it instead of the request's `Host`.
     #[arg(long, env = "PLUGBOARD_PUBLIC_ORIGIN")]
     public_origin: Option<String>,
+    /// The address of a proxy or load balancer in front (repeatable, or
+    /// comma-separated in the variable): requests from it are counted by
+    /// the sign-in limiter under the client its `X-Forwarded-For` names.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLUGBOARD_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// A catalog source to make sure is configured (file path or URL); repeatable.
     #[arg(long = "catalog-source")]
     catalog_sources: Vec<String>,
@@ -125,6 +134,9 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(origin) = &args.public_origin {
         services.accounts.set_public_origin(origin);
     }
+    services
+        .accounts
+        .set_trusted_proxies(args.trusted_proxies.clone());
     for key in &args.trusted_keys {
         let key = PublicKey::parse(key).context("--trusted-key")?;
         services
@@ -210,7 +222,9 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(m);
     }
     server.await?;
-    drop(cluster);
+    if let Some(cluster) = cluster {
+        cluster.leave().await;
+    }
     Ok(())
 }
 
