@@ -155,7 +155,8 @@ impl Runtime {
         }
         let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
-            match crate::shared_state::live_elsewhere(self.db().conn(), self.replica(), slug).await {
+            match crate::shared_state::live_elsewhere(self.db().conn(), self.replica(), slug).await
+            {
                 Ok(names) if names.is_empty() => return,
                 Ok(names) if std::time::Instant::now() >= until => {
                     tracing::warn!(plugin = %slug, still_live_on = ?names, "purging while other replicas still show the plugin live");
