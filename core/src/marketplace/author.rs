@@ -90,7 +90,7 @@ fn collect(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> anyh
 }
 
 /// `cargo build --release` of the crate; the cdylib it produced.
-fn build(crate_dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn build(crate_dir: &Path) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .args([

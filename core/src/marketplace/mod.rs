@@ -20,6 +20,7 @@ pub mod author;
 pub mod browse;
 pub mod bundle;
 pub mod catalog;
+pub mod check;
 pub mod deps;
 pub mod download;
 pub mod install;

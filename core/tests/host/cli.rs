@@ -196,3 +196,120 @@ fn a_full_disk_behind_the_output_is_an_error() {
         "error: writing to standard output: No space left on device (os error 28)"
     );
 }
+
+/// `plugboard plugin check`: a manifest that omits a capability the code
+/// uses, a UI module missing from `assets/` and `panic = "abort"` are each
+/// found (all of them, with `--json` for tools, exit code 1), and `plugin
+/// pack` refuses what fails the check; the guestbook passes, folder and
+/// bundle alike.
+#[test]
+fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
+    let dir = tempdir();
+    let good = dir.path().join("good");
+    crate::support::copy_dir(&staged().join("guestbook"), &good);
+    let out = plugboard()
+        .args(["plugin", "check", s(&good)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("guestbook 0.1.0: no problem found"));
+    let dist = dir.path().join("dist");
+    let lib = good.join("libguestbook.so");
+    let packed = plugboard()
+        .args([
+            "plugin",
+            "pack",
+            s(&good),
+            "--library",
+            s(&lib),
+            "--out",
+            s(&dist),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        packed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    let bundle = std::fs::read_dir(&dist)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = plugboard()
+        .args(["plugin", "check", s(&bundle)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bundle: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same plugin with three mistakes.
+    let bad = dir.path().join("bad");
+    crate::support::copy_dir(&staged().join("guestbook"), &bad);
+    let path = bad.join("plugin.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    manifest["capabilities"]["cron"] = false.into();
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    std::fs::remove_file(bad.join("assets/widget.js")).unwrap();
+    std::fs::write(
+        bad.join("Cargo.toml"),
+        "[package]\nname = \"guestbook\"\n\n[profile.release]\npanic = \"abort\"\n",
+    )
+    .unwrap();
+    let out = plugboard()
+        .args([
+            "plugin",
+            "check",
+            s(&bad),
+            "--library",
+            s(&bad.join("libguestbook.so")),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["ui_module_missing", "panic_abort", "capability_missing"],
+        "{report}"
+    );
+    let cron = &report["problems"][2]["message"];
+    assert!(cron.as_str().unwrap().contains("`cron`"), "{report}");
+    let refused_dist = dir.path().join("refused");
+    let out = plugboard()
+        .args([
+            "plugin",
+            "pack",
+            s(&bad),
+            "--library",
+            s(&bad.join("libguestbook.so")),
+            "--out",
+            s(&refused_dist),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not packed") && err.contains("capability_missing"),
+        "{err}"
+    );
+    assert!(!refused_dist.exists(), "nothing written");
+}

@@ -76,7 +76,23 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Builds the plugin crate (release) and writes its bundle; prints the sha256.
+    /// Checks a plugin crate, folder or bundle for what a server would
+    /// refuse (manifest, slug and version, capabilities the code needs, UI
+    /// modules, panic = "abort"); lists every problem, exit code 1 if any.
+    Check {
+        /// The plugin crate or folder (with plugin.json), or a bundle.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Check this already-built library instead of building the crate.
+        #[arg(long)]
+        library: Option<PathBuf>,
+        /// Print the report as JSON (for tools).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Builds the plugin crate (release), checks it (`plugin check`) and
+    /// writes its bundle; prints the sha256. Refuses a plugin that fails
+    /// the check.
     Pack {
         /// The plugin crate (with Cargo.toml and plugin.json).
         crate_dir: PathBuf,
@@ -211,12 +227,59 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
     match cmd {
+        PluginCommand::Check {
+            path,
+            library,
+            json,
+        } => {
+            let inspector = plugboard_core::inspect::Inspector::default();
+            let report =
+                plugboard_core::marketplace::check::check(&inspector, &path, library.as_deref());
+            if json {
+                say!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for p in &report.problems {
+                    say!("{}: {}", p.code, p.message);
+                }
+            }
+            let name = match (&report.slug, &report.version) {
+                (Some(s), Some(v)) => format!("{s} {v}"),
+                _ => path.display().to_string(),
+            };
+            if report.problems.is_empty() {
+                if !json {
+                    say!("{name}: no problem found");
+                }
+                Ok(())
+            } else {
+                anyhow::bail!("{name}: {} problem(s)", report.problems.len())
+            }
+        }
         PluginCommand::Pack {
             crate_dir,
             library,
             out,
         } => {
-            let packed = author::pack(&crate_dir, library.as_deref(), &out)?;
+            let library = match library {
+                Some(l) => l,
+                None => author::build(&crate_dir)?,
+            };
+            let inspector = plugboard_core::inspect::Inspector::default();
+            let report =
+                plugboard_core::marketplace::check::check(&inspector, &crate_dir, Some(&library));
+            if !report.problems.is_empty() {
+                let list: Vec<String> = report
+                    .problems
+                    .iter()
+                    .map(|p| format!("  {}: {}", p.code, p.message))
+                    .collect();
+                anyhow::bail!(
+                    "not packed: `plugin check` found {} problem(s):\n{}",
+                    report.problems.len(),
+                    list.join("\n")
+                );
+            }
+            let packed = author::pack(&crate_dir, Some(&library), &out)?;
             say!("{}", packed.path.display());
             say!("sha256 {}", packed.sha256);
             Ok(())
