@@ -57,6 +57,9 @@ pub struct DeclaredByCode {
     pub migrations: usize,
     /// Event subscription patterns.
     pub subscriptions: Vec<String>,
+    /// Each route as (method, path).
+    #[serde(default)]
+    pub route_list: Vec<(String, String)>,
 }
 
 /// Why a library could not be inspected.
@@ -276,6 +279,12 @@ pub fn report(library: &Path) -> Result<LibraryReport, LoadError> {
             jobs: plugin.jobs().map_or(0, |j| j.len()),
             migrations: plugin.migrations().map_or(0, |m| m.len()),
             subscriptions: plugin.subscriptions().unwrap_or_default(),
+            route_list: plugin
+                .routes()
+                .unwrap_or_default()
+                .iter()
+                .map(|r| (r.method.to_string(), r.path.to_string()))
+                .collect(),
         },
     })
 }

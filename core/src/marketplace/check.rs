@@ -9,7 +9,8 @@
 //! * what the code declares is granted by the manifest's capabilities:
 //!   routes, jobs (`cron`), migrations (`sql`), each subscription
 //!   (`events.subscribe`); a manifest without capabilities is flagged;
-//! * the manifest lists the access of as many routes as the code declares;
+//! * the manifest gives an access level to every route the code serves,
+//!   and lists no route the code does not serve;
 //! * every UI module the manifest names is in `assets/`;
 //! * no `panic = "abort"` in the crate's `Cargo.toml` (a panic would then
 //!   end the host instead of failing one call).
@@ -241,15 +242,34 @@ fn check_folder(
             "events.subscribe",
         );
     }
-    if manifest.routes.len() != declared.routes {
-        report.problem(
-            "routes_mismatch",
-            format!(
-                "the code declares {} route(s), the manifest's `routes` gives the access of {}",
-                declared.routes,
-                manifest.routes.len()
-            ),
-        );
+    let same =
+        |m: &str, p: &str, method: &str, path: &str| m.eq_ignore_ascii_case(method) && p == path;
+    for (method, path) in &declared.route_list {
+        if !manifest
+            .routes
+            .iter()
+            .any(|r| same(&r.method, &r.path, method, path))
+        {
+            report.problem(
+                "route_access_missing",
+                format!("the code serves {method} {path}, which the manifest's `routes` gives no access level"),
+            );
+        }
+    }
+    for r in &manifest.routes {
+        if !declared
+            .route_list
+            .iter()
+            .any(|(method, path)| same(&r.method, &r.path, method, path))
+        {
+            report.problem(
+                "route_unknown",
+                format!(
+                    "the manifest's `routes` lists {} {}, which the code does not serve",
+                    r.method, r.path
+                ),
+            );
+        }
     }
 }
 

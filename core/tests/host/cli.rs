@@ -198,8 +198,8 @@ fn a_full_disk_behind_the_output_is_an_error() {
 }
 
 /// `plugboard plugin check`: a manifest that omits a capability the code
-/// uses, a UI module missing from `assets/` and `panic = "abort"` are each
-/// found (all of them, with `--json` for tools, exit code 1), and `plugin
+/// uses or lists a route the code does not serve, a UI module missing from
+/// `assets/` and `panic = "abort"` are each found (all of them, with `--json` for tools, exit code 1), and `plugin
 /// pack` refuses what fails the check; the guestbook passes, folder and
 /// bundle alike.
 #[test]
@@ -259,6 +259,10 @@ fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     manifest["capabilities"]["cron"] = false.into();
+    manifest["routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"method": "GET", "path": "/nowhere", "access": "public"}));
     std::fs::write(&path, manifest.to_string()).unwrap();
     std::fs::remove_file(bad.join("assets/widget.js")).unwrap();
     std::fs::write(
@@ -287,7 +291,12 @@ fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
         .collect();
     assert_eq!(
         codes,
-        ["ui_module_missing", "panic_abort", "capability_missing"],
+        [
+            "ui_module_missing",
+            "panic_abort",
+            "capability_missing",
+            "route_unknown"
+        ],
         "{report}"
     );
     let cron = &report["problems"][2]["message"];
