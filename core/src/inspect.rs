@@ -60,6 +60,9 @@ pub struct DeclaredByCode {
     /// Each route as (method, path).
     #[serde(default)]
     pub route_list: Vec<(String, String)>,
+    /// The hooks it implements, by name.
+    #[serde(default)]
+    pub hooks: Vec<String>,
 }
 
 /// Why a library could not be inspected.
@@ -284,6 +287,12 @@ pub fn report(library: &Path) -> Result<LibraryReport, LoadError> {
                 .unwrap_or_default()
                 .iter()
                 .map(|r| (r.method.to_string(), r.path.to_string()))
+                .collect(),
+            hooks: plugin
+                .hooks()
+                .unwrap_or_default()
+                .iter()
+                .map(|h| h.hook_name().to_string())
                 .collect(),
         },
     })

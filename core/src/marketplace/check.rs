@@ -11,6 +11,7 @@
 //!   (`events.subscribe`); a manifest without capabilities is flagged;
 //! * the manifest gives an access level to every route the code serves,
 //!   and lists no route the code does not serve;
+//! * every `filters` policy names a hook the code implements;
 //! * every UI module the manifest names is in `assets/`;
 //! * no `panic = "abort"` in the crate's `Cargo.toml` (a panic would then
 //!   end the host instead of failing one call).
@@ -253,6 +254,14 @@ fn check_folder(
             report.problem(
                 "route_access_missing",
                 format!("the code serves {method} {path}, which the manifest's `routes` gives no access level"),
+            );
+        }
+    }
+    for hook in manifest.filters.keys() {
+        if !declared.hooks.iter().any(|h| h == hook) {
+            report.problem(
+                "filter_unknown",
+                format!("the manifest's `filters` sets a failure policy for {hook:?}, a hook the code does not implement"),
             );
         }
     }

@@ -259,6 +259,7 @@ fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     manifest["capabilities"]["cron"] = false.into();
+    manifest["filters"] = serde_json::json!({"user.before_create": {"on_failure": "skip"}});
     manifest["routes"]
         .as_array_mut()
         .unwrap()
@@ -295,6 +296,7 @@ fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
             "ui_module_missing",
             "panic_abort",
             "capability_missing",
+            "filter_unknown",
             "route_unknown"
         ],
         "{report}"
