@@ -23,8 +23,6 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    net::TcpListener,
     sync::Mutex,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -70,31 +68,6 @@ impl Plugin for Probe {
         DELAYS_US.lock().unwrap().push(now_us() - sent);
         Ok(())
     }
-}
-
-/// Serves `bytes` to every request (a catalog source on loopback).
-fn serve(bytes: Vec<u8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/bundle.tar.gz", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                bytes.len()
-            );
-            let _ = stream.write_all(&bytes);
-        }
-    });
-    url
 }
 
 fn main() {
@@ -252,7 +225,7 @@ fn main() {
         &conn, &sha, "big", "1.0.0", "{}", &bundle,
     ))
     .unwrap();
-    let url = serve(bundle.clone());
+    let url = common::serve(bundle.clone());
     let (mut from_db, mut from_source) = (Vec::new(), Vec::new());
     for _ in 0..10 {
         let t = Instant::now();

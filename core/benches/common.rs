@@ -2,7 +2,11 @@
 
 #![allow(dead_code, missing_docs, unreachable_pub, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpListener,
+    path::{Path, PathBuf},
+};
 
 pub fn staged_noop() -> PathBuf {
     let dir = std::env::var_os("PLUGBOARD_TEST_PLUGINS")
@@ -76,4 +80,30 @@ pub fn fresh_postgres_database(base: &str) -> String {
     });
     let i = base.rfind('/').expect("a database URL");
     format!("{}/{name}", &base[..i])
+}
+
+/// Serves `bytes` to every request on loopback HTTP (a catalog source);
+/// the URL of the bundle.
+pub fn serve(bytes: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/bundle.tar.gz", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(&bytes);
+        }
+    });
+    url
 }

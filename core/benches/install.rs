@@ -9,11 +9,7 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader, Write},
-    net::TcpListener,
-    time::Instant,
-};
+use std::time::Instant;
 
 use plugboard_core::{
     marketplace::{author, install::TrustPolicy, signing::KeyPair},
@@ -21,30 +17,6 @@ use plugboard_core::{
 };
 
 const ROUNDS: usize = 5;
-
-fn serve(bytes: Vec<u8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/bundle.tar.gz", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                bytes.len()
-            );
-            let _ = stream.write_all(&bytes);
-        }
-    });
-    url
-}
 
 fn main() {
     let work = tempfile::tempdir().unwrap();
@@ -70,7 +42,7 @@ fn main() {
         author::Listing::default(),
     )
     .unwrap();
-    entry.download_url = serve(std::fs::read(&packed.path).unwrap());
+    entry.download_url = common::serve(std::fs::read(&packed.path).unwrap());
     let trust = TrustPolicy {
         keys: vec![key.public()],
         allow_unsigned: false,

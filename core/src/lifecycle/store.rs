@@ -144,31 +144,73 @@ impl LifecycleStore {
                     .await?;
             }
         } else {
-            let now = Utc::now();
-            let txn = self.conn.begin().await?;
-            let inserted = plugin::Entity::insert(plugin::ActiveModel {
-                slug: Set(slug.to_string()),
-                version: Set(version.to_string()),
-                kind: Set(kind.to_string()),
-                state: Set(PluginState::Installed.as_str().to_string()),
-                last_error: Set(None),
-                error_at: Set(None),
-                row_version: Set(1),
-                installed_at: Set(now),
-                updated_at: Set(now),
-                bundle_sha256: Set(None),
-            })
-            .on_conflict_do_nothing()
-            .exec_without_returning(&txn)
-            .await?;
-            if matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
-                audit_row(slug, None, PluginState::Installed, "system", None)
-                    .insert(&txn)
-                    .await?;
-            }
-            txn.commit().await?;
+            self.insert_installed(slug, version, kind, None).await?;
         }
         self.get(slug).await
+    }
+
+    /// [`LifecycleStore::ensure`] for one process, where the plugin's folder
+    /// is the truth: its version, kind and bundle (`None`: copied by hand)
+    /// are recorded whatever was recorded before (the folder may have been
+    /// replaced by hand since).
+    pub async fn ensure_from_folder(
+        &self,
+        slug: &str,
+        version: &str,
+        kind: &str,
+        bundle: Option<&str>,
+    ) -> Result<PluginRecord, LifecycleError> {
+        let bundle = bundle.map(str::to_ascii_lowercase);
+        if let Some(m) = plugin::Entity::find_by_id(slug).one(&self.conn).await? {
+            if m.version != version || m.kind != kind || m.bundle_sha256 != bundle {
+                plugin::Entity::update_many()
+                    .col_expr(plugin::Column::Version, Expr::value(version))
+                    .col_expr(plugin::Column::Kind, Expr::value(kind))
+                    .col_expr(plugin::Column::BundleSha256, Expr::value(bundle))
+                    .col_expr(plugin::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(plugin::Column::Slug.eq(slug))
+                    .exec(&self.conn)
+                    .await?;
+            }
+        } else {
+            self.insert_installed(slug, version, kind, bundle).await?;
+        }
+        self.get(slug).await
+    }
+
+    /// Records a plugin seen for the first time (`Installed`, audited);
+    /// nothing if another caller recorded it first.
+    async fn insert_installed(
+        &self,
+        slug: &str,
+        version: &str,
+        kind: &str,
+        bundle: Option<String>,
+    ) -> Result<(), LifecycleError> {
+        let now = Utc::now();
+        let txn = self.conn.begin().await?;
+        let inserted = plugin::Entity::insert(plugin::ActiveModel {
+            slug: Set(slug.to_string()),
+            version: Set(version.to_string()),
+            kind: Set(kind.to_string()),
+            state: Set(PluginState::Installed.as_str().to_string()),
+            last_error: Set(None),
+            error_at: Set(None),
+            row_version: Set(1),
+            installed_at: Set(now),
+            updated_at: Set(now),
+            bundle_sha256: Set(bundle),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(&txn)
+        .await?;
+        if matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
+            audit_row(slug, None, PluginState::Installed, "system", None)
+                .insert(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Records that `slug` now runs `version` (an update or a rollback),

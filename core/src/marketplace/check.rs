@@ -111,7 +111,7 @@ pub fn check(inspector: &Inspector, target: &Path, library: Option<&Path>) -> Ch
 
 fn check_bundle(inspector: &Inspector, bundle_path: &Path) -> CheckReport {
     let mut report = CheckReport::default();
-    let unpacked = match tempdir_near(bundle_path) {
+    let unpacked = match scratch_dir() {
         Ok(d) => d,
         Err(e) => {
             report.problem("bundle_invalid", format!("cannot unpack: {e}"));
@@ -144,7 +144,7 @@ impl Drop for Scratch {
     }
 }
 
-fn tempdir_near(_: &Path) -> std::io::Result<Scratch> {
+fn scratch_dir() -> std::io::Result<Scratch> {
     let dir = std::env::temp_dir().join(format!(
         "plugboard-check-{}-{}",
         std::process::id(),

@@ -251,14 +251,14 @@ impl Runtime {
                 .source()
                 .and_then(|f| crate::manifest::BundleInfo::read(f))
                 .map(|b| b.sha256);
-            if self.store().get(&slug).await.is_ok() {
-                // Cleared first, so `ensure` takes this folder's version.
-                self.store().set_bundle(&slug, None).await?;
-            }
             self.store()
-                .ensure(&slug, entry.version(), entry.kind().as_str())
+                .ensure_from_folder(
+                    &slug,
+                    entry.version(),
+                    entry.kind().as_str(),
+                    bundle.as_deref(),
+                )
                 .await?;
-            self.store().set_bundle(&slug, bundle.as_deref()).await?;
         } else {
             self.store()
                 .ensure(&slug, entry.version(), entry.kind().as_str())

@@ -6,10 +6,6 @@
 use std::{
     path::Path,
     process::{Child, Stdio},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
-    },
     time::Duration,
 };
 
@@ -18,7 +14,7 @@ use serde_json::{json, Value};
 use crate::{
     quarantine::{printed_after, spawn_serve, LISTENING, TOKEN},
     support::{eventually, fresh_postgres_database, request, stage, tempdir, wait_until},
-    updates::Publisher,
+    updates::{Load, Publisher},
 };
 
 /// One replica: its process, address, name and data folder.
@@ -305,7 +301,12 @@ fn every_change_on_one_replica_reaches_the_others() {
         .and_then(|u| u.iter().find(|u| u["state"] == "pending"))
         .and_then(|u| u["id"].as_i64())
         .unwrap_or_else(|| panic!("one pending update: {queue}"));
-    let load = Load::start(&[&a, &b, &c], "/api/plugins/notes/version");
+    let load = Load::on(
+        [&a, &b, &c]
+            .iter()
+            .map(|r| format!("{}/api/plugins/notes/version", r.base))
+            .collect(),
+    );
     std::thread::sleep(Duration::from_millis(300));
     ok(&a, "POST", &format!("/api/admin/updates/{id}/apply"), None);
     for r in [&a, &b, &c] {
@@ -327,47 +328,6 @@ fn every_change_on_one_replica_reaches_the_others() {
         wait_until(&format!("notes' folder gone on {}", r.name), WITHIN, || {
             !r.data.join("plugins/notes").exists()
         });
-    }
-}
-
-/// Requests spread over several replicas until stopped: (status, version).
-struct Load {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<(u16, String)>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(replicas: &[&Replica], path: &str) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let threads = replicas
-            .iter()
-            .map(|r| {
-                let (stop, seen) = (Arc::clone(&stop), Arc::clone(&seen));
-                let url = format!("{}{path}", r.base);
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let (status, body) = request("GET", &url, None, None);
-                        let version = body["version"].as_str().unwrap_or("").to_string();
-                        seen.lock().unwrap().push((status, version));
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            seen,
-            threads,
-        }
-    }
-
-    fn stop(self) -> Vec<(u16, String)> {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        Arc::try_unwrap(self.seen).unwrap().into_inner().unwrap()
     }
 }
 

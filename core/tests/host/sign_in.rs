@@ -365,3 +365,51 @@ fn data_files_are_readable_by_the_owner_only() {
     assert_eq!(host.admin("GET", "/api/admin/plugins", None).0, 200);
     host.stop();
 }
+
+/// `X-Forwarded-For` from the outside: a client that writes its own header
+/// gets no fresh budget. Without `--trusted-proxy` the header is ignored;
+/// with it (the proxy here is 127.0.0.1), only the rightmost address not a
+/// trusted proxy counts (what the proxy appended), so a client rotating the
+/// part it writes itself is still one address.
+#[test]
+fn a_forged_forwarded_for_header_buys_no_more_guesses() {
+    use crate::quarantine::{printed_after, spawn_serve, LISTENING};
+    let guess = |base: &str, forwarded: &str| -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .post(&format!("{base}/api/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .send_json(serde_json::json!({"username": "admin", "password": "a-wrong-guess"}))
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for extra in [&[][..], &["--trusted-proxy", "127.0.0.1"][..]] {
+        let dir = tempdir();
+        let (mut child, printed) = spawn_serve(
+            dir.path(),
+            extra,
+            "warn",
+            std::process::Stdio::null(),
+            LISTENING,
+        );
+        let base = printed_after(&printed, LISTENING).expect("the server listens");
+        let statuses: Vec<u16> = (0..6)
+            .map(|i| guess(&base, &format!("10.9.{i}.1, 203.0.113.5")))
+            .collect();
+        let _ = child.kill();
+        let _ = child.wait();
+        // Three free failures, then waits that double (1 s, 2 s, …): six
+        // guesses in a row from one address are throttled at least twice
+        // even if a slow verification lets one wait run out; six distinct
+        // addresses would all be answered 401.
+        let verified = statuses.iter().filter(|s| **s == 401).count();
+        assert!(
+            statuses.iter().all(|s| *s == 401 || *s == 429) && verified <= 4,
+            "{extra:?}: {statuses:?}"
+        );
+    }
+}

@@ -137,7 +137,9 @@ fn version(host: &Host) -> String {
 
 /// Requests `GET /api/plugins/notes/version` from `threads` keep-alive
 /// clients until stopped; (status, version) of each answer.
-struct Load {
+/// Requests in a loop until stopped, one thread per URL: (status, the
+/// `version` answered).
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<(u16, String)>>>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -145,12 +147,16 @@ struct Load {
 
 impl Load {
     fn start(host: &Host, threads: usize) -> Load {
+        Load::on(vec![host.url("/api/plugins/notes/version"); threads])
+    }
+
+    pub(crate) fn on(urls: Vec<String>) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let url = host.url("/api/plugins/notes/version");
-        let threads = (0..threads)
-            .map(|_| {
-                let (stop, seen, url) = (Arc::clone(&stop), Arc::clone(&seen), url.clone());
+        let threads = urls
+            .into_iter()
+            .map(|url| {
+                let (stop, seen) = (Arc::clone(&stop), Arc::clone(&seen));
                 std::thread::spawn(move || {
                     let agent: ureq::Agent = ureq::Agent::config_builder()
                         .http_status_as_error(false)
@@ -178,7 +184,7 @@ impl Load {
         }
     }
 
-    fn stop(self) -> Vec<(u16, String)> {
+    pub(crate) fn stop(self) -> Vec<(u16, String)> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
             t.join().unwrap();
