@@ -14,13 +14,19 @@
 //! * every `filters` policy names a hook the code implements;
 //! * every UI module the manifest names is in `assets/`;
 //! * no `panic = "abort"` in the crate's `Cargo.toml` (a panic would then
-//!   end the host instead of failing one call).
+//!   end the host instead of failing one call);
+//! * with a catalog to compare with ([`CheckOptions::published`]), the
+//!   version is newer than every version of the plugin it already lists
+//!   (servers offer an update only for a newer version).
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::bundle::{self, Limits};
+use super::{
+    bundle::{self, Limits},
+    catalog::{newer, Catalog},
+};
 use crate::{
     inspect::Inspector,
     manifest::{Manifest, ManifestFile},
@@ -55,13 +61,41 @@ impl CheckReport {
     }
 }
 
+/// What to check against, beyond the plugin itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions<'a> {
+    /// The built library to check (by default, the one the manifest names;
+    /// a crate without one is built with `cargo build --release`).
+    pub library: Option<&'a Path>,
+    /// The catalog the plugin is published in: its version must be newer
+    /// than every version listed there.
+    pub published: Option<&'a Catalog>,
+}
+
 /// Checks the plugin at `target` (a crate or plugin folder, or a bundle).
-/// `library` is the built library to check (a folder without one is built
-/// with `cargo build --release` when it has a `Cargo.toml`).
-pub fn check(inspector: &Inspector, target: &Path, library: Option<&Path>) -> CheckReport {
-    if target.is_file() {
-        return check_bundle(inspector, target);
+pub fn check(inspector: &Inspector, target: &Path, options: CheckOptions<'_>) -> CheckReport {
+    let mut report = if target.is_file() {
+        check_bundle(inspector, target)
+    } else {
+        check_dir(inspector, target, options.library)
+    };
+    if let (Some(catalog), Some(slug), Some(version)) =
+        (options.published, &report.slug, &report.version)
+    {
+        if let Some(listed) = catalog.find(slug, None) {
+            if !newer(version, &listed.version) {
+                let message = format!(
+                    "version {version} is not newer than {}, which the catalog already lists: raise the version (in Cargo.toml and plugin.json)",
+                    listed.version
+                );
+                report.problem("version_not_newer", message);
+            }
+        }
     }
+    report
+}
+
+fn check_dir(inspector: &Inspector, target: &Path, library: Option<&Path>) -> CheckReport {
     let mut report = CheckReport::default();
     let manifest = match Manifest::read(target) {
         Ok(m) => m,
@@ -127,7 +161,7 @@ fn check_bundle(inspector: &Inspector, bundle_path: &Path) -> CheckReport {
         report.problem("bundle_invalid", e);
         return report;
     }
-    let mut inner = check(inspector, &unpacked.0, None);
+    let mut inner = check_dir(inspector, &unpacked.0, None);
     if inner.problems.iter().any(|p| p.code == "build_failed") {
         inner.problems.retain(|p| p.code != "build_failed");
         inner.problem("library_missing", "the bundle holds no library");

@@ -252,6 +252,26 @@ fn plugin_check_lists_every_problem_and_pack_refuses_a_failing_plugin() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Once published, the same version is flagged: servers would not offer it.
+    let catalog = dir.path().join("catalog.json");
+    let added = plugboard()
+        .args(["catalog", "add", "--catalog", s(&catalog), s(&bundle)])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    for target in [&good, &bundle] {
+        let out = plugboard()
+            .args(["plugin", "check", s(target), "--catalog", s(&catalog)])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("version_not_newer: version 0.1.0 is not newer than 0.1.0"),
+            "{said}"
+        );
+    }
+
     // The same plugin with three mistakes.
     let bad = dir.path().join("bad");
     crate::support::copy_dir(&staged().join("guestbook"), &bad);

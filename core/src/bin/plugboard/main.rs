@@ -1,22 +1,14 @@
 //! The `plugboard` binary.
 
 mod output;
+mod plugin;
 mod serve;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use output::say;
-use plugboard_core::{
-    marketplace::{
-        author,
-        browse::CatalogFile,
-        catalog::{Catalog, CatalogIo},
-        install::TrustPolicy,
-        signing::{KeyPair, PublicKey},
-    },
-    Runtime, RuntimeConfig,
-};
+use plugboard_core::marketplace::{author, signing::KeyPair};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -39,7 +31,7 @@ enum Command {
     Keys(KeysCommand),
     /// Packing, signing and installing plugin bundles.
     #[command(subcommand)]
-    Plugin(PluginCommand),
+    Plugin(plugin::PluginCommand),
     /// Editing a catalog file.
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -71,71 +63,6 @@ enum KeysCommand {
         /// Where to write the key file (JSON, mode 0600). Keep it private.
         #[arg(long)]
         out: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum PluginCommand {
-    /// Checks a plugin crate, folder or bundle for what a server would
-    /// refuse (manifest, slug and version, capabilities the code needs, UI
-    /// modules, panic = "abort"); lists every problem, exit code 1 if any.
-    Check {
-        /// The plugin crate or folder (with plugin.json), or a bundle.
-        #[arg(default_value = ".")]
-        path: PathBuf,
-        /// Check this already-built library instead of building the crate.
-        #[arg(long)]
-        library: Option<PathBuf>,
-        /// Print the report as JSON (for tools).
-        #[arg(long)]
-        json: bool,
-    },
-    /// Builds the plugin crate (release), checks it (`plugin check`) and
-    /// writes its bundle; prints the sha256. Refuses a plugin that fails
-    /// the check.
-    Pack {
-        /// The plugin crate (with Cargo.toml and plugin.json).
-        crate_dir: PathBuf,
-        /// Use this already-built library instead of running cargo.
-        #[arg(long)]
-        library: Option<PathBuf>,
-        /// Output folder.
-        #[arg(long, default_value = "dist")]
-        out: PathBuf,
-    },
-    /// Signs a bundle; writes <bundle>.sig.
-    Sign {
-        /// The key file from `plugboard keys new`.
-        #[arg(long)]
-        key: PathBuf,
-        /// The bundle.
-        bundle: PathBuf,
-    },
-    /// Installs a plugin from a catalog into a data folder (server stopped).
-    Install {
-        /// The data folder.
-        #[arg(long, env = "PLUGBOARD_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// Database URL (default: SQLite file in the data folder).
-        #[arg(long, env = "PLUGBOARD_DATABASE_URL")]
-        database_url: Option<String>,
-        /// The catalog file.
-        #[arg(long)]
-        catalog: PathBuf,
-        /// A trusted publisher public key (hex); repeatable.
-        #[arg(long = "trusted-key")]
-        trusted_keys: Vec<String>,
-        /// Accept unsigned bundles from this catalog.
-        #[arg(long)]
-        allow_unsigned: bool,
-        /// Enable it once installed.
-        #[arg(long)]
-        enable: bool,
-        /// The plugin.
-        slug: String,
-        /// A version (default: the newest).
-        #[arg(long)]
-        version: Option<String>,
     },
 }
 
@@ -183,7 +110,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Keys(cmd) => keys(cmd),
-        Command::Plugin(cmd) => plugin(cmd).await,
+        Command::Plugin(cmd) => plugin::run(cmd).await,
         Command::Catalog(cmd) => catalog(cmd),
         Command::Schema { what } => {
             let schema = match what.as_str() {
@@ -225,127 +152,6 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn plugin(cmd: PluginCommand) -> anyhow::Result<()> {
-    match cmd {
-        PluginCommand::Check {
-            path,
-            library,
-            json,
-        } => {
-            let inspector = plugboard_core::inspect::Inspector::default();
-            let report =
-                plugboard_core::marketplace::check::check(&inspector, &path, library.as_deref());
-            if json {
-                say!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                for p in &report.problems {
-                    say!("{}: {}", p.code, p.message);
-                }
-            }
-            let name = match (&report.slug, &report.version) {
-                (Some(s), Some(v)) => format!("{s} {v}"),
-                _ => path.display().to_string(),
-            };
-            if report.problems.is_empty() {
-                if !json {
-                    say!("{name}: no problem found");
-                }
-                Ok(())
-            } else {
-                anyhow::bail!("{name}: {} problem(s)", report.problems.len())
-            }
-        }
-        PluginCommand::Pack {
-            crate_dir,
-            library,
-            out,
-        } => {
-            let library = match library {
-                Some(l) => l,
-                None => author::build(&crate_dir)?,
-            };
-            let inspector = plugboard_core::inspect::Inspector::default();
-            let report =
-                plugboard_core::marketplace::check::check(&inspector, &crate_dir, Some(&library));
-            if !report.problems.is_empty() {
-                let list: Vec<String> = report
-                    .problems
-                    .iter()
-                    .map(|p| format!("  {}: {}", p.code, p.message))
-                    .collect();
-                anyhow::bail!(
-                    "not packed: `plugin check` found {} problem(s):\n{}",
-                    report.problems.len(),
-                    list.join("\n")
-                );
-            }
-            let packed = author::pack(&crate_dir, Some(&library), &out)?;
-            say!("{}", packed.path.display());
-            say!("sha256 {}", packed.sha256);
-            Ok(())
-        }
-        PluginCommand::Sign { key, bundle } => {
-            let sig = author::sign(&bundle, &key)?;
-            say!("signed {} with key {}", bundle.display(), sig.key_id);
-            say!("sha256 {}", sig.sha256);
-            Ok(())
-        }
-        PluginCommand::Install {
-            data_dir,
-            database_url,
-            catalog,
-            trusted_keys,
-            allow_unsigned,
-            enable,
-            slug,
-            version,
-        } => {
-            let cat = Catalog::read(&catalog)?;
-            let trust = TrustPolicy {
-                keys: trusted_keys
-                    .iter()
-                    .map(|k| PublicKey::parse(k))
-                    .collect::<Result<_, _>>()?,
-                allow_unsigned,
-            };
-            let mut config = RuntimeConfig::new(&data_dir);
-            config.database_url = database_url;
-            let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL).await?;
-            let result = plugboard_core::marketplace::Marketplace::new(runtime.clone())
-                .install_from_catalog(
-                    CatalogFile {
-                        catalog: &cat,
-                        location: &catalog.display().to_string(),
-                        trust: &trust,
-                    },
-                    &slug,
-                    version.as_deref(),
-                    enable,
-                    "cli",
-                )
-                .await;
-            let mut report = Vec::new();
-            for step in result.as_deref().unwrap_or_default() {
-                let slug = step.split(' ').next().unwrap_or_default();
-                let state = match runtime.store().get(slug).await {
-                    Ok(record) => record.state.as_str().to_string(),
-                    Err(e) => e.to_string(),
-                };
-                let folder = runtime.config().plugins_dir().join(slug);
-                report.push(format!(
-                    "installed {step} ({state}) into {}",
-                    folder.display()
-                ));
-            }
-            runtime.shutdown().await;
-            result?;
-            for line in report {
-                say!("{line}");
-            }
-            Ok(())
-        }
-    }
-}
 
 fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
     let CatalogCommand::Add {
