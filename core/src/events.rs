@@ -43,6 +43,9 @@ use crate::{
 /// (`plugboard_plugin_api::event_matches`), in `plugboard-manifest`.
 pub use plugboard_manifest::pattern::{is_valid_name, Pattern, PatternError};
 
+/// Where a bus copies every event emitted: `(name, payload JSON)`.
+pub type Tap = std::sync::mpsc::Sender<(String, String)>;
+
 struct Event {
     name: String,
     payload: String,
@@ -111,6 +114,8 @@ pub struct EventBus {
     policy: FaultPolicy,
     tripper: Arc<OnceLock<Tripper>>,
     exec: Executor,
+    /// Where every event emitted is copied (`RuntimeConfig::event_tap`).
+    tap: Option<Tap>,
 }
 
 impl EventBus {
@@ -119,8 +124,10 @@ impl EventBus {
     /// Events the intake holds before new ones are dropped.
     pub const INTAKE_CAPACITY: usize = 16_384;
 
-    /// A bus with its own delivery threads.
-    pub fn new(policy: FaultPolicy, exec: Executor) -> std::io::Result<Self> {
+    /// A bus with its own delivery threads; every event emitted, async or
+    /// sync, by plugins or the host, is also copied to `tap` in emit order
+    /// (test hosts capture events with it).
+    pub fn new(policy: FaultPolicy, exec: Executor, tap: Option<Tap>) -> std::io::Result<Self> {
         let runtime = Background::new("plugboard-events", 2)?;
         let subscribers: Arc<ArcSwap<Vec<Arc<Subscriber>>>> =
             Arc::new(ArcSwap::from_pointee(Vec::new()));
@@ -145,7 +152,14 @@ impl EventBus {
             policy,
             tripper: Arc::new(OnceLock::new()),
             exec,
+            tap,
         })
+    }
+
+    fn copy_to_tap(&self, name: &str, payload: &str) {
+        if let Some(tap) = &self.tap {
+            let _ = tap.send((name.to_string(), payload.to_string()));
+        }
     }
 
     /// What to do when a handler trips the fault policy (set once by the
@@ -223,6 +237,7 @@ impl EventBus {
 
     /// Queues an event for the matching subscribers and returns at once.
     pub fn emit(&self, name: &str, payload: &str) {
+        self.copy_to_tap(name, payload);
         let event = Arc::new(Event {
             name: name.to_string(),
             payload: payload.to_string(),
@@ -250,6 +265,7 @@ impl EventBus {
 
     /// Delivers to every matching subscriber now, in order; their failures.
     pub fn emit_sync(&self, name: &str, payload: &str) -> Vec<(String, String)> {
+        self.copy_to_tap(name, payload);
         let subs = self.subscribers.load();
         let ev = Event {
             name: name.to_string(),

@@ -295,6 +295,13 @@ impl PluginEntry {
         self.call_at(None, policy, require_live, f)
     }
 
+    /// Runs `f` with the plugin's own context (its KV, SQL, files, events
+    /// and config, exactly as the plugin's code sees them) without calling
+    /// the plugin: for tools and test hosts that look at what it stored.
+    pub fn with_context<T>(&self, f: impl FnOnce(&Context<'_>) -> T) -> T {
+        f(&context_for(&self.scope))
+    }
+
     /// [`PluginEntry::call`], also counted in `point`'s metrics.
     #[inline]
     pub fn call_at<T>(

@@ -74,6 +74,11 @@ pub struct RuntimeConfig {
     /// Checks bundle libraries in a child process (by default this
     /// process's executable: see [`crate::inspect`]).
     pub inspector: crate::inspect::Inspector,
+    /// A clock for jobs that only the caller moves, starting at this time
+    /// (`Scheduler::advance_to`; test hosts). `None`: the wall clock.
+    pub manual_clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where every event emitted on the bus is copied (test hosts).
+    pub event_tap: Option<crate::events::Tap>,
     /// Test builds only: plugin SQL skips the namespace rewriter, so a
     /// test can prove that the database itself confines it.
     #[cfg(feature = "test-sql-bypass")]
@@ -93,6 +98,8 @@ impl RuntimeConfig {
             replica: crate::shared_state::Replica::from_host(),
             reconcile_every: std::time::Duration::from_secs(2),
             inspector: Default::default(),
+            manual_clock: None,
+            event_tap: None,
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
         }
@@ -338,7 +345,7 @@ impl Runtime {
             db.bypass_sql_rewriter_for_tests();
         }
         let bus = Arc::new(
-            EventBus::new(config.fault_policy, exec.clone()).map_err(|source| {
+            EventBus::new(config.fault_policy, exec.clone(), config.event_tap.clone()).map_err(|source| {
                 RuntimeError::DataDir {
                     path: data_dir.clone(),
                     source,
@@ -351,6 +358,7 @@ impl Runtime {
             exec.clone(),
             config.replica.clone(),
             db.is_shared(),
+            config.manual_clock,
         )
         .await
         .map_err(|source| RuntimeError::DataDir {

@@ -9,6 +9,13 @@
 //! comes is not started again (that tick is recorded as `skipped`). Every run
 //! is recorded in `plugin_job_runs` (start, duration, outcome, error). A
 //! plugin's jobs exist only while it is enabled.
+//!
+//! With a [`manual`] clock (test hosts: `RuntimeConfig::manual_clock`), jobs
+//! are not given to tokio-cron-scheduler: they fire, in time order, only
+//! when [`Scheduler::advance_to`] moves the clock past their times, through
+//! the same run path (records, deadlines, fault policy).
+
+pub mod manual;
 
 use std::{
     sync::{
@@ -62,6 +69,9 @@ pub enum SchedulerError {
     /// The scheduler's runtime has stopped.
     #[error("the scheduler is shut down")]
     ShutDown,
+    /// [`Scheduler::advance_to`] on a scheduler that follows the wall clock.
+    #[error("this scheduler follows the wall clock; only a manual clock can be moved")]
+    NotManual,
     /// The scheduler refused a job.
     #[error("job {name}: {cause}")]
     Job {
@@ -130,14 +140,19 @@ impl Schedule {
                 )))
             }
         };
-        croner::parser::CronParser::builder()
-            .seconds(croner::parser::Seconds::Required)
-            .dom_and_dow(true)
-            .build()
-            .parse(&cron)
+        parse_cron(&cron)
             .map_err(|e| ScheduleError(format!("bad cron expression {s:?}: {e}")))?;
         Ok(Schedule::Cron(cron))
     }
+}
+
+/// A cron expression with seconds, as [`Schedule::Cron`] holds it.
+fn parse_cron(expr: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr)
 }
 
 struct Scheduled {
@@ -194,18 +209,22 @@ pub struct Scheduler {
     /// Whether ticks are claimed at the database (several replicas on
     /// PostgreSQL), so each runs on one replica only.
     shared: bool,
+    /// A clock the caller moves instead of the wall clock.
+    manual: Option<manual::ManualClock>,
 }
 
 impl Scheduler {
     /// Starts a scheduler. With `shared`, every tick is claimed at the
     /// database first and runs on the one replica that wins it
-    /// ([`crate::shared_state::ticks`]).
+    /// ([`crate::shared_state::ticks`]). With `manual_clock`, jobs fire only
+    /// when [`Scheduler::advance_to`] moves the clock, which starts there.
     pub async fn start(
         db: Db,
         policy: FaultPolicy,
         exec: Executor,
         replica: Replica,
         shared: bool,
+        manual_clock: Option<DateTime<Utc>>,
     ) -> std::io::Result<Scheduler> {
         let rt = Background::new("plugboard-cron", 1)?;
         let sched = rt
@@ -229,7 +248,32 @@ impl Scheduler {
             stopped: Default::default(),
             replica: Arc::new(replica),
             shared,
+            manual: manual_clock.map(manual::ManualClock::new),
         })
+    }
+
+    /// The scheduler's time: the manual clock's, or the wall clock's.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.manual.as_ref().map_or_else(Utc::now, |m| m.now())
+    }
+
+    /// Moves the manual clock to `to`, running every job due on the way in
+    /// time order (each run awaited); the runs, in the order they fired.
+    /// Refused without a manual clock.
+    pub async fn advance_to(&self, to: DateTime<Utc>) -> Result<Vec<manual::Fired>, SchedulerError> {
+        let clock = self.manual.as_ref().ok_or(SchedulerError::NotManual)?;
+        let mut fired = Vec::new();
+        while let Some((due, run)) = clock.next_due(to) {
+            let at = due.at;
+            let handle = self.rt.spawn(run(at)).ok_or(SchedulerError::ShutDown)?;
+            handle.await.map_err(|e| SchedulerError::Job {
+                name: due.job.clone(),
+                cause: e.to_string(),
+            })?;
+            fired.push(due);
+        }
+        clock.set(to);
+        Ok(fired)
     }
 
     /// What to do when a job trips the fault policy (set once by the
@@ -265,18 +309,25 @@ impl Scheduler {
                 shared: self.shared,
                 tick_rule: match schedule {
                     Schedule::Every(d) => TickRule::Every(d.as_secs().max(1)),
-                    Schedule::Cron(expr) => croner::parser::CronParser::builder()
-                        .seconds(croner::parser::Seconds::Required)
-                        .dom_and_dow(true)
-                        .build()
-                        .parse(expr)
+                    Schedule::Cron(expr) => parse_cron(expr)
                         .map(|c| TickRule::Cron(Box::new(c)))
                         .unwrap_or(TickRule::Second),
                 },
             });
+            if let Some(clock) = &self.manual {
+                let id = JobId::new_v4();
+                clock.add(entry.slug(), name, id, schedule, run);
+                scheduled.push(Scheduled {
+                    name: name.clone(),
+                    schedule: raw.clone(),
+                    id,
+                    running,
+                });
+                continue;
+            }
             let job = match schedule {
-                Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run()),
-                Schedule::Every(d) => Job::new_repeated_async(*d, move |_, _| run()),
+                Schedule::Cron(expr) => Job::new_async(expr.as_str(), move |_, _| run(Utc::now())),
+                Schedule::Every(d) => Job::new_repeated_async(*d, move |_, _| run(Utc::now())),
             }
             .map_err(|e| SchedulerError::Job {
                 name: name.clone(),
@@ -321,6 +372,9 @@ impl Scheduler {
 
     /// Removes every job of `slug`.
     pub fn unschedule(&self, slug: &str) {
+        if let Some(clock) = &self.manual {
+            clock.remove(slug);
+        }
         if let Some((_, jobs)) = self.jobs.remove(slug) {
             let sched = self.sched.clone();
             self.rt.spawn(async move {
@@ -352,12 +406,15 @@ impl Scheduler {
         let mut out = Vec::new();
         for (name, schedule, id, running) in jobs {
             let sched = self.sched.clone();
-            let next_run = match self
+            let next_run = match self.manual.as_ref() {
+                Some(clock) => clock.next_of(id),
+                None => match self
                 .rt
                 .spawn(async move { sched.clone().next_tick_for_job(id).await })
             {
-                Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
-                None => None,
+                    Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
+                    None => None,
+                },
             };
             let runs = plugin_job_run::Entity::find()
                 .filter(plugin_job_run::Column::Plugin.eq(slug))
@@ -429,15 +486,17 @@ impl TickRule {
     }
 }
 
-fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static {
+/// The run of one job, given the time it fires at.
+pub(crate) type RunJob = Arc<dyn Fn(DateTime<Utc>) -> RunFuture + Send + Sync>;
+
+fn make_run(runner: JobRunner) -> RunJob {
     let runner = Arc::new(runner);
-    move || {
+    Arc::new(move |started_at: DateTime<Utc>| {
         let r = Arc::clone(&runner);
         Box::pin(async move {
             if !r.entry.is_live() {
                 return;
             }
-            let started_at = Utc::now();
             let tick = match r.claim(started_at).await {
                 Ok(tick) => tick,
                 Err(()) => return,
@@ -507,7 +566,7 @@ fn make_run(runner: JobRunner) -> impl Fn() -> RunFuture + Send + Sync + 'static
             r.record(started_at, ms, outcome, error.as_deref()).await;
             r.finish(tick).await;
         })
-    }
+    })
 }
 
 /// Clears a job's `running` flag when dropped.
