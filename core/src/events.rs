@@ -467,7 +467,7 @@ mod tests {
     /// counted; the emitter never waits, and dispatching resumes after.
     #[test]
     fn a_full_intake_drops_new_events_and_counts_them() {
-        let bus = EventBus::new(FaultPolicy::default(), Executor::new(None)).unwrap();
+        let bus = EventBus::new(FaultPolicy::default(), Executor::new(None), None).unwrap();
         let (release, held) = std::sync::mpsc::channel::<()>();
         let held = Arc::new(std::sync::Mutex::new(held));
         let holding = Arc::new(AtomicUsize::new(0));

@@ -64,7 +64,8 @@ impl Call<'_> {
 
     /// Sends `value` as a JSON body.
     pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Self {
-        let bytes = serde_json::to_vec(value).unwrap_or_else(|e| panic!("cannot encode the JSON body: {e}"));
+        let bytes = serde_json::to_vec(value)
+            .unwrap_or_else(|e| panic!("cannot encode the JSON body: {e}"));
         self.body(bytes, "application/json")
     }
 

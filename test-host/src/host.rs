@@ -57,6 +57,9 @@ impl Emitted {
     }
 }
 
+/// The bus's tap and the events read from it so far.
+type Captured = (mpsc::Receiver<(String, String)>, Vec<Emitted>);
+
 /// How to start a [`TestHost`]: [`TestHost::of`] or [`TestHost::builder`].
 #[must_use = "a builder does nothing until `start` is called"]
 pub struct Builder {
@@ -178,7 +181,7 @@ pub struct TestHost {
     token: String,
     runtime: Runtime,
     services: Services,
-    events: Mutex<(mpsc::Receiver<(String, String)>, Vec<Emitted>)>,
+    events: Mutex<Captured>,
     sessions: Mutex<HashMap<String, (String, String, String)>>,
     agent: ureq::Agent,
     stop: Option<actix_web::dev::ServerHandle>,
@@ -238,12 +241,8 @@ impl TestHost {
                     let listening = TcpListener::bind("127.0.0.1:0").and_then(|l| {
                         let addr = l.local_addr()?;
                         let services = Services::new(runtime.clone());
-                        let server = http::server(
-                            services.clone(),
-                            AdminToken::new(&server_token),
-                            l,
-                            1,
-                        )?;
+                        let server =
+                            http::server(services.clone(), AdminToken::new(&server_token), l, 1)?;
                         Ok((addr, services, server))
                     });
                     match listening {
@@ -548,7 +547,10 @@ impl TestHost {
     pub fn events(&self) -> Vec<Emitted> {
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         let (rx, seen) = &mut *events;
-        seen.extend(rx.try_iter().map(|(name, payload)| Emitted { name, payload }));
+        seen.extend(
+            rx.try_iter()
+                .map(|(name, payload)| Emitted { name, payload }),
+        );
         seen.clone()
     }
 
@@ -647,6 +649,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 fn random_token() -> String {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("no randomness for the admin token: {e}"));
+    getrandom::fill(&mut bytes)
+        .unwrap_or_else(|e| panic!("no randomness for the admin token: {e}"));
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -345,12 +345,12 @@ impl Runtime {
             db.bypass_sql_rewriter_for_tests();
         }
         let bus = Arc::new(
-            EventBus::new(config.fault_policy, exec.clone(), config.event_tap.clone()).map_err(|source| {
-                RuntimeError::DataDir {
+            EventBus::new(config.fault_policy, exec.clone(), config.event_tap.clone()).map_err(
+                |source| RuntimeError::DataDir {
                     path: data_dir.clone(),
                     source,
-                }
-            })?,
+                },
+            )?,
         );
         let scheduler = Scheduler::start(
             db.clone(),

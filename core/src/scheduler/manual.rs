@@ -82,11 +82,18 @@ impl ManualClock {
     }
 
     /// Adds a job; its first firing is the first after the clock's time.
-    pub(crate) fn add(&self, plugin: &str, name: &str, id: JobId, schedule: &Schedule, run: RunJob) {
+    pub(crate) fn add(
+        &self,
+        plugin: &str,
+        name: &str,
+        id: JobId,
+        schedule: &Schedule,
+        run: RunJob,
+    ) {
         let firing = match schedule {
-            Schedule::Every(d) => Firing::Every(
-                chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX),
-            ),
+            Schedule::Every(d) => {
+                Firing::Every(chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX))
+            }
             Schedule::Cron(expr) => match parse_cron(expr) {
                 Ok(c) => Firing::Cron(Box::new(c)),
                 // `Schedule::parse` checked it: nothing to fire otherwise.
@@ -160,7 +167,10 @@ mod tests {
         while let Some((f, _)) = clock.next_due(to) {
             fired.push((f.job, f.at.format("%M:%S").to_string()));
         }
-        let fired: Vec<(&str, &str)> = fired.iter().map(|(j, t)| (j.as_str(), t.as_str())).collect();
+        let fired: Vec<(&str, &str)> = fired
+            .iter()
+            .map(|(j, t)| (j.as_str(), t.as_str()))
+            .collect();
         assert_eq!(
             fired,
             [

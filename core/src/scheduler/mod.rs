@@ -140,8 +140,7 @@ impl Schedule {
                 )))
             }
         };
-        parse_cron(&cron)
-            .map_err(|e| ScheduleError(format!("bad cron expression {s:?}: {e}")))?;
+        parse_cron(&cron).map_err(|e| ScheduleError(format!("bad cron expression {s:?}: {e}")))?;
         Ok(Schedule::Cron(cron))
     }
 }
@@ -260,7 +259,10 @@ impl Scheduler {
     /// Moves the manual clock to `to`, running every job due on the way in
     /// time order (each run awaited); the runs, in the order they fired.
     /// Refused without a manual clock.
-    pub async fn advance_to(&self, to: DateTime<Utc>) -> Result<Vec<manual::Fired>, SchedulerError> {
+    pub async fn advance_to(
+        &self,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<manual::Fired>, SchedulerError> {
         let clock = self.manual.as_ref().ok_or(SchedulerError::NotManual)?;
         let mut fired = Vec::new();
         while let Some((due, run)) = clock.next_due(to) {
@@ -409,9 +411,9 @@ impl Scheduler {
             let next_run = match self.manual.as_ref() {
                 Some(clock) => clock.next_of(id),
                 None => match self
-                .rt
-                .spawn(async move { sched.clone().next_tick_for_job(id).await })
-            {
+                    .rt
+                    .spawn(async move { sched.clone().next_tick_for_job(id).await })
+                {
                     Some(h) => h.await.ok().and_then(|r| r.ok()).flatten(),
                     None => None,
                 },

@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 use crate::support::{event_probe::EventProbe, send, stage, tempdir, Host, Options, TOKEN};
 
 /// A signed-in account: its id, session cookie pair and CSRF token.
-struct Session {
-    id: i64,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) id: i64,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-fn account(host: &Host, username: &str, role: &str) -> Session {
+pub(crate) fn account(host: &Host, username: &str, role: &str) -> Session {
     let password = format!("{username}-pass-1");
     let (s, v) = host.admin(
         "POST",

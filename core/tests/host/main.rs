@@ -10,6 +10,7 @@ mod admin_api;
 mod capabilities;
 mod cli;
 mod config;
+mod contract_cases;
 mod cron;
 mod deadlines;
 mod events;

@@ -152,7 +152,6 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-
 fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
     let CatalogCommand::Add {
         catalog,
