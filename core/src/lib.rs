@@ -66,6 +66,7 @@ pub mod settings;
 pub mod shared_state;
 pub mod slug;
 pub mod sql;
+pub mod toolkit;
 pub mod ui;
 pub mod users;
 

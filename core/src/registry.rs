@@ -101,6 +101,9 @@ pub struct PluginEntry {
     generation: u64,
     kind: PluginKind,
     source: Option<PathBuf>,
+    /// Where its UI modules are: `<source>/assets`, or a built-in's folder
+    /// from `RuntimeConfig::builtin_assets`.
+    assets: Option<PathBuf>,
     api_version: String,
     manifest: Arc<Manifest>,
     object: Box<dyn PluginObject>,
@@ -144,6 +147,7 @@ impl PluginEntry {
             slug: object.slug().to_string(),
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
             kind,
+            assets: source.as_ref().map(|s| s.join("assets")),
             source,
             api_version,
             manifest,
@@ -226,6 +230,15 @@ impl PluginEntry {
     /// The plugin's folder (dynamic plugins).
     pub fn source(&self) -> Option<&PathBuf> {
         self.source.as_ref()
+    }
+    /// The folder its UI modules are served from (`assets/`), if any.
+    pub fn assets_dir(&self) -> Option<&std::path::Path> {
+        self.assets.as_deref()
+    }
+    /// Serves its UI modules from `dir` (a built-in's, which has no folder).
+    pub(crate) fn with_assets(mut self, dir: PathBuf) -> Self {
+        self.assets = Some(dir);
+        self
     }
     /// The plugin-api version it was built against.
     pub fn api_version(&self) -> &str {

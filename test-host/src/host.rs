@@ -68,6 +68,7 @@ pub struct Builder {
     config: Option<Value>,
     grants: Vec<String>,
     clock: DateTime<Utc>,
+    assets: Option<PathBuf>,
 }
 
 enum ManifestFrom {
@@ -88,6 +89,14 @@ impl Builder {
     /// Uses this manifest text instead of a `plugin.json` file.
     pub fn manifest(mut self, json: impl Into<String>) -> Self {
         self.manifest = ManifestFrom::Text(json.into());
+        self
+    }
+
+    /// Where the plugin's UI modules are (default: `assets/` beside the
+    /// manifest): the host checks that each module the manifest names is
+    /// there, and serves them.
+    pub fn assets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.assets = Some(dir.into());
         self
     }
 
@@ -117,9 +126,9 @@ impl Builder {
     /// Fails with the host's own words when the host refuses the manifest
     /// or the plugin does not become active ([`TestHostError::NotActive`]).
     pub fn start(self) -> Result<TestHost, TestHostError> {
-        let manifest = match self.manifest {
-            ManifestFrom::Text(t) => t,
-            ManifestFrom::Dir(d) => read_manifest(&d)?,
+        let dir = match &self.manifest {
+            ManifestFrom::Text(_) => None,
+            ManifestFrom::Dir(d) => Some(d.clone()),
             ManifestFrom::CrateDir => {
                 let dir = std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
                     TestHostError::Start(
@@ -127,10 +136,16 @@ impl Builder {
                             .into(),
                     )
                 })?;
-                read_manifest(Path::new(&dir))?
+                Some(PathBuf::from(dir))
             }
         };
-        let host = TestHost::launch(self.make, manifest, self.clock)?;
+        let manifest = match (&self.manifest, &dir) {
+            (ManifestFrom::Text(t), _) => t.clone(),
+            (_, Some(d)) => read_manifest(d)?,
+            (_, None) => unreachable!("a folder for every manifest but text"),
+        };
+        let assets = self.assets.or_else(|| dir.map(|d| d.join("assets")));
+        let host = TestHost::launch(self.make, manifest, assets, self.clock)?;
         if !self.grants.is_empty() {
             let grants: BTreeMap<String, Vec<String>> = self
                 .grants
@@ -204,12 +219,14 @@ impl TestHost {
             config: None,
             grants: Vec::new(),
             clock: default_start(),
+            assets: None,
         }
     }
 
     fn launch(
         make: MakePlugin,
         manifest: String,
+        assets: Option<PathBuf>,
         clock: DateTime<Utc>,
     ) -> Result<TestHost, TestHostError> {
         let data = tempfile::Builder::new()
@@ -220,6 +237,12 @@ impl TestHost {
         let mut config = RuntimeConfig::new(data.path());
         config.manual_clock = Some(clock);
         config.event_tap = Some(tap);
+        let slug = serde_json::from_str::<Value>(&manifest)
+            .ok()
+            .and_then(|m| m.get("slug")?.as_str().map(str::to_string));
+        if let (Some(slug), Some(assets)) = (slug, assets) {
+            config.builtin_assets.insert(slug, assets);
+        }
         let token = random_token();
         let builtin = BuiltinPlugin {
             manifest: Box::leak(manifest.into_boxed_str()),
@@ -286,6 +309,7 @@ impl TestHost {
             _data: data,
         };
         host.slug = host.check_active()?;
+        host.settle();
         Ok(host)
     }
 
@@ -429,11 +453,21 @@ impl TestHost {
             .limit(64 << 20)
             .read_to_vec()
             .unwrap_or_else(|e| panic!("{} {url}: reading the body: {e}", call.method));
+        self.settle();
         TestResponse {
             status,
             headers,
             body,
         }
+    }
+
+    /// Waits until every event emitted so far has been delivered to its
+    /// subscribers (at most 30 s). Every method of the test host that can
+    /// emit events calls it before returning, so a test sees their
+    /// effects without waiting: on a server delivery is asynchronous, and
+    /// nothing else differs.
+    pub fn settle(&self) {
+        self.runtime.events().drain(Duration::from_secs(30));
     }
 
     /// The session of account `name` (made with `role` on first use):
@@ -470,7 +504,10 @@ impl TestHost {
             role,
             &actor,
         ))
-        .map(|a| a.id)
+        .map(|a| {
+            self.settle();
+            a.id
+        })
         .map_err(|e| TestHostError::Host(e.to_string()))
     }
 
@@ -497,6 +534,7 @@ impl TestHost {
         let status = resp.status().as_u16();
         let text = resp.into_body().read_to_string().unwrap_or_default();
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        self.settle();
         if (200..300).contains(&status) {
             Ok(value)
         } else {
@@ -588,8 +626,10 @@ impl TestHost {
 
     /// Moves the job clock to `to` (see [`TestHost::advance`]).
     pub fn advance_to(&self, to: DateTime<Utc>) -> Result<Vec<Fired>, TestHostError> {
-        block_on(self.runtime.scheduler().advance_to(to))
-            .map_err(|e| TestHostError::Jobs(e.to_string()))
+        let fired = block_on(self.runtime.scheduler().advance_to(to))
+            .map_err(|e| TestHostError::Jobs(e.to_string()));
+        self.settle();
+        fired
     }
 
     /// The recorded runs of job `name`, newest first (outcome `ok`,

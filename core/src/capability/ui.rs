@@ -33,7 +33,11 @@ impl HostCapability for Ui {
             entry.slug(),
             entry.version(),
             ui,
-            subject.folder.map(|f| f.join("assets")).as_deref(),
+            subject
+                .folder
+                .map(|f| f.join("assets"))
+                .as_deref()
+                .or(entry.assets_dir()),
         )
         .map_err(|e| StepFailed::new("ui", e))?;
         Ok(Some(Box::new(contributions)))

@@ -69,7 +69,7 @@ async fn asset(
     if entry.version() != version {
         return Err(not_found());
     }
-    let assets = entry.source().ok_or_else(not_found)?.join("assets");
+    let assets = entry.assets_dir().ok_or_else(not_found)?.to_path_buf();
     let full = crate::ui::asset_path(&assets, &file).ok_or_else(not_found)?;
     let bytes = web::block(move || std::fs::read(full))
         .await?

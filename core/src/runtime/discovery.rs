@@ -122,7 +122,7 @@ impl Runtime {
         crate::capabilities::infer_from_code(&mut manifest, object.as_ref());
         let manifest = Arc::new(manifest);
         let scope = self.scope_for(&manifest);
-        let entry = PluginEntry::new(
+        let mut entry = PluginEntry::new(
             PluginKind::Builtin,
             None,
             API_VERSION.into(),
@@ -131,6 +131,9 @@ impl Runtime {
             scope,
             &self.config().limits,
         );
+        if let Some(dir) = self.config().builtin_assets.get(entry.slug()) {
+            entry = entry.with_assets(dir.clone());
+        }
         self.register(entry, "built-in").await?;
         Ok(Ok(()))
     }

@@ -77,6 +77,9 @@ pub struct RuntimeConfig {
     /// A clock for jobs that only the caller moves, starting at this time
     /// (`Scheduler::advance_to`; test hosts). `None`: the wall clock.
     pub manual_clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `assets/` folder of a built-in plugin by slug, from which its
+    /// UI modules are checked and served (test hosts: the plugin's crate).
+    pub builtin_assets: std::collections::BTreeMap<String, PathBuf>,
     /// Where every event emitted on the bus is copied (test hosts).
     pub event_tap: Option<crate::events::Tap>,
     /// Test builds only: plugin SQL skips the namespace rewriter, so a
@@ -100,6 +103,7 @@ impl RuntimeConfig {
             inspector: Default::default(),
             manual_clock: None,
             event_tap: None,
+            builtin_assets: Default::default(),
             #[cfg(feature = "test-sql-bypass")]
             sql_rewriter_bypassed: false,
         }

@@ -12,6 +12,7 @@ use plugboard_core::{
         install::TrustPolicy,
         signing::PublicKey,
     },
+    toolkit::scaffold::{scaffold, Sources},
     Runtime, RuntimeConfig,
 };
 
@@ -19,6 +20,26 @@ use crate::output::say;
 
 #[derive(Subcommand)]
 pub(crate) enum PluginCommand {
+    /// Makes a new plugin crate (outside any workspace) that builds and
+    /// passes its own tests: Cargo.toml, plugin.json, src/lib.rs, tests on
+    /// the test host, README with the next commands.
+    New {
+        /// The plugin's slug (lower-case letters, digits and single '-').
+        slug: String,
+        /// Where to make it (default: ./<slug>); must not exist.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// `minimal` (one route) or `full` (routes with access levels, KV,
+        /// SQL with a migration, a subscription, a job, configuration, a
+        /// widget).
+        #[arg(long, default_value = "full")]
+        template: String,
+        /// Depend on plugin-api at this path (and on the test host beside
+        /// it), besides its version. Default: the Plugboard sources this
+        /// binary was built from, when they are still there.
+        #[arg(long)]
+        plugin_api_path: Option<PathBuf>,
+    },
     /// Checks a plugin crate, folder or bundle for what a server would
     /// refuse (manifest, slug and version, capabilities the code needs, UI
     /// modules, panic = "abort"); lists every problem, exit code 1 if any.
@@ -92,6 +113,28 @@ pub(crate) enum PluginCommand {
 
 pub(crate) async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
     match cmd {
+        PluginCommand::New {
+            slug,
+            dir,
+            template,
+            plugin_api_path,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&slug));
+            let sources = match &plugin_api_path {
+                Some(p) => Sources::with_plugin_api(&std::path::absolute(p)?),
+                None => Sources::of_this_build(),
+            };
+            let files = scaffold(&slug, &dir, template.parse()?, &sources)?;
+            say!("made {} ({} files):", dir.display(), files.len());
+            for f in &files {
+                say!("  {}", f.strip_prefix(&dir).unwrap_or(f).display());
+            }
+            if sources.plugin_api.is_none() {
+                say!("plugin-api is a crates.io dependency (no Plugboard sources found; --plugin-api-path uses local ones)");
+            }
+            say!("next: cd {} && cargo test", dir.display());
+            Ok(())
+        }
         PluginCommand::Check {
             path,
             library,

@@ -1,0 +1,6 @@
+//! The plugin author's tools that run beside a host: `plugin new`
+//! ([`scaffold`]) and the `dev` loop. (`plugin check`, `pack` and
+//! `sign` are in [`crate::marketplace`], beside the install checks they
+//! share.)
+
+pub mod scaffold;
