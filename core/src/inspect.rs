@@ -63,6 +63,9 @@ pub struct DeclaredByCode {
     /// The hooks it implements, by name.
     #[serde(default)]
     pub hooks: Vec<String>,
+    /// Each job as (name, schedule).
+    #[serde(default)]
+    pub job_list: Vec<(String, String)>,
 }
 
 /// Why a library could not be inspected.
@@ -293,6 +296,12 @@ pub fn report(library: &Path) -> Result<LibraryReport, LoadError> {
                 .unwrap_or_default()
                 .iter()
                 .map(|h| h.hook_name().to_string())
+                .collect(),
+            job_list: plugin
+                .jobs()
+                .unwrap_or_default()
+                .iter()
+                .map(|j| (j.name.to_string(), j.schedule.to_string()))
                 .collect(),
         },
     })

@@ -91,11 +91,20 @@ fn collect(dir: &Path, prefix: &str, files: &mut Vec<(String, Vec<u8>)>) -> anyh
 
 /// `cargo build --release` of the crate; the cdylib it produced.
 pub fn build(crate_dir: &Path) -> anyhow::Result<PathBuf> {
+    build_profile(crate_dir, true)
+}
+
+/// [`build`] in the release profile or (`release` false) the dev profile;
+/// the compiler's messages go to standard error as cargo renders them.
+pub fn build_profile(crate_dir: &Path, release: bool) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command.arg("build");
+    if release {
+        command.arg("--release");
+    }
+    let output = command
         .args([
-            "build",
-            "--release",
             "--message-format=json-render-diagnostics",
             "--manifest-path",
         ])

@@ -50,6 +50,8 @@ pub struct CheckReport {
     pub version: Option<String>,
     /// Every problem (none: the plugin passes).
     pub problems: Vec<Problem>,
+    /// What the library's code declares, when it could be loaded.
+    pub declared: Option<crate::inspect::DeclaredByCode>,
 }
 
 impl CheckReport {
@@ -226,6 +228,7 @@ fn check_folder(
             return;
         }
     };
+    report.declared = Some(found.declared.clone());
     if found.slug != manifest.slug.as_str() {
         report.problem(
             "slug_mismatch",

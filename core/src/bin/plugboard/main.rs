@@ -1,5 +1,6 @@
 //! The `plugboard` binary.
 
+mod dev;
 mod output;
 mod plugin;
 mod serve;
@@ -26,6 +27,10 @@ struct Cli {
 enum Command {
     /// Runs the server: built-in plugins plus every plugin in <data-dir>/plugins.
     Serve(serve::ServeArgs),
+    /// The plugin author's loop: a development server, and on every save
+    /// of the plugin crate a build, `plugin check` and a hot reload through
+    /// the marketplace's update path.
+    Dev(dev::DevArgs),
     /// Publisher keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -123,6 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve::run(args).await,
+        Command::Dev(args) => dev::run(args).await,
         Command::InspectLibrary { library, .. } => {
             anyhow::bail!("{} is run before the runtime starts", library.display())
         }

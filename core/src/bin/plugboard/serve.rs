@@ -90,10 +90,23 @@ pub(crate) struct ServeArgs {
     trusted_keys: Vec<String>,
 }
 
+/// Told where the server listens, and its admin token, once it does.
+pub(crate) type Listening = tokio::sync::oneshot::Sender<(std::net::SocketAddr, String)>;
+
 /// Starts the runtime, serves until Ctrl-C or SIGTERM, and shuts the
 /// runtime down, also when anything after its start fails (or standard
 /// output is closed before the server runs).
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    run_with(args, None, None).await
+}
+
+/// [`run`], telling `listening` where it listens, and also stopping when
+/// `stop` fires (`plugboard dev` runs its server this way).
+pub(crate) async fn run_with(
+    args: ServeArgs,
+    listening: Option<Listening>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> anyhow::Result<()> {
     let mut config = RuntimeConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
     config.safe_mode = args.safe_mode;
@@ -118,12 +131,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = Runtime::start(config, plugboard_builtin_plugins::ALL)
         .await
         .context("starting the runtime")?;
-    let result = serve(&runtime, &args).await;
+    let result = serve(&runtime, &args, listening, stop).await;
     runtime.shutdown().await;
     result
 }
 
-async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    runtime: &Runtime,
+    args: &ServeArgs,
+    listening: Option<Listening>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> anyhow::Result<()> {
     for p in runtime.problems() {
         note!("plugin not loaded: {}", p.error);
     }
@@ -206,12 +224,24 @@ async fn serve(runtime: &Runtime, args: &ServeArgs) -> anyhow::Result<()> {
             runtime.replica().name
         );
     }
+    let token_value = token.value().to_string();
     let server = http::server(services, token, listener, workers)?;
+    if let Some(tell) = listening {
+        let _ = tell.send((addr, token_value));
+    }
     let handle = server.handle();
     let metrics_handle = metrics.as_ref().map(|m| m.handle());
     let stopping = runtime.clone();
     tokio::spawn(async move {
-        stop_requested().await;
+        match stop {
+            Some(stop) => {
+                tokio::select! {
+                    _ = stop_requested() => {}
+                    _ = stop => {}
+                }
+            }
+            None => stop_requested().await,
+        }
         stopping.stop_streams();
         if let Some(m) = metrics_handle {
             m.stop(true).await;

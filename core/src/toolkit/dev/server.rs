@@ -1,0 +1,174 @@
+//! The development server `plugboard dev` talks to: the one it runs
+//! in-process (`plugboard serve` on a data folder of the crate's own) or
+//! one it attaches to (`--server URL --token T`). Either way, only through
+//! the admin API, as
+//! an operator's tools would: the dev catalog is a catalog source, the dev
+//! key a trusted key, and each build is installed through the marketplace's
+//! update path (verification, load check, hot reload with drain).
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+
+/// Why the server could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The server answered with an error.
+    #[error("{method} {path}: {status} {body}")]
+    Api {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The answer.
+        body: Value,
+    },
+    /// No answer.
+    #[error("{0}")]
+    Transport(String),
+    /// The install job failed: the server's reason.
+    #[error("the server refused the build: {0}")]
+    Refused(String),
+}
+
+/// A development server.
+pub struct DevServer {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl DevServer {
+    /// A server already running at `base` (`http://host:port`), with its
+    /// admin token.
+    pub fn attach(base: &str, token: &str) -> Result<DevServer, ServerError> {
+        let server = DevServer {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            agent: agent(),
+        };
+        server.api("GET", "/api/admin/plugins", None)?;
+        Ok(server)
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// One admin API call: the JSON answer, or the server's error.
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, ServerError> {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .body(body.map(|b| b.to_string()).unwrap_or_default())
+            .map_err(|e| ServerError::Transport(e.to_string()))?;
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| ServerError::Transport(format!("{method} {path}: {e}")))?;
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(ServerError::Api {
+                method: method.into(),
+                path: path.into(),
+                status,
+                body,
+            })
+        }
+    }
+
+    /// Trusts `public_key` and lists the catalog at `catalog` as a source
+    /// (each once).
+    pub fn prepare(&self, public_key: &str, catalog: &Path) -> Result<(), ServerError> {
+        let keys = self.api("GET", "/api/admin/trusted-keys", None)?;
+        let known = keys["keys"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k["public_key"] == public_key));
+        if !known {
+            self.api(
+                "POST",
+                "/api/admin/trusted-keys",
+                Some(json!({ "public_key": public_key, "name": "plugboard dev" })),
+            )?;
+        }
+        let location = catalog.display().to_string();
+        let sources = self.api("GET", "/api/admin/catalog/sources", None)?;
+        let listed = sources["sources"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["location"] == location.as_str()));
+        if !listed {
+            self.api(
+                "POST",
+                "/api/admin/catalog/sources",
+                Some(json!({ "location": location })),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Installs (first time) or hot-reloads `slug` at `version` from the
+    /// catalog, enabled, and waits for the install job's end; how long the
+    /// server took.
+    pub fn publish(&self, slug: &str, version: &str) -> Result<Duration, ServerError> {
+        let started = Instant::now();
+        self.api("POST", "/api/admin/catalog/sync", None)?;
+        let job = self.api(
+            "POST",
+            "/api/admin/plugins/install",
+            Some(json!({ "slug": slug, "version": version, "enable": true, "downgrade": true })),
+        )?;
+        let id = job["id"]
+            .as_u64()
+            .ok_or_else(|| ServerError::Transport(format!("no install id in {job}")))?;
+        loop {
+            let job = self.api("GET", &format!("/api/admin/installs/{id}"), None)?;
+            match job["stage"]
+                .as_str()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("done") => return Ok(started.elapsed()),
+                Some("failed") => {
+                    return Err(ServerError::Refused(
+                        job["error"]
+                            .as_str()
+                            .unwrap_or("no reason given")
+                            .to_string(),
+                    ))
+                }
+                _ => {}
+            }
+            if started.elapsed() > Duration::from_secs(300) {
+                return Err(ServerError::Refused(format!(
+                    "install {id} did not end within 300 s"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The plugin as the admin API shows it.
+    pub fn plugin(&self, slug: &str) -> Result<Value, ServerError> {
+        self.api("GET", &format!("/api/admin/plugins/{slug}"), None)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(600)))
+        .build()
+        .into()
+}
