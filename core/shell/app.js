@@ -3,6 +3,7 @@
 
 import { api, h, flash, setCsrf, ApiError } from './api.js';
 import { pluginsView, detailView } from './views.js';
+import { apiView } from './apidocs.js';
 import { marketplaceView } from './marketplace.js';
 import { settingsView } from './settings.js';
 import { renderWidgets, pageFor, mount } from './contributions.js';
@@ -131,6 +132,7 @@ async function render() {
     else if (path === '/admin/marketplace') await marketplaceView(main, ctx);
     else if (path === '/admin/settings') await settingsView(main, ctx);
     else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) await detailView(main, m[1], ctx);
+    else if ((m = path.match(/^\/admin\/api\/([a-z0-9-]+)$/))) await apiView(main, m[1]);
     else if (page) {
       const holder = h('div');
       main.replaceChildren(h('h1', {}, page.title), holder);

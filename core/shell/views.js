@@ -251,6 +251,7 @@ export async function detailView(main, slug, ctx) {
     p.capabilities_inferred ? h('p', { class: 'hint', 'data-capabilities-inferred': '' }, 'Inferred from the plugin\'s code: its manifest, written for an older host, declares none.') : '',
     capabilityList(p.capabilities),
     h('h2', {}, 'Routes'), routesTable(p.routes),
+    (p.routes || []).length ? h('p', {}, h('a', { href: `/admin/api/${p.slug}`, 'data-link': true }, 'API reference')) : '',
     ...permissions,
     h('h2', {}, 'UI contributions'), (p.ui || []).length
       ? h('ul', {}, ...p.ui.map(c => h('li', {}, `${c.kind.replace('_', ' ')} “${c.title}” in ${c.slot}${c.route ? ` at ${c.route}` : ''}`)))

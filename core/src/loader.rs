@@ -226,6 +226,17 @@ impl PluginObject for DynamicPlugin {
             None => Ok(()),
         }
     }
+    fn route_docs(&self) -> PluginResult<Vec<plugboard_plugin_api::RouteDoc>> {
+        // Since 1.7; an older plugin documents nothing (its routes are
+        // still listed, with method, path and access).
+        let Some(f) = self.vtable.route_docs() else {
+            return Ok(Vec::new());
+        };
+        let json = f(self.state).into_result()?;
+        serde_json::from_str(json.as_str()).map_err(|e| {
+            plugboard_plugin_api::PluginError::failed(format!("the route docs are not JSON: {e}"))
+        })
+    }
     fn on_upgrade(&self, ctx: &Context<'_>, from_version: &str) -> PluginResult {
         match self.vtable.on_upgrade() {
             Some(f) => f(self.state, raw(ctx), from_version.into()).into_result(),

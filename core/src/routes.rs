@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use plugboard_manifest::access::Access;
 // Parsed by the same rules a manifest's `routes` are checked with.
 use plugboard_manifest::access::RouteSegment as Segment;
-use plugboard_plugin_api::{abi::RouteSpec, Method};
+use plugboard_plugin_api::{abi::RouteSpec, Method, RouteDoc};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -132,6 +132,8 @@ pub struct RouteEntry {
     /// Its entry point (deadline and metrics), once the plugin's routes are
     /// prepared.
     pub point: Option<Arc<CallPoint>>,
+    /// What the plugin documents about it (since plugin-api 1.7).
+    pub doc: Option<Arc<RouteDoc>>,
 }
 
 /// A route as the admin API shows it.
@@ -143,6 +145,22 @@ pub struct RouteInfo {
     pub path: String,
     /// Who may call it: `public`, `user`, `admin` or `permission:{name}`.
     pub access: String,
+    /// Its one-line summary, when the plugin documents it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// A live route with everything the API description needs.
+#[derive(Debug, Clone)]
+pub struct DocumentedRoute {
+    /// The method.
+    pub method: Method,
+    /// The pattern below the plugin's prefix (`/entries/{id}`).
+    pub pattern: String,
+    /// Who may call it.
+    pub access: Access,
+    /// What the plugin documents about it.
+    pub doc: Option<Arc<RouteDoc>>,
 }
 
 /// Compiles a plugin's declared routes, refusing bad and conflicting ones.
@@ -173,6 +191,7 @@ pub fn compile(specs: &[RouteSpec]) -> Result<Vec<RouteEntry>, RouteError> {
             access: Access::User,
             deadline_ms: None,
             point: None,
+            doc: None,
         });
     }
     // Most specific first, so `/entries/latest` wins over `/entries/{id}`.
@@ -240,10 +259,35 @@ impl<T: Clone> RouteTable<T> {
                         method: e.method.as_str(),
                         path: format!("/api/plugins/{slug}{}", e.pattern.as_str()),
                         access: e.access.to_string(),
+                        summary: e.doc.as_ref().and_then(|d| d.summary.clone()),
                     })
                     .collect()
             })
             .unwrap_or_default()
+    }
+    /// Every plugin with live routes, sorted by slug, with its routes in
+    /// their declared order (for the API description).
+    pub fn documented(&self) -> Vec<(String, Vec<DocumentedRoute>)> {
+        let mut out: Vec<(String, Vec<DocumentedRoute>)> = self
+            .by_plugin
+            .iter()
+            .map(|r| {
+                let mut routes: Vec<&RouteEntry> = r.value().0.iter().collect();
+                routes.sort_by_key(|e| e.index);
+                let routes = routes
+                    .into_iter()
+                    .map(|e| DocumentedRoute {
+                        method: e.method,
+                        pattern: e.pattern.as_str().to_string(),
+                        access: e.access.clone(),
+                        doc: e.doc.clone(),
+                    })
+                    .collect();
+                (r.key().clone(), routes)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
     /// Finds the route for a request to `slug`.
     pub fn lookup(&self, slug: &str, method: &str, path: &str) -> Lookup<T> {

@@ -292,6 +292,9 @@ pub struct PluginVTable {
         request: &Request<'_>,
         caller: &CallerInfo<'_>,
     ) -> RResult<Response, PluginError>,
+    /// Since 1.7: the routes' documentation, as a JSON array with one
+    /// [`RouteDoc`](crate::RouteDoc) per route, in `routes` order.
+    pub route_docs: extern "C" fn(state: *const c_void) -> RResult<RString, PluginError>,
 }
 
 /// A scheduled job a plugin declares (since 1.2): a name unique within the

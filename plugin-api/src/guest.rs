@@ -151,6 +151,9 @@ impl<P: Plugin> PluginObject for Adapter<P> {
     fn routes(&self) -> PluginResult<Vec<RouteSpec>> {
         Ok(self.route_specs())
     }
+    fn route_docs(&self) -> PluginResult<Vec<crate::RouteDoc>> {
+        Ok(self.routes.iter().map(|r| r.doc().clone()).collect())
+    }
     fn migrations(&self) -> PluginResult<Vec<crate::abi::Migration>> {
         guard(|| Ok(self.plugin.migrations()))
     }
@@ -376,6 +379,18 @@ extern "C" fn handle_route_as<P: Plugin>(
     .into()
 }
 
+extern "C" fn route_docs<P: Plugin>(
+    state: *const c_void,
+) -> RResult<abi_stable::std_types::RString, PluginError> {
+    guard(|| {
+        let docs = adapter::<P>(state).route_docs()?;
+        serde_json::to_string(&docs)
+            .map(Into::into)
+            .map_err(|e| PluginError::failed(format!("cannot encode the route docs: {e}")))
+    })
+    .into()
+}
+
 extern "C" fn migrations<P: Plugin>(
     state: *const c_void,
 ) -> RResult<RVec<crate::abi::Migration>, PluginError> {
@@ -487,6 +502,7 @@ impl<P: Plugin> VTableFor<P> {
         on_config_changed: on_config_changed::<P>,
         on_upgrade: on_upgrade::<P>,
         handle_route_as: handle_route_as::<P>,
+        route_docs: route_docs::<P>,
     });
     const REF: PluginVTable_Ref = PluginVTable_Ref(Self::WM.static_as_prefix());
 }

@@ -63,7 +63,7 @@ pub use hooks::{Hook, HookCall, HookSpec, NewUser, Phase, PluginEvent, User};
 pub use http::{Method, Request, Response};
 pub use object::PluginObject;
 pub use outbound::{Http, OutboundRequest, OutboundResponse};
-pub use plugin::{Handler, Job, JobHandler, Plugin, Route};
+pub use plugin::{Handler, Job, JobHandler, Plugin, Route, RouteDoc};
 
 /// Everything a plugin author needs, in one import.
 pub mod prelude {

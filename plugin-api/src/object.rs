@@ -51,4 +51,9 @@ pub trait PluginObject: Send + Sync {
         index: u32,
         request: &Request<'_>,
     ) -> PluginResult<Response>;
+    /// The routes' documentation, one per route in [`routes`](Self::routes)
+    /// order (since 1.7; empty for a plugin that gives none).
+    fn route_docs(&self) -> PluginResult<Vec<crate::RouteDoc>> {
+        Ok(Vec::new())
+    }
 }

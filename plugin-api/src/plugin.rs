@@ -29,6 +29,29 @@ pub struct Route<P> {
     method: Method,
     path: String,
     handler: Handler<P>,
+    doc: RouteDoc,
+}
+
+/// What a route's documentation says (since 1.7): the host lists every
+/// live route in its OpenAPI document (`GET /api/openapi.json`) with its
+/// method, path and access level, and with this when the route gives it.
+/// Schemas are JSON Schemas, made from Rust types with
+/// [`Route::accepts`] and [`Route::responds`] (`schemars`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RouteDoc {
+    /// One line: what the route does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// More, in Markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON Schema of the request body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<serde_json::Value>,
+    /// The JSON Schema of the response body, by status (`"200"`, `"201"`;
+    /// `null`: no body).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub responses: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl<P> Route<P> {
@@ -38,6 +61,7 @@ impl<P> Route<P> {
             method,
             path: path.into(),
             handler,
+            doc: RouteDoc::default(),
         }
     }
     /// A `GET` route.
@@ -70,6 +94,70 @@ impl<P> Route<P> {
     }
     pub(crate) fn handler(&self) -> Handler<P> {
         self.handler
+    }
+
+    /// Documents the route in one line (since 1.7; see [`RouteDoc`]).
+    ///
+    /// ```
+    /// use plugboard_plugin_api::prelude::*;
+    /// use schemars::JsonSchema;
+    ///
+    /// #[derive(serde::Deserialize, JsonSchema)]
+    /// struct NewNote { body: String }
+    /// #[derive(serde::Serialize, JsonSchema)]
+    /// struct Created { id: i64 }
+    ///
+    /// struct Notes;
+    /// impl Notes {
+    ///     fn create(&self, _ctx: &Context, req: &Request) -> PluginResult<Response> {
+    ///         let note: NewNote = req.json()?;
+    ///         Ok(Response::json(&Created { id: note.body.len() as i64 }).with_status(201))
+    ///     }
+    /// }
+    /// let route = Route::post("/notes", Notes::create)
+    ///     .summary("Writes a note")
+    ///     .accepts::<NewNote>()
+    ///     .responds::<Created>(201);
+    /// let doc = route.doc();
+    /// assert_eq!(doc.summary.as_deref(), Some("Writes a note"));
+    /// assert_eq!(doc.request.as_ref().unwrap()["properties"]["body"]["type"], "string");
+    /// assert!(doc.responses["201"]["properties"]["id"].is_object());
+    /// ```
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.doc.summary = Some(summary.into());
+        self
+    }
+
+    /// Documents the route at length (Markdown).
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.doc.description = Some(description.into());
+        self
+    }
+
+    /// The request body is JSON of type `T`.
+    pub fn accepts<T: schemars::JsonSchema>(mut self) -> Self {
+        self.doc.request = serde_json::to_value(schemars::schema_for!(T)).ok();
+        self
+    }
+
+    /// The route answers `status` with JSON of type `T`.
+    pub fn responds<T: schemars::JsonSchema>(mut self, status: u16) -> Self {
+        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+        self.doc.responses.insert(status.to_string(), schema);
+        self
+    }
+
+    /// The route answers `status` with no body (`204`, say).
+    pub fn responds_empty(mut self, status: u16) -> Self {
+        self.doc
+            .responses
+            .insert(status.to_string(), serde_json::Value::Null);
+        self
+    }
+
+    /// What the route's documentation says.
+    pub fn doc(&self) -> &RouteDoc {
+        &self.doc
     }
 }
 

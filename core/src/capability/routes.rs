@@ -32,7 +32,14 @@ impl HostCapability for Routes {
         let mut compiled = routes::compile(&specs).map_err(|e| StepFailed::new("routes()", e))?;
         crate::access::assign(&mut compiled, &entry.manifest().routes)
             .map_err(|e| StepFailed::new("routes", e))?;
+        // Documentation is optional: a plugin whose docs cannot be read
+        // serves its routes undocumented.
+        let docs = entry.object().route_docs().unwrap_or_else(|e| {
+            tracing::warn!(plugin = entry.slug(), "route docs unreadable: {e}");
+            Vec::new()
+        });
         for r in &mut compiled {
+            r.doc = docs.get(r.index as usize).cloned().map(Arc::new);
             let deadline = entry.deadlines().own(r.deadline_ms);
             r.point = Some(entry.point(
                 PointKind::Route,

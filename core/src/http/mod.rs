@@ -11,6 +11,7 @@
 //! | `/api/admin/settings` | [`settings`] |
 //! | `/api/auth/*`, `/api/admin/accounts` | [`session`] |
 //! | `/api/plugins/{slug}/…` | [`plugin_routes`] |
+//! | `GET /api/openapi.json` (signed in) | [`openapi`] |
 
 pub mod access;
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod marketplace;
 pub mod metrics;
+pub mod openapi;
 pub mod plugin_routes;
 pub mod request_id;
 pub mod session;
@@ -69,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(metrics::configure)
     .configure(session::configure)
     .configure(ui::configure)
+    .configure(openapi::configure)
     .service(
         web::scope("/api/admin")
             .configure(marketplace::configure)

@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/access.js"),
     ),
     (
+        "apidocs.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/apidocs.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../shell/style.css"),

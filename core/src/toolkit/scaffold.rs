@@ -268,7 +268,7 @@ fn cargo_toml(names: &Names, sources: &Sources, full: bool) -> String {
         sources.test_host.as_ref(),
     );
     let serde = if full {
-        "serde = { version = \"1\", features = [\"derive\"] }\n"
+        "schemars = \"1\"\nserde = { version = \"1\", features = [\"derive\"] }\n"
     } else {
         ""
     };

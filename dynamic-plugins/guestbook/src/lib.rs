@@ -11,6 +11,7 @@
 //! | `DELETE /api/plugins/guestbook/entries/{id}` | removes it |
 
 use plugboard_plugin_api::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The plugin.
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub struct Guestbook;
 
 /// One guestbook entry.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct Entry {
     /// Sequence number.
     pub id: u64,
@@ -28,11 +29,21 @@ pub struct Entry {
     pub message: String,
 }
 
-#[derive(Deserialize)]
+/// What `POST /entries` accepts.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEntry {
+    /// Who writes it (not empty).
     author: String,
+    /// What they write (not empty, at most 2000 bytes).
     message: String,
+}
+
+/// What `GET /entries` answers.
+#[derive(Serialize, JsonSchema)]
+struct EntryList {
+    /// Every entry, newest first.
+    entries: Vec<Entry>,
 }
 
 const MAX_MESSAGE: usize = 2000;
@@ -64,7 +75,7 @@ impl Guestbook {
             &format!("SELECT {COLUMNS} FROM entries ORDER BY id DESC"),
             &[],
         )?;
-        Ok(Response::json(&serde_json::json!({ "entries": entries })))
+        Ok(Response::json(&EntryList { entries }))
     }
 
     fn create(&self, ctx: &Context, req: &Request) -> PluginResult<Response> {
@@ -150,10 +161,19 @@ impl Plugin for Guestbook {
     }
     fn routes(&self) -> Vec<Route<Self>> {
         vec![
-            Route::get("/entries", Self::list),
-            Route::post("/entries", Self::create),
-            Route::get("/entries/{id}", Self::show),
-            Route::delete("/entries/{id}", Self::remove),
+            Route::get("/entries", Self::list)
+                .summary("Every entry, newest first")
+                .responds::<EntryList>(200),
+            Route::post("/entries", Self::create)
+                .summary("Signs the guestbook")
+                .accepts::<NewEntry>()
+                .responds::<Entry>(201),
+            Route::get("/entries/{id}", Self::show)
+                .summary("One entry")
+                .responds::<Entry>(200),
+            Route::delete("/entries/{id}", Self::remove)
+                .summary("Deletes an entry")
+                .responds_empty(204),
         ]
     }
     fn on_user_created(&self, ctx: &Context, user: &User) -> PluginResult {

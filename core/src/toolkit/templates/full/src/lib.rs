@@ -11,6 +11,7 @@
 //! * a dashboard widget (`assets/widget.js`).
 
 use plugboard_plugin_api::prelude::*;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -20,7 +21,7 @@ use serde_json::json;
 pub struct {{struct_name}};
 
 /// A note as the routes answer it.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Note {
     /// Its id.
     pub id: i64,
@@ -31,9 +32,19 @@ pub struct Note {
 }
 
 /// What `POST /notes` accepts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct NewNote {
+    /// 1 to 500 characters.
     body: String,
+}
+
+/// What `GET /notes` answers.
+#[derive(Debug, Serialize, JsonSchema)]
+struct NoteList {
+    /// Every note, newest first.
+    notes: Vec<Note>,
+    /// How many notes were ever written.
+    written: u64,
 }
 
 /// The configuration (`plugin.json` → `config_schema` says what is valid;
@@ -61,7 +72,7 @@ impl {{struct_name}} {
             .sql()
             .query("SELECT id, author, body FROM notes ORDER BY id DESC", &[])?;
         let written: u64 = ctx.kv().get("written")?.unwrap_or(0);
-        Ok(Response::json(&json!({ "notes": notes, "written": written })))
+        Ok(Response::json(&NoteList { notes, written }))
     }
 
     /// `POST /notes` (signed-in accounts): writes a note as the caller.
@@ -82,7 +93,7 @@ impl {{struct_name}} {
         ctx.kv().set("written", &(written + 1))?;
         ctx.events()
             .emit("plugin.{{slug}}.note_created", &json!({ "author": account.username }))?;
-        Ok(Response::json(&json!({ "ok": true })).with_status(201))
+        Ok(Response::empty(201))
     }
 
     /// `DELETE /notes/{id}` (permission `moderate`).
@@ -118,10 +129,19 @@ impl Plugin for {{struct_name}} {
     }
 
     fn routes(&self) -> Vec<Route<Self>> {
+        // Summaries and types appear in the host's OpenAPI document
+        // (GET /api/openapi.json) and on the plugin's API page in the admin.
         vec![
-            Route::get("/notes", Self::list),
-            Route::post("/notes", Self::create),
-            Route::delete("/notes/{id}", Self::delete),
+            Route::get("/notes", Self::list)
+                .summary("Every note, newest first")
+                .responds::<NoteList>(200),
+            Route::post("/notes", Self::create)
+                .summary("Writes a note as the caller")
+                .accepts::<NewNote>()
+                .responds_empty(201),
+            Route::delete("/notes/{id}", Self::delete)
+                .summary("Deletes a note")
+                .responds_empty(204),
         ]
     }
 
