@@ -79,6 +79,50 @@ impl Hook {
         Hook::ALL.into_iter().find(|h| h.name() == name)
     }
 
+    /// When the host calls it, in words (for references and tools).
+    pub fn when(self) -> &'static str {
+        match self {
+            Hook::BeforeUserCreate => "before an account is created: the filter may change its name or role, or refuse it (`Err` with kind `Refused`)",
+            Hook::UserCreated => "an account was created",
+            Hook::UserUpdated => "an account's name, role or password changed",
+            Hook::UserDeleted => "an account was deleted",
+            Hook::UserLogin => "an account signed in",
+            Hook::UserLogout => "an account signed out",
+            Hook::SystemStartup => "the host finished starting",
+            Hook::SystemShutdown => "the host is shutting down (before plugins are disabled)",
+            Hook::PluginLifecycle => "another plugin was enabled, disabled, upgraded or uninstalled",
+        }
+    }
+
+    /// What the plugin's method receives, by type name.
+    pub fn argument(self) -> &'static str {
+        match self {
+            Hook::BeforeUserCreate => "&mut NewUser",
+            Hook::UserCreated
+            | Hook::UserUpdated
+            | Hook::UserDeleted
+            | Hook::UserLogin
+            | Hook::UserLogout => "&User",
+            Hook::SystemStartup | Hook::SystemShutdown => "(nothing)",
+            Hook::PluginLifecycle => "&PluginEvent",
+        }
+    }
+
+    /// The [`Plugin`](crate::Plugin) method the host calls for it.
+    pub fn method(self) -> &'static str {
+        match self {
+            Hook::BeforeUserCreate => "before_user_create",
+            Hook::UserCreated => "on_user_created",
+            Hook::UserUpdated => "on_user_updated",
+            Hook::UserDeleted => "on_user_deleted",
+            Hook::UserLogin => "on_user_login",
+            Hook::UserLogout => "on_user_logout",
+            Hook::SystemStartup => "on_system_startup",
+            Hook::SystemShutdown => "on_system_shutdown",
+            Hook::PluginLifecycle => "on_plugin_event",
+        }
+    }
+
     /// Whether the hook may veto or transform (a filter) rather than notify.
     pub fn is_filter(self) -> bool {
         matches!(self, Hook::BeforeUserCreate)
@@ -182,7 +226,7 @@ pub struct NewUser {
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PluginEvent<'a> {
-    /// `installed`, `enabled` or `disabled`.
+    /// `enabled`, `disabled`, `upgraded` or `uninstalled`.
     pub kind: RStr<'a>,
     /// The plugin the event is about.
     pub slug: RStr<'a>,

@@ -50,6 +50,7 @@ pub mod host;
 mod http;
 mod object;
 mod outbound;
+pub mod platform;
 mod plugin;
 pub mod testing;
 

@@ -415,7 +415,8 @@ impl Runtime {
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
         runtime.notify(HookPayload::SystemStartup).await;
-        runtime.emit("system.startup", &serde_json::json!({}));
+        let started = plugboard_plugin_api::platform::SystemStarted {};
+        runtime.emit("system.startup", &serde_json::to_value(started).unwrap_or_default());
         Ok(runtime)
     }
 

@@ -351,9 +351,10 @@ impl Runtime {
                 slug: slug.into(),
             })
             .await;
+        let changed = plugboard_plugin_api::platform::PluginChanged { slug: slug.into() };
         self.emit(
             &format!("plugins.{kind}"),
-            &serde_json::json!({ "slug": slug }),
+            &serde_json::to_value(changed).unwrap_or_default(),
         );
         for f in failures {
             tracing::warn!(plugin = %f.slug, hook = Hook::PluginLifecycle.name(), "{}", f.error);
