@@ -416,7 +416,10 @@ impl Runtime {
         runtime.restore_states().await?;
         runtime.notify(HookPayload::SystemStartup).await;
         let started = plugboard_plugin_api::platform::SystemStarted {};
-        runtime.emit("system.startup", &serde_json::to_value(started).unwrap_or_default());
+        runtime.emit(
+            "system.startup",
+            &serde_json::to_value(started).unwrap_or_default(),
+        );
         Ok(runtime)
     }
 
