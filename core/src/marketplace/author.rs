@@ -34,6 +34,21 @@ pub struct Packed {
 /// given, and writes `<out>/<slug>-<version>-<platform>.tar.gz` with its
 /// `plugin.json`, the library and everything under `assets/`.
 pub fn pack(crate_dir: &Path, library: Option<&Path>, out: &Path) -> anyhow::Result<Packed> {
+    pack_with(crate_dir, library, out, bundle::pack)
+}
+
+/// [`pack`] with the fastest compression, for development builds
+/// (`plugboard dev`).
+pub fn pack_fast(crate_dir: &Path, library: &Path, out: &Path) -> anyhow::Result<Packed> {
+    pack_with(crate_dir, Some(library), out, bundle::pack_fast)
+}
+
+fn pack_with(
+    crate_dir: &Path,
+    library: Option<&Path>,
+    out: &Path,
+    compress: fn(&[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>>,
+) -> anyhow::Result<Packed> {
     let manifest = Manifest::read(crate_dir).context("reading the plugin's manifest")?;
     let library = match library {
         Some(path) => path.to_path_buf(),
@@ -56,7 +71,7 @@ pub fn pack(crate_dir: &Path, library: Option<&Path>, out: &Path) -> anyhow::Res
     if assets.is_dir() {
         collect(&assets, "assets", &mut files)?;
     }
-    let bytes = bundle::pack(&files)?;
+    let bytes = compress(&files)?;
     std::fs::create_dir_all(out)?;
     let path = out.join(format!(
         "{}-{}-{}.tar.gz",

@@ -100,7 +100,17 @@ impl Limits {
 
 /// Packs `files` (path inside the bundle, bytes) into a `.tar.gz`.
 pub fn pack(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
+    pack_at(files, Compression::default())
+}
+
+/// [`pack`] with the fastest compression (`plugboard dev`: a 17 MB debug
+/// library packs in about a fifth of the time, into a larger bundle).
+pub fn pack_fast(files: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    pack_at(files, Compression::fast())
+}
+
+fn pack_at(files: &[(String, Vec<u8>)], level: Compression) -> std::io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), level));
     for (path, bytes) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);

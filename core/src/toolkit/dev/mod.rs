@@ -26,6 +26,7 @@ use crate::{
     manifest::{Manifest, ManifestFile},
     marketplace::{
         author::{self, Listing},
+        catalog::{Catalog, CatalogIo},
         check::{self, CheckOptions},
         signing::KeyPair,
     },
@@ -114,6 +115,10 @@ impl Session {
         let pair: KeyPair = serde_json::from_str(&std::fs::read_to_string(&key)?)
             .with_context(|| format!("{} is not a key file", key.display()))?;
         let catalog = state.join("catalog.json");
+        if !catalog.exists() {
+            // Listed as a source before the first build: empty, not absent.
+            Catalog::default().write(&catalog)?;
+        }
         server.prepare(&pair.public_key, &catalog)?;
         Ok(Session {
             crate_dir,
@@ -199,7 +204,7 @@ impl Session {
     /// Packs `library` with the crate's manifest and assets, signs the
     /// bundle and writes its entry in the development catalog.
     fn publish(&self, library: &Path) -> anyhow::Result<(Manifest, String)> {
-        let packed = author::pack(&self.crate_dir, Some(library), &self.state)?;
+        let packed = author::pack_fast(&self.crate_dir, library, &self.state)?;
         author::sign(&packed.path, &self.key)?;
         author::catalog_add(
             &self.inspector,
