@@ -46,7 +46,7 @@ export async function pluginsView(main, ctx) {
     }
     return h('tr', { 'data-plugin': p.slug },
       h('td', {}, h('a', { href: `/admin/detail/${p.slug}`, 'data-link': true }, p.name || p.slug), h('div', { class: 'hint' }, p.slug)),
-      h('td', {}, p.kind), h('td', {}, p.version), h('td', {}, badge(p.state)),
+      h('td', {}, p.kind), h('td', { 'data-version': '' }, p.version), h('td', {}, badge(p.state)),
       h('td', {}, p.last_error ? h('span', { class: 'error-text' }, p.last_error) : ''),
       h('td', {}, h('label', { class: 'switch', for: toggle.id }, toggle, h('span', { class: 'hint' }, toggle.checked ? 'on' : 'off'))),
       h('td', {}, ...actions));
