@@ -11,6 +11,11 @@
 //!   authenticates and enforces each route's access (declared in the
 //!   manifest) before the plugin runs, and never passes credentials on;
 //! * [`Hook`] / [`HookSpec`]: platform hooks and their ordering;
+//! * [`platform`]: the events the host emits, as types (since 1.7);
+//! * [`Route`]'s documentation ([`RouteDoc`], since 1.7): the host's OpenAPI
+//!   document lists it;
+//! * [`testing::MemoryHost`]: a plugin without a host, for unit tests (the
+//!   `plugboard-test-host` crate runs it on the real host instead);
 //! * [`export_plugin!`]: turns a `cdylib` into a loadable plugin;
 //! * [`abi`]: the FFI-safe root module and vtables, and how they evolve.
 //!

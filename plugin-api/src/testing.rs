@@ -1,5 +1,10 @@
 //! Test support for plugin authors: run a plugin without a host.
 //!
+//! `MemoryHost` has no SQL and none of the host's checks (key rules, event
+//! namespaces, capabilities, access levels): a test passing here can fail
+//! on a server. The `plugboard-test-host` crate runs a plugin on the real
+//! host in-process instead; use this for pure unit tests.
+//!
 //! [`MemoryHost`] implements the host services in memory (KV in a sorted map,
 //! logs captured), so a plugin's routes and hooks can be unit-tested through
 //! its `rlib`:
