@@ -4,26 +4,44 @@
 //! for), and the loop's own figures (build, check and pack, reload: the
 //! install through the update path, from request to serving).
 //!
-//! The crate builds into `target/dev-bench/` (the first build, not
-//! measured, compiles plugin-api there once).
+//! Run twice: the dev profile (the default; a 20 MB library with debug
+//! info) and `--release` (under 1 MB). The crate builds into
+//! `target/dev-bench/` (the first build, not measured, compiles plugin-api
+//! there once per profile).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::{
     io::Read,
     path::Path,
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 const SAVES: usize = 10;
 
 fn main() {
+    run(false);
+    run(true);
+}
+
+/// Ten saves with `plugboard dev` (`--release` when `release`).
+fn run(release: bool) {
     let exe = env!("CARGO_BIN_EXE_plugboard");
-    let work = std::env::temp_dir().join(format!("plugboard-dev-bench-{}", std::process::id()));
+    let work = std::env::temp_dir().join(format!(
+        "plugboard-dev-bench-{}-{release}",
+        std::process::id()
+    ));
     let crate_dir = work.join("bench-hello");
     let made = Command::new(exe)
-        .args(["plugin", "new", "bench-hello", "--template", "minimal", "--dir"])
+        .args([
+            "plugin",
+            "new",
+            "bench-hello",
+            "--template",
+            "minimal",
+            "--dir",
+        ])
         .arg(&crate_dir)
         .output()
         .unwrap();
@@ -34,21 +52,33 @@ fn main() {
         .arg("dev")
         .arg(&crate_dir)
         .args(["--bind", "127.0.0.1:0"])
+        .args(if release { &["--release"][..] } else { &[][..] })
         .env("CARGO_TARGET_DIR", &target)
         .env("RUST_LOG", "warn")
         .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(work.join("dev.err")).unwrap())
         .spawn()
         .unwrap();
     let text = || {
         let mut s = String::new();
-        std::fs::File::open(&log).unwrap().read_to_string(&mut s).unwrap();
+        std::fs::File::open(&log)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         s
     };
     let reloads = |t: &str| t.lines().filter(|l| l.starts_with("reloaded ")).count();
     let started = Instant::now();
     while reloads(&text()) < 1 {
-        assert!(started.elapsed() < Duration::from_secs(600), "no first reload:\n{}", text());
+        if let Ok(Some(status)) = dev.try_wait() {
+            let err = std::fs::read_to_string(work.join("dev.err")).unwrap_or_default();
+            panic!("plugboard dev exited ({status}):\n{}\n{err}", text());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "no first reload:\n{}",
+            text()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let base = text()
@@ -66,7 +96,11 @@ fn main() {
     let (mut serving, mut build, mut pack, mut reload) = (vec![], vec![], vec![], vec![]);
     for i in 0..SAVES {
         let word = format!("stranger-{i}");
-        std::fs::write(&source, original.replace("\"stranger\"", &format!("\"{word}\""))).unwrap();
+        std::fs::write(
+            &source,
+            original.replace("\"stranger\"", &format!("\"{word}\"")),
+        )
+        .unwrap();
         let saved = Instant::now();
         loop {
             let body = agent
@@ -78,7 +112,11 @@ fn main() {
             if body.contains(&word) {
                 break;
             }
-            assert!(saved.elapsed() < Duration::from_secs(120), "save {i} never served:\n{}", text());
+            assert!(
+                saved.elapsed() < Duration::from_secs(120),
+                "save {i} never served:\n{}",
+                text()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         serving.push(saved.elapsed().as_secs_f64() * 1000.0);
@@ -86,22 +124,33 @@ fn main() {
             std::thread::sleep(Duration::from_millis(5));
         }
         let log = text();
-        let line = log.lines().filter(|l| l.starts_with("reloaded ")).nth(i + 1).unwrap().to_string();
+        let line = log
+            .lines()
+            .filter(|l| l.starts_with("reloaded "))
+            .nth(i + 1)
+            .unwrap()
+            .to_string();
         let figure = |what: &str| -> f64 {
             let rest = &line[line.find(what).unwrap() + what.len()..];
-            rest.trim_start().split(' ').next().unwrap().parse().unwrap()
+            rest.trim_start()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
         };
-        build.push(figure("build"));
-        pack.push(figure("check and pack"));
-        reload.push(figure("reload"));
+        build.push(figure(": build "));
+        pack.push(figure(", check and pack "));
+        reload.push(figure(", reload "));
     }
     let _ = dev.kill();
     let _ = dev.wait();
     let _ = std::fs::remove_dir_all(&work);
-    println!("plugboard dev, minimal template, {SAVES} saves (ms):");
+    let profile = if release { "--release" } else { "dev profile" };
+    println!("plugboard dev ({profile}), minimal template, {SAVES} saves (ms):");
     for (name, mut v) in [
         ("save to serving", serving),
-        ("  build (cargo, dev profile)", build),
+        ("  build (cargo)", build),
         ("  check and pack", pack),
         ("  reload (install through the update path)", reload),
     ] {

@@ -13,6 +13,9 @@ use std::{
 /// and bundles.
 const SKIPPED: [&str; 4] = ["target", ".git", "dist", "node_modules"];
 
+/// Files the build itself writes (cargo updates the lock file).
+const WRITTEN_BY_THE_BUILD: [&str; 1] = ["Cargo.lock"];
+
 /// A snapshot of the watched files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot(BTreeMap<PathBuf, (u64, Option<SystemTime>)>);
@@ -51,7 +54,9 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<PathBuf, (u64, Option<Syst
                 continue;
             }
             walk(root, &path, files);
-        } else if meta.is_file() {
+        } else if meta.is_file()
+            && !(dir == root && WRITTEN_BY_THE_BUILD.iter().any(|s| name == *s))
+        {
             let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
             files.insert(rel, (meta.len(), meta.modified().ok()));
         }
