@@ -43,11 +43,14 @@ pub fn pack_fast(crate_dir: &Path, library: &Path, out: &Path) -> anyhow::Result
     pack_with(crate_dir, Some(library), out, bundle::pack_fast)
 }
 
+/// Packs a bundle's files (name, bytes) into its bytes.
+type Compress = fn(&[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>>;
+
 fn pack_with(
     crate_dir: &Path,
     library: Option<&Path>,
     out: &Path,
-    compress: fn(&[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>>,
+    compress: Compress,
 ) -> anyhow::Result<Packed> {
     let manifest = Manifest::read(crate_dir).context("reading the plugin's manifest")?;
     let library = match library {
