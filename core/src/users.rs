@@ -57,13 +57,13 @@ impl From<user::Model> for Account {
 impl Account {
     fn event_payload(&self, actor: &serde_json::Value) -> serde_json::Value {
         // The payload is the type plugins read (`platform::UserEvent`).
-        let event = plugboard_plugin_api::platform::UserEvent {
-            id: self.id,
-            username: self.username.clone(),
-            role: self.role.clone(),
-            actor: serde_json::from_value(actor.clone())
+        let event = plugboard_plugin_api::platform::UserEvent::new(
+            self.id,
+            self.username.clone(),
+            self.role.clone(),
+            serde_json::from_value(actor.clone())
                 .unwrap_or_else(|_| plugboard_plugin_api::platform::Actor::system()),
-        };
+        );
         serde_json::to_value(event).unwrap_or_default()
     }
     /// This account as the actor of an event: `{"id", "username", "role"}`.

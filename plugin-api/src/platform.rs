@@ -26,8 +26,13 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+// The payload types are `#[non_exhaustive]`: a later minor may add a field
+// without breaking a plugin (which reads them) or the host (which builds
+// them with their constructors).
+
 /// Who did what an event reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Actor {
     /// The account's id; `null` for the admin token and the host itself.
     pub id: Option<i64>,
@@ -39,6 +44,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// An actor.
+    pub fn new(id: Option<i64>, username: impl Into<String>, role: impl Into<String>) -> Actor {
+        Actor {
+            id,
+            username: username.into(),
+            role: role.into(),
+        }
+    }
+
     /// The host itself (first start, command line).
     pub fn system() -> Actor {
         Actor {
@@ -51,6 +65,7 @@ impl Actor {
 
 /// An account was created, updated, deleted, signed in or signed out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct UserEvent {
     /// The account's id.
     pub id: i64,
@@ -62,16 +77,48 @@ pub struct UserEvent {
     pub actor: Actor,
 }
 
+impl UserEvent {
+    /// The event about account `id`, done by `actor`.
+    pub fn new(
+        id: i64,
+        username: impl Into<String>,
+        role: impl Into<String>,
+        actor: Actor,
+    ) -> Self {
+        UserEvent {
+            id,
+            username: username.into(),
+            role: role.into(),
+            actor,
+        }
+    }
+}
+
 /// A plugin changed state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct PluginChanged {
     /// The plugin.
     pub slug: String,
 }
 
+impl PluginChanged {
+    /// The event about plugin `slug`.
+    pub fn new(slug: impl Into<String>) -> Self {
+        PluginChanged { slug: slug.into() }
+    }
+}
+
 /// The host started: every plugin that was active is active again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct SystemStarted {}
+
+/// The host is stopping: delivered to subscribers before plugins are
+/// disabled (with `emit_sync`: the host waits for them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct SystemStopping {}
 
 /// One event the host emits: its name, when, and its payload's type.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +140,7 @@ fn schema<T: JsonSchema>() -> schemars::Schema {
 /// Every event the host emits.
 pub const PLATFORM_EVENTS: &[PlatformEvent] = &[
     PlatformEvent { name: "system.startup", when: "the host finished starting (after every plugin that was active is enabled again)", payload: "SystemStarted", schema: schema::<SystemStarted> },
+    PlatformEvent { name: "system.shutdown", when: "the host is stopping; subscribers get it before plugins are disabled, and the host waits for them", payload: "SystemStopping", schema: schema::<SystemStopping> },
     PlatformEvent { name: "user.created", when: "an account was created (after the `user.before_create` filters and the `user.created` hooks)", payload: "UserEvent", schema: schema::<UserEvent> },
     PlatformEvent { name: "user.updated", when: "an account's name, role or password changed", payload: "UserEvent", schema: schema::<UserEvent> },
     PlatformEvent { name: "user.deleted", when: "an account was deleted", payload: "UserEvent", schema: schema::<UserEvent> },

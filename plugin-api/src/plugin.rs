@@ -38,6 +38,7 @@ pub struct Route<P> {
 /// Schemas are JSON Schemas, made from Rust types with
 /// [`Route::accepts`] and [`Route::responds`] (`schemars`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct RouteDoc {
     /// One line: what the route does.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -178,7 +178,9 @@ fn read_manifest(dir: &Path) -> Result<String, TestHostError> {
 /// on a server, and its jobs fire when the test moves the clock.
 ///
 /// Each host has a data folder of its own (removed when it is dropped), so
-/// tests run in parallel.
+/// tests run in parallel. Use it from ordinary `#[test]` functions: its
+/// calls block, and it runs its own runtimes (inside `#[tokio::test]` they
+/// would panic, as any blocking call on an async runtime's thread).
 ///
 /// ```no_run
 /// # use plugboard_plugin_api::prelude::*;
@@ -466,8 +468,15 @@ impl TestHost {
     /// emit events calls it before returning, so a test sees their
     /// effects without waiting: on a server delivery is asynchronous, and
     /// nothing else differs.
+    ///
+    /// # Panics
+    /// When events are still being delivered after 30 s (a subscriber that
+    /// never returns): the test would otherwise check a state that is not
+    /// settled.
     pub fn settle(&self) {
-        self.runtime.events().drain(Duration::from_secs(30));
+        if !self.runtime.events().drain(Duration::from_secs(30)) {
+            panic!("events emitted during the test were still being delivered after 30 s");
+        }
     }
 
     /// The session of account `name` (made with `role` on first use):
@@ -609,7 +618,9 @@ impl TestHost {
     pub fn deliver<T: Serialize + ?Sized>(&self, name: &str, payload: &T) -> Vec<(String, String)> {
         let payload = serde_json::to_string(payload)
             .unwrap_or_else(|e| panic!("event {name}: cannot encode the payload: {e}"));
-        self.runtime.events().emit_sync(name, &payload)
+        let failures = self.runtime.events().emit_sync(name, &payload);
+        self.settle();
+        failures
     }
 
     /// The job clock's time.
@@ -618,7 +629,11 @@ impl TestHost {
     }
 
     /// Moves the job clock forward by `by`, running every job due on the
-    /// way, in time order, each to its end; the runs it caused.
+    /// way, in time order, each to its end; the runs it caused. Every tick
+    /// runs (an `every 1s` job moved a day runs 86 400 times): move the
+    /// clock in the steps the test needs. Runs never overlap here, so the
+    /// `skipped` outcome a server records for a tick that comes while the
+    /// previous run is still going does not happen on the test host.
     pub fn advance(&self, by: Duration) -> Result<Vec<Fired>, TestHostError> {
         let by = chrono::Duration::from_std(by).map_err(|e| TestHostError::Jobs(e.to_string()))?;
         self.advance_to(self.now() + by)
@@ -652,7 +667,9 @@ impl TestHost {
             .runtime
             .plugin(&self.slug)
             .unwrap_or_else(|| panic!("plugin {} is not loaded", self.slug));
-        entry.with_context(f)
+        let out = entry.with_context(f);
+        self.settle();
+        out
     }
 
     /// The value the plugin stored under KV `key`.

@@ -13,8 +13,10 @@
 //!   their definitions in `components/schemas` as `{slug}.{Name}`, their
 //!   references rewritten to point there.
 //!
-//! Reading it needs a signed-in caller (session or token): it names the
-//! installed plugins and their versions.
+//! Reading it needs a signed-in caller (session or token), and it lists
+//! only what that caller may call: admins and the token see everything; an
+//! account sees the host's public and signed-in endpoints and the plugin
+//! routes its role admits (public, user, the permissions it holds).
 //!
 //! [`Route::summary`]: plugboard_plugin_api::Route::summary
 //! [`Route::accepts`]: plugboard_plugin_api::Route::accepts
@@ -32,8 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/openapi.json", web::get().to(openapi));
 }
 
-async fn openapi(_: Caller, rt: web::Data<Runtime>) -> HttpResponse {
-    HttpResponse::Ok().json(document(&rt))
+async fn openapi(caller: Caller, rt: web::Data<Runtime>) -> HttpResponse {
+    HttpResponse::Ok().json(document(&rt, &caller))
 }
 
 /// Who may call a host endpoint.
@@ -321,12 +323,16 @@ pub const HOST_API: &[HostEndpoint] = &[
     ),
 ];
 
-/// The whole document for the routes live in `rt` now.
-pub fn document(rt: &Runtime) -> Value {
+/// The document for the routes live in `rt` now, as `caller` may see it.
+pub fn document(rt: &Runtime, caller: &Caller) -> Value {
+    let admin = caller.role() == plugboard_frontend_manifest::Role::Admin;
     let mut paths = Map::new();
     let mut schemas = Map::new();
     let mut tags = vec![json!({ "name": "host", "description": "Plugboard's own API" })];
     for (method, path, access, summary) in HOST_API {
+        if *access == Admin && !admin {
+            continue;
+        }
         let mut op = json!({
             "tags": ["host"],
             "summary": summary,
@@ -338,6 +344,18 @@ pub fn document(rt: &Runtime) -> Value {
     }
     for (slug, routes) in rt.routes().documented() {
         let entry = rt.plugin(&slug);
+        let declared = entry
+            .as_ref()
+            .map(|e| e.manifest().permissions.clone())
+            .unwrap_or_default();
+        let as_plugin_sees = caller.for_plugin(rt.grants(), &slug, &declared);
+        let routes: Vec<DocumentedRoute> = routes
+            .into_iter()
+            .filter(|r| crate::access::check(&r.access, &as_plugin_sees).is_ok())
+            .collect();
+        if routes.is_empty() {
+            continue;
+        }
         let description = entry.as_ref().map(|e| {
             let m = e.manifest();
             format!(
@@ -401,12 +419,12 @@ fn secure(op: &mut Value, signed_in: bool) {
     };
 }
 
+/// Unique per operation: a method and a path are (`guestbook.get./entries/{id}`).
 fn operation_id(scope: &str, method: &str, path: &str) -> String {
-    let words: Vec<&str> = path
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    format!("{scope}.{method}.{}", words.join("_"))
+    let path = path
+        .strip_prefix(&format!("/api/plugins/{scope}"))
+        .unwrap_or(path);
+    format!("{scope}.{method}.{path}")
 }
 
 fn plugin_operation(
@@ -488,7 +506,18 @@ fn hoist(slug: &str, mut schema: Value, schemas: &mut Map<String, Value>) -> Val
         if let Some(Value::Object(defs)) = obj.remove("$defs") {
             for (name, mut def) in defs {
                 rewrite_refs(slug, &mut def);
-                schemas.insert(format!("{slug}.{name}"), def);
+                let key = format!("{slug}.{name}");
+                match schemas.get(&key) {
+                    // Two routes naming different types alike: the first
+                    // keeps the name, and this schema's references point
+                    // to it; told in the log, the document stays valid.
+                    Some(existing) if *existing != def => {
+                        tracing::warn!(plugin = slug, "two route types are both named {name}; the OpenAPI document shows the first");
+                    }
+                    _ => {
+                        schemas.insert(key, def);
+                    }
+                }
             }
         }
     }

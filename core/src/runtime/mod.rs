@@ -415,7 +415,7 @@ impl Runtime {
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
         runtime.notify(HookPayload::SystemStartup).await;
-        let started = plugboard_plugin_api::platform::SystemStarted {};
+        let started = plugboard_plugin_api::platform::SystemStarted::default();
         runtime.emit(
             "system.startup",
             &serde_json::to_value(started).unwrap_or_default(),
@@ -430,7 +430,9 @@ impl Runtime {
         // the shutdown takes down).
         self.inner.stopping.send_replace(true);
         self.notify(HookPayload::SystemShutdown).await;
-        for (plugin, error) in self.emit_sync("system.shutdown", &serde_json::json!({})) {
+        let stopping = plugboard_plugin_api::platform::SystemStopping::default();
+        let payload = serde_json::to_value(stopping).unwrap_or_default();
+        for (plugin, error) in self.emit_sync("system.shutdown", &payload) {
             tracing::warn!(plugin = %plugin, "system.shutdown handler failed: {error}");
         }
         let _ops = self.lock_ops().await;

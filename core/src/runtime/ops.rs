@@ -351,7 +351,7 @@ impl Runtime {
                 slug: slug.into(),
             })
             .await;
-        let changed = plugboard_plugin_api::platform::PluginChanged { slug: slug.into() };
+        let changed = plugboard_plugin_api::platform::PluginChanged::new(slug);
         self.emit(
             &format!("plugins.{kind}"),
             &serde_json::to_value(changed).unwrap_or_default(),

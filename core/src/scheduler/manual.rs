@@ -139,7 +139,10 @@ impl ManualClock {
             },
             job.run.clone(),
         );
-        state.now = at;
+        // Never backwards (two callers moving the clock at once).
+        if at > state.now {
+            state.now = at;
+        }
         Some(due)
     }
 }

@@ -16,10 +16,10 @@
 //! ```
 //! use plugboard_core::toolkit::scaffold::{scaffold, Sources, Template};
 //! let dir = std::env::temp_dir().join(format!("scaffold-doc-{}", std::process::id()));
-//! let made = scaffold("hello-world", &dir, Template::Minimal, &Sources::none()).unwrap();
+//! let made = scaffold("hello-world", &dir, Template::Minimal, &Sources::of_this_build()).unwrap();
 //! assert!(made.iter().any(|f| f.ends_with("plugin.json")));
 //! let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-//! assert!(lib.contains("pub struct HelloWorld;"));
+//! assert!(lib.contains("pub struct HelloWorldPlugin;"));
 //! let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
 //! assert!(cargo.contains("name = \"hello_world\""));
 //! # std::fs::remove_dir_all(&dir).unwrap();
@@ -113,6 +113,12 @@ pub enum ScaffoldError {
     /// A dependency's folder has no `Cargo.toml`.
     #[error("{0} is not a crate (no Cargo.toml)")]
     NotACrate(PathBuf),
+    /// No Plugboard sources to depend on.
+    #[error("no Plugboard sources found: plugboard-test-host (which the tests use) is not on crates.io; give --plugin-api-path <plugboard checkout>/plugin-api (nothing was written)")]
+    NoSources,
+    /// The slug makes a crate name Cargo or Rust refuses.
+    #[error("slug {0:?} cannot name a Rust crate (a Rust keyword or a name Cargo reserves); choose another")]
+    ReservedName(String),
     /// Writing failed.
     #[error("writing {path}: {source}")]
     Write {
@@ -124,7 +130,73 @@ pub enum ScaffoldError {
 }
 
 const PLUGIN_API_VERSION: &str = plugboard_plugin_api::abi::API_VERSION;
+/// `test-host/Cargo.toml`'s version (a unit test keeps them equal).
 const TEST_HOST_VERSION: &str = "0.1.0";
+
+/// Rust keywords and names Cargo refuses for a package or library.
+const RESERVED: &[&str] = &[
+    "abstract",
+    "as",
+    "async",
+    "await",
+    "become",
+    "box",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "do",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "final",
+    "fn",
+    "for",
+    "gen",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "macro",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "override",
+    "priv",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "unsafe",
+    "unsized",
+    "use",
+    "virtual",
+    "where",
+    "while",
+    "yield",
+    "alloc",
+    "core",
+    "std",
+    "test",
+    "proc_macro",
+    "proc-macro",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+];
 
 /// Makes the crate for plugin `slug` in `dir` (which must not exist); the
 /// files written.
@@ -135,6 +207,13 @@ pub fn scaffold(
     sources: &Sources,
 ) -> Result<Vec<PathBuf>, ScaffoldError> {
     let slug: Slug = slug.parse()?;
+    let lib_name = slug.as_str().replace('-', "_");
+    if RESERVED.contains(&slug.as_str()) || RESERVED.contains(&lib_name.as_str()) {
+        return Err(ScaffoldError::ReservedName(slug.to_string()));
+    }
+    if sources.test_host.is_none() {
+        return Err(ScaffoldError::NoSources);
+    }
     if dir.exists() {
         return Err(ScaffoldError::Exists(dir.to_path_buf()));
     }
@@ -233,7 +312,10 @@ impl Names {
         Names {
             slug: slug.to_string(),
             lib_name: slug.as_str().replace('-', "_"),
-            struct_name: words.concat(),
+            // `Plugin` as a suffix: no slug can then collide with the
+            // prelude (`Plugin`, `Context`, `Route`…) or the template's
+            // own types (`Note`, `Settings`…).
+            struct_name: words.concat() + "Plugin",
             name: words.join(" "),
         }
     }
@@ -329,11 +411,21 @@ mod tests {
     #[test]
     fn a_bad_slug_or_an_existing_folder_is_refused_and_nothing_is_written() {
         let dir = std::env::temp_dir().join(format!("scaffold-test-{}", std::process::id()));
-        let err = scaffold("Hello", &dir, Template::Full, &Sources::none()).unwrap_err();
+        let sources = Sources::of_this_build();
+        let err = scaffold("Hello", &dir, Template::Full, &sources).unwrap_err();
         assert!(err.to_string().contains("lower-case"), "{err}");
+        for reserved in ["test", "fn", "self", "proc-macro"] {
+            let err = scaffold(reserved, &dir, Template::Full, &sources).unwrap_err();
+            assert!(
+                matches!(err, ScaffoldError::ReservedName(_)),
+                "{reserved}: {err}"
+            );
+        }
+        let err = scaffold("hello", &dir, Template::Full, &Sources::none()).unwrap_err();
+        assert!(matches!(err, ScaffoldError::NoSources), "{err}");
         assert!(!dir.exists());
         std::fs::create_dir_all(&dir).unwrap();
-        let err = scaffold("hello", &dir, Template::Full, &Sources::none()).unwrap_err();
+        let err = scaffold("hello", &dir, Template::Full, &sources).unwrap_err();
         assert!(matches!(err, ScaffoldError::Exists(_)), "{err}");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
@@ -343,10 +435,20 @@ mod tests {
     fn names_follow_the_slug() {
         let n = Names::of(&"my-2nd-plugin".parse().unwrap());
         assert_eq!(n.lib_name, "my_2nd_plugin");
-        assert_eq!(n.struct_name, "My2ndPlugin");
+        assert_eq!(n.struct_name, "My2ndPluginPlugin");
         assert_eq!(n.name, "My 2nd Plugin");
         let toml = cargo_toml(&n, &Sources::none(), false);
         assert!(toml.contains(&format!("plugboard-plugin-api = \"{PLUGIN_API_VERSION}\"")));
         assert!(!toml.contains("path ="));
+    }
+
+    #[test]
+    fn the_test_host_version_is_the_crates() {
+        let toml = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../test-host/Cargo.toml"
+        ))
+        .unwrap();
+        assert!(toml.contains(&format!("\nversion = \"{TEST_HOST_VERSION}\"\n")));
     }
 }

@@ -651,3 +651,63 @@ fn uninstalling_with_its_data_removes_the_plugins_grants_and_keeping_keeps_them(
         );
     }
 }
+
+#[test]
+fn the_api_description_lists_only_what_the_caller_may_call() {
+    let dir = tempdir();
+    let host = gatekeeper_host(dir.path(), None);
+    let ann = account(&host, "ann", "user");
+    let paths = |who: Who<'_>| -> Vec<String> {
+        let (s, doc) = call(&host, who, "GET", "/api/openapi.json");
+        assert_eq!(s, 200, "{doc}");
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                out.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+        out
+    };
+    let (s, _) = call(&host, Who::Nobody, "GET", "/api/openapi.json");
+    assert_eq!(s, 401);
+    let everything = paths(Who::Token);
+    for route in [
+        "GET /api/plugins/gatekeeper/public",
+        "GET /api/plugins/gatekeeper/user",
+        "GET /api/plugins/gatekeeper/admin",
+        "GET /api/plugins/gatekeeper/moderate",
+        "POST /api/admin/plugins/{slug}/enable",
+    ] {
+        assert!(
+            everything.iter().any(|p| p == route),
+            "{route} missing for the token"
+        );
+    }
+    let for_ann = paths(Who::As(&ann));
+    assert!(for_ann
+        .iter()
+        .any(|p| p == "GET /api/plugins/gatekeeper/public"));
+    assert!(for_ann
+        .iter()
+        .any(|p| p == "GET /api/plugins/gatekeeper/user"));
+    for hidden in [
+        "GET /api/plugins/gatekeeper/admin",
+        "GET /api/plugins/gatekeeper/moderate",
+        "POST /api/admin/plugins/{slug}/enable",
+    ] {
+        assert!(
+            !for_ann.iter().any(|p| p == hidden),
+            "{hidden} shown to a user"
+        );
+    }
+    // Granted the permission, ann sees its route.
+    let (s, v) = host.admin(
+        "PUT",
+        "/api/admin/plugins/gatekeeper/permissions",
+        Some(json!({"grants": {"moderate": ["user"]}})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert!(paths(Who::As(&ann))
+        .iter()
+        .any(|p| p == "GET /api/plugins/gatekeeper/moderate"));
+}

@@ -25,6 +25,7 @@ mod marketplace;
 mod marketplace_checks;
 mod marketplace_hostile;
 mod one_user_model;
+mod platform_events;
 mod prometheus;
 mod quarantine;
 mod replicas;

@@ -5,7 +5,6 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
-use clap::Parser;
 use plugboard_core::{
     inspect::Inspector,
     toolkit::dev::{server::DevServer, Outcome, Session},
@@ -25,9 +24,11 @@ pub(crate) struct DevArgs {
     /// Where the development server listens (port 0: a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: String,
-    /// Use this running server instead of starting one. It installs from
-    /// the development catalog in <crate>/target/plugboard-dev/, so it must
-    /// be able to read that folder (the same machine).
+    /// Use this running server (on this machine: a loopback address)
+    /// instead of starting one. It installs from the development catalog in
+    /// <crate>/target/plugboard-dev/, and keeps trusting the development
+    /// key and listing that catalog after `dev` stops (remove them in its
+    /// admin when done).
     #[arg(long, requires = "token")]
     server: Option<String>,
     /// The attached server's admin token.
@@ -37,13 +38,6 @@ pub(crate) struct DevArgs {
     /// build).
     #[arg(long)]
     release: bool,
-}
-
-/// `plugboard serve`'s flags, parsed from a list (its defaults applied).
-#[derive(Parser)]
-struct ServeLine {
-    #[command(flatten)]
-    args: ServeArgs,
 }
 
 pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -72,16 +66,10 @@ async fn run_with_own_server(
     inspector: Inspector,
 ) -> anyhow::Result<()> {
     let data_dir = Session::state_dir(&crate_dir).join("data");
-    let line = ServeLine::try_parse_from([
-        "serve".as_ref(),
-        "--data-dir".as_ref(),
-        data_dir.as_os_str(),
-        "--bind".as_ref(),
-        args.bind.as_ref(),
-    ])?;
+    let serve_args = ServeArgs::for_dev(&data_dir, &args.bind)?;
     let (listening, ready) = tokio::sync::oneshot::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    let mut server = Box::pin(serve::run_with(line.args, Some(listening), Some(stopped)));
+    let mut server = Box::pin(serve::run_with(serve_args, Some(listening), Some(stopped)));
     let (addr, token) = tokio::select! {
         ready = ready => ready.context("the development server did not start")?,
         ended = &mut server => {

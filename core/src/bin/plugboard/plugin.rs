@@ -129,9 +129,6 @@ pub(crate) async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
             for f in &files {
                 say!("  {}", f.strip_prefix(&dir).unwrap_or(f).display());
             }
-            if sources.plugin_api.is_none() {
-                say!("plugin-api is a crates.io dependency (no Plugboard sources found; --plugin-api-path uses local ones)");
-            }
             say!("next: cd {} && cargo test", dir.display());
             Ok(())
         }

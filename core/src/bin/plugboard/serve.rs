@@ -90,6 +90,39 @@ pub(crate) struct ServeArgs {
     trusted_keys: Vec<String>,
 }
 
+impl ServeArgs {
+    /// The development server of `plugboard dev`: SQLite in `data_dir`,
+    /// listening on `bind`, every other setting at its default. Settings
+    /// that `serve` also reads from `PLUGBOARD_*` variables (a database
+    /// URL, a replica name, a metrics address, proxies, an origin) are
+    /// cleared: a shell set up for a real deployment must not make the dev
+    /// server join it.
+    pub(crate) fn for_dev(data_dir: &std::path::Path, bind: &str) -> anyhow::Result<ServeArgs> {
+        #[derive(clap::Parser)]
+        struct Line {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let mut args = <Line as clap::Parser>::try_parse_from([
+            "serve".as_ref(),
+            "--data-dir".as_ref(),
+            data_dir.as_os_str(),
+            "--bind".as_ref(),
+            bind.as_ref(),
+        ])?
+        .args;
+        args.database_url = None;
+        args.replica = None;
+        args.metrics_bind = None;
+        args.public_origin = None;
+        args.trusted_proxies = Vec::new();
+        args.catalog_sources = Vec::new();
+        args.trusted_keys = Vec::new();
+        args.safe_mode = false;
+        Ok(args)
+    }
+}
+
 /// Told where the server listens, and its admin token, once it does.
 pub(crate) type Listening = tokio::sync::oneshot::Sender<(std::net::SocketAddr, String)>;
 

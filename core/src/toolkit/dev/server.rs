@@ -45,8 +45,35 @@ pub struct DevServer {
 
 impl DevServer {
     /// A server already running at `base` (`http://host:port`), with its
-    /// admin token.
+    /// admin token. Only a loopback address is accepted: the server reads
+    /// the development catalog from this machine's disk, and will trust the
+    /// development key.
     pub fn attach(base: &str, token: &str) -> Result<DevServer, ServerError> {
+        let host = base
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default();
+        let host = host
+            .rsplit_once(':')
+            .map_or(host, |(h, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            })
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err(ServerError::Transport(format!(
+                "{base} is not a loopback address: plugboard dev installs from files on this machine and makes the server trust its development key, so it attaches only to a server here (127.0.0.1, ::1, localhost)"
+            )));
+        }
         let server = DevServer {
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
