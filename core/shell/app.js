@@ -4,6 +4,7 @@
 import { api, h, flash, setCsrf, ApiError } from './api.js';
 import { pluginsView, detailView } from './views.js';
 import { apiView } from './apidocs.js';
+import { setTitle } from './format.js';
 import { marketplaceView } from './marketplace.js';
 import { settingsView } from './settings.js';
 import { renderWidgets, pageFor, mount } from './contributions.js';
@@ -25,6 +26,7 @@ window.addEventListener('popstate', () => render());
 
 function showLogin(message) {
   document.getElementById('top').hidden = true;
+  setTitle('Sign in');
   const user = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const error = h('p', { class: 'field-error', role: 'alert', id: 'login-error' }, message || '');
@@ -61,6 +63,7 @@ function showLogin(message) {
 }
 
 function showChangePassword(session) {
+  setTitle('Choose your password');
   const current = h('input', { id: 'current-password', type: 'password', autocomplete: 'current-password', required: true });
   const next = h('input', { id: 'new-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
   const again = h('input', { id: 'repeat-password', type: 'password', autocomplete: 'new-password', required: true });
@@ -127,21 +130,24 @@ async function render() {
     const path = location.pathname.replace(/\/$/, '') || '/admin';
     const page = pageFor(ctx.manifest, path);
     let m;
-    if (path === '/admin') await dashboard();
-    else if (path === '/admin/plugins') await pluginsView(main, ctx);
-    else if (path === '/admin/marketplace') await marketplaceView(main, ctx);
-    else if (path === '/admin/settings') await settingsView(main, ctx);
+    if (path === '/admin') { setTitle('Dashboard'); await dashboard(); }
+    else if (path === '/admin/plugins') { setTitle('Plugins'); await pluginsView(main, ctx); }
+    else if (path === '/admin/marketplace') { setTitle('Marketplace'); await marketplaceView(main, ctx); }
+    else if (path === '/admin/settings') { setTitle('Settings'); await settingsView(main, ctx); }
     else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) await detailView(main, m[1], ctx);
-    else if ((m = path.match(/^\/admin\/api\/([a-z0-9-]+)$/))) await apiView(main, m[1]);
+    else if ((m = path.match(/^\/admin\/api\/([a-z0-9-]+)$/))) { setTitle(`API of ${m[1]}`); await apiView(main, m[1]); }
     else if (page) {
+      setTitle(page.title);
       const holder = h('div');
       main.replaceChildren(h('h1', {}, page.title), holder);
       await mount(holder, page, { path });
     } else {
+      setTitle('Not found');
       main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, `Nothing lives at ${path} (a plugin page appears when its plugin is enabled).`));
     }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) { ctx.session = null; showLogin('Your session has ended. Sign in again.'); return; }
+    setTitle('Something went wrong');
     main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', { class: 'error-text' }, e.message));
   }
 }

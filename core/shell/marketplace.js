@@ -2,6 +2,7 @@
 // progress; pending updates (apply / dismiss); sources and trusted keys.
 
 import { api, h, flash } from './api.js';
+import { plural } from './format.js';
 
 async function follow(id, bar, text) {
   for (;;) {
@@ -112,7 +113,7 @@ export async function marketplaceView(main, ctx, params = new URLSearchParams(lo
       await ctx.refresh();
     } }, 'Sync catalogs now'),
     h('h2', {}, 'Sources'),
-    h('ul', {}, ...sources.map(s => h('li', {}, `${s.location} — ${s.entries} entries${s.allow_unsigned ? ', unsigned allowed' : ''}`,
+    h('ul', {}, ...sources.map(s => h('li', {}, `${s.location} — ${plural(s.entries, 'entry', 'entries')}${s.allow_unsigned ? ', unsigned allowed' : ''}`,
       s.last_error ? h('span', { class: 'error-text' }, ` (last sync failed: ${s.last_error})`) : '', ' ',
       h('button', { type: 'button', class: 'danger', onclick: async () => {
         try { await api('DELETE', `/api/admin/catalog/sources/${s.id}`); flash('Source removed'); } catch (e) { flash(e.message, true); }

@@ -3,6 +3,14 @@
 import { api, h, flash, ApiError } from './api.js';
 import { schemaForm } from './schema-form.js';
 import { routesTable, permissionsSection } from './access.js';
+import { when, setTitle } from './format.js';
+
+/** A job's last three runs: outcome, when, where; `—` when none. */
+function lastRuns(runs) {
+  const shown = (runs || []).slice(0, 3);
+  if (!shown.length) return ['—'];
+  return shown.flatMap((r, i) => [i ? '; ' : '', `${r.outcome} `, when(r.started_at), r.replica ? ` on ${r.replica}` : '']);
+}
 
 function badge(state) {
   return h('span', { class: `badge ${state}`, 'data-state': state }, state.replace('_', ' '));
@@ -72,7 +80,7 @@ function replicasSection({ this: here, replicas }) {
         h('td', {}, h('span', { class: `badge ${r.alive ? 'active' : 'errored'}` }, r.alive ? 'alive' : 'gone')),
         h('td', {}, r.host_version),
         h('td', {}, String((r.plugins || []).filter(p => p.live).length)),
-        h('td', {}, r.seen_at))))));
+        h('td', {}, when(r.seen_at)))))));
 }
 
 /** What each replica runs of plugin `p`: its version there and whether it is live. */
@@ -236,6 +244,7 @@ export async function detailView(main, slug, ctx) {
     permissionsSection(slug),
     api('GET', '/api/admin/replicas').catch(() => ({ shared: false, replicas: [] })),
   ]);
+  setTitle(p.name || p.slug);
   const m = p.metrics || { calls: 0, errors: 0, panics: 0, p50_us: 0, p99_us: 0, max_us: 0 };
   const sections = [
     h('h1', {}, p.name || p.slug, ' ', badge(p.state)),
@@ -264,11 +273,11 @@ export async function detailView(main, slug, ctx) {
     ...callsSection(p),
     h('h2', {}, 'Scheduled jobs'), jobs.jobs && jobs.jobs.length
       ? h('table', {}, h('thead', {}, h('tr', {}, ...['Job', 'Schedule', 'Next run', 'Last runs'].map(t => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, j.next_run || '—'),
-          h('td', {}, (j.recent_runs || []).slice(0, 3).map(r => `${r.outcome} ${r.started_at || ''}${r.replica ? ` on ${r.replica}` : ''}`).join('; ') || '—')))))
+        h('tbody', {}, ...jobs.jobs.map(j => h('tr', {}, h('td', {}, j.name), h('td', {}, j.schedule), h('td', {}, when(j.next_run)),
+          h('td', {}, ...lastRuns(j.recent_runs))))))
       : h('p', { class: 'hint' }, 'None.'),
     h('h2', {}, 'Audit trail'),
-    h('ul', {}, ...audit.entries.map(a => h('li', {}, `${a.at}: ${a.from || '—'} → ${a.to} by ${a.actor}${a.error ? ` (${a.error})` : ''}`))),
+    h('ul', { 'data-audit': '' }, ...audit.entries.map(a => h('li', {}, when(a.at), `: ${a.from || '—'} → ${a.to} by ${a.actor}${a.error ? ` (${a.error})` : ''}`))),
   ];
   if (config && config.schema) {
     const form = schemaForm(config.schema, config.config);

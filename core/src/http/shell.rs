@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/access.js"),
     ),
     (
+        "format.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/format.js"),
+    ),
+    (
         "apidocs.js",
         "text/javascript; charset=utf-8",
         include_str!("../../shell/apidocs.js"),
