@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use plugboard_core::{
     http::{self, AdminToken},
     scheduler::{manual::Fired, JobRun},
+    toolkit::admin_client::{AdminClient, AdminError},
     Runtime, RuntimeConfig, Services,
 };
 use plugboard_plugin_api::{BuiltinPlugin, Context, Plugin, PluginObject, PluginResult};
@@ -201,6 +202,7 @@ pub struct TestHost {
     events: Mutex<Captured>,
     sessions: Mutex<HashMap<String, (String, String, String)>>,
     agent: ureq::Agent,
+    admin: AdminClient,
     stop: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     _data: tempfile::TempDir,
@@ -297,6 +299,7 @@ impl TestHost {
             .build()
             .into();
         let runtime = services.runtime.clone();
+        let admin = AdminClient::new(&base, &token);
         let mut host = TestHost {
             slug: String::new(),
             base,
@@ -306,6 +309,7 @@ impl TestHost {
             events: Mutex::new((tapped, Vec::new())),
             sessions: Mutex::default(),
             agent,
+            admin,
             stop: Some(stop),
             thread: Some(thread),
             _data: data,
@@ -527,31 +531,12 @@ impl TestHost {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, TestHostError> {
-        let req = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json");
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let req = req
-            .body(body)
-            .map_err(|e| TestHostError::Host(e.to_string()))?;
-        let resp = self
-            .agent
-            .run(req)
-            .map_err(|e| TestHostError::Host(format!("{method} {path}: {e}")))?;
-        let status = resp.status().as_u16();
-        let text = resp.into_body().read_to_string().unwrap_or_default();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let answer = self.admin.call(method, path, body);
         self.settle();
-        if (200..300).contains(&status) {
-            Ok(value)
-        } else {
-            Err(TestHostError::Refused {
-                status,
-                body: value,
-            })
-        }
+        answer.map_err(|e| match e {
+            AdminError::Api { status, body, .. } => TestHostError::Refused { status, body },
+            AdminError::Transport(why) => TestHostError::Host(why),
+        })
     }
 
     /// Sets the plugin's configuration through the admin API: refused as on

@@ -3,5 +3,6 @@
 //! `sign` are in [`crate::marketplace`], beside the install checks they
 //! share.)
 
+pub mod admin_client;
 pub mod dev;
 pub mod scaffold;

@@ -226,46 +226,35 @@ pub fn scaffold(
         }
     }
     let names = Names::of(&slug);
-    let files: Vec<(&str, String)> = match template {
-        Template::Minimal => vec![
-            ("Cargo.toml", cargo_toml(&names, sources, false)),
-            (
-                "plugin.json",
-                include_str!("templates/minimal/plugin.json").into(),
-            ),
-            (
-                "src/lib.rs",
-                include_str!("templates/minimal/src/lib.rs").into(),
-            ),
+    let full = template == Template::Full;
+    // The template's own files, then what both share.
+    let own: &[(&str, &str)] = if full {
+        &[
+            ("plugin.json", include_str!("templates/full/plugin.json")),
+            ("src/lib.rs", include_str!("templates/full/src/lib.rs")),
             (
                 "tests/plugin.rs",
-                include_str!("templates/minimal/tests/plugin.rs").into(),
-            ),
-            (".gitignore", include_str!("templates/gitignore").into()),
-            ("README.md", readme(false)),
-        ],
-        Template::Full => vec![
-            ("Cargo.toml", cargo_toml(&names, sources, true)),
-            (
-                "plugin.json",
-                include_str!("templates/full/plugin.json").into(),
-            ),
-            (
-                "src/lib.rs",
-                include_str!("templates/full/src/lib.rs").into(),
-            ),
-            (
-                "tests/plugin.rs",
-                include_str!("templates/full/tests/plugin.rs").into(),
+                include_str!("templates/full/tests/plugin.rs"),
             ),
             (
                 "assets/widget.js",
-                include_str!("templates/full/assets/widget.js").into(),
+                include_str!("templates/full/assets/widget.js"),
             ),
-            (".gitignore", include_str!("templates/gitignore").into()),
-            ("README.md", readme(true)),
-        ],
+        ]
+    } else {
+        &[
+            ("plugin.json", include_str!("templates/minimal/plugin.json")),
+            ("src/lib.rs", include_str!("templates/minimal/src/lib.rs")),
+            (
+                "tests/plugin.rs",
+                include_str!("templates/minimal/tests/plugin.rs"),
+            ),
+        ]
     };
+    let mut files: Vec<(&str, String)> = vec![("Cargo.toml", cargo_toml(&names, sources, full))];
+    files.extend(own.iter().map(|(rel, text)| (*rel, text.to_string())));
+    files.push((".gitignore", include_str!("templates/gitignore").into()));
+    files.push(("README.md", readme(full)));
     let mut written = Vec::new();
     let write = |rel: &str, text: &[u8]| -> Result<PathBuf, ScaffoldError> {
         let path = dir.join(rel);

@@ -13,24 +13,17 @@ use std::{
 
 use serde_json::{json, Value};
 
+use crate::toolkit::admin_client::{AdminClient, AdminError};
+
 /// Why the server could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The server answered with an error.
-    #[error("{method} {path}: {status} {body}")]
-    Api {
-        /// The method.
-        method: String,
-        /// The path.
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The answer.
-        body: Value,
-    },
-    /// No answer.
-    #[error("{0}")]
-    Transport(String),
+    /// An admin call failed.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    /// Not a server on this machine.
+    #[error("{0} is not a loopback address: plugboard dev installs from files on this machine and makes the server trust its development key, so it attaches only to a server here (127.0.0.1, ::1, localhost)")]
+    NotLoopback(String),
     /// The install job failed: the server's reason.
     #[error("the server refused the build: {0}")]
     Refused(String),
@@ -38,9 +31,7 @@ pub enum ServerError {
 
 /// A development server.
 pub struct DevServer {
-    base: String,
-    token: String,
-    agent: ureq::Agent,
+    client: AdminClient,
 }
 
 impl DevServer {
@@ -70,14 +61,10 @@ impl DevServer {
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
         if !loopback {
-            return Err(ServerError::Transport(format!(
-                "{base} is not a loopback address: plugboard dev installs from files on this machine and makes the server trust its development key, so it attaches only to a server here (127.0.0.1, ::1, localhost)"
-            )));
+            return Err(ServerError::NotLoopback(base.to_string()));
         }
         let server = DevServer {
-            base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
-            agent: agent(),
+            client: AdminClient::new(base, token),
         };
         server.api("GET", "/api/admin/plugins", None)?;
         Ok(server)
@@ -85,35 +72,12 @@ impl DevServer {
 
     /// The server's base URL.
     pub fn base(&self) -> &str {
-        &self.base
+        self.client.base()
     }
 
     /// One admin API call: the JSON answer, or the server's error.
     pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, ServerError> {
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
-            .body(body.map(|b| b.to_string()).unwrap_or_default())
-            .map_err(|e| ServerError::Transport(e.to_string()))?;
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| ServerError::Transport(format!("{method} {path}: {e}")))?;
-        let status = response.status().as_u16();
-        let text = response.into_body().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(ServerError::Api {
-                method: method.into(),
-                path: path.into(),
-                status,
-                body,
-            })
-        }
+        Ok(self.client.call(method, path, body)?)
     }
 
     /// Trusts `public_key` and lists the catalog at `catalog` as a source
@@ -158,7 +122,7 @@ impl DevServer {
         )?;
         let id = job["id"]
             .as_u64()
-            .ok_or_else(|| ServerError::Transport(format!("no install id in {job}")))?;
+            .ok_or_else(|| ServerError::Refused(format!("no install id in {job}")))?;
         loop {
             let job = self.api("GET", &format!("/api/admin/installs/{id}"), None)?;
             match job["stage"]
@@ -192,10 +156,3 @@ impl DevServer {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(600)))
-        .build()
-        .into()
-}
