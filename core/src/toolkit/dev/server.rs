@@ -156,3 +156,41 @@ impl DevServer {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_server_on_this_machine_is_attached_to() {
+        // Addresses that read as local to a hasty eye and are not: user
+        // info before the host, a look-alike name, a port-less trick.
+        for hostile in [
+            "http://127.0.0.1@evil.example/",
+            "http://localhost:80@evil.example",
+            "http://localhost.evil.example:8080",
+            "http://evil.example/127.0.0.1",
+            "http://10.0.0.5:8080",
+            "127.0.0.1:8080",
+        ] {
+            match DevServer::attach(hostile, "token") {
+                Err(ServerError::NotLoopback(_)) => {}
+                Err(other) => panic!("{hostile}: refused for another reason: {other}"),
+                Ok(_) => panic!("{hostile}: attached"),
+            }
+        }
+        // A loopback address passes the check (and then finds no server).
+        for local in [
+            "http://127.0.0.1:9",
+            "http://[::1]:9",
+            "http://localhost:9/",
+        ] {
+            assert!(
+                matches!(
+                    DevServer::attach(local, "token"),
+                    Err(ServerError::Admin(_))
+                ),
+                "{local}"
+            );
+        }
+    }
+}
