@@ -257,7 +257,10 @@ struct Inner {
     /// never seen is a new one).
     configs_primed: std::sync::atomic::AtomicBool,
     /// SQLite: the lock that keeps a second process off the database.
-    _sqlite_lock: Option<std::fs::File>,
+    /// Held from the start until [`Runtime::shutdown`] (not until the last
+    /// handle goes: a task finishing late must not keep a restart in the
+    /// same process out).
+    sqlite_lock: Mutex<Option<std::fs::File>>,
 }
 
 /// The Plugboard host runtime. Cheap to clone.
@@ -396,7 +399,7 @@ impl Runtime {
                 configs_seen: DashMap::new(),
                 configs_primed: Default::default(),
                 replica,
-                _sqlite_lock: sqlite_lock,
+                sqlite_lock: Mutex::new(sqlite_lock),
             }),
         };
         for part in [
@@ -454,6 +457,14 @@ impl Runtime {
         self.inner.scheduler.stop();
         // A normal end: nothing in flight is a crash.
         self.inner.exec.retire_journal();
+        // Done with the database: another start may take it.
+        drop(
+            self.inner
+                .sqlite_lock
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
     }
 
     /// A handle for background tasks that must not keep the runtime alive.
