@@ -46,6 +46,7 @@ fn main() {
     let trust = TrustPolicy {
         keys: vec![key.public()],
         allow_unsigned: false,
+        asks: None,
     };
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -121,6 +121,7 @@ fn main() {
     let trust = TrustPolicy {
         keys: vec![key.public()],
         allow_unsigned: false,
+        asks: None,
     };
 
     // The host, on real HTTP.

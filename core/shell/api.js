@@ -50,11 +50,21 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Shows a message in the status line (`bad` for errors). */
+/** Shows a notification (`bad` for errors) in the corner, over the page:
+ *  the layout never moves. It goes after a while, or when the page changes;
+ *  errors stay until dismissed or the page changes. */
 export function flash(message, bad = false) {
-  const f = document.getElementById('flash');
-  f.textContent = message;
-  f.className = bad ? 'bad' : '';
-  clearTimeout(flash.timer);
-  flash.timer = setTimeout(() => { f.textContent = ''; f.className = ''; }, 8000);
+  const area = document.getElementById('toasts');
+  const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss' }, '×');
+  const toast = h('div', { class: bad ? 'toast bad' : 'toast', role: bad ? 'alert' : 'status' },
+    h('span', {}, message), close);
+  close.addEventListener('click', () => toast.remove());
+  area.append(toast);
+  while (area.children.length > 4) area.firstElementChild.remove();
+  if (!bad) setTimeout(() => toast.remove(), 6000);
+}
+
+/** Removes every notification (on navigation). */
+export function clearToasts() {
+  document.getElementById('toasts').replaceChildren();
 }

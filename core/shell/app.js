@@ -1,8 +1,10 @@
 // The admin shell: sign-in, navigation (with the plugins' menu items),
 // routing in the browser, live updates over server-sent events.
 
-import { api, h, flash, setCsrf, ApiError } from './api.js';
-import { pluginsView, detailView } from './views.js';
+import { api, h, flash, clearToasts, setCsrf, ApiError } from './api.js';
+import { pluginsView } from './views.js';
+import { pluginPage, TABS } from './plugin-page.js';
+import { catalogView } from './catalog.js';
 import { apiView } from './apidocs.js';
 import { setTitle } from './format.js';
 import { marketplaceView } from './marketplace.js';
@@ -11,18 +13,32 @@ import { renderWidgets, pageFor, mount } from './contributions.js';
 import { icon } from './icons.js';
 
 const main = document.getElementById('main');
-const ctx = { session: null, manifest: { contributions: [] }, refresh: () => render() };
+const ctx = { session: null, manifest: { contributions: [] }, refresh: (focus) => render(focus), navigate: (path) => navigate(path) };
 
-function navigate(path) {
+/** Goes to `path`: a new page, so notifications go and focus moves to it. */
+async function navigate(path) {
   history.pushState(null, '', path);
-  render();
+  clearToasts();
+  await render();
+  const heading = main.querySelector('h1');
+  if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); } else main.focus();
+}
+
+/** On narrow screens each table cell shows its column's heading. */
+function labelCells(root) {
+  for (const table of root.querySelectorAll('table')) {
+    const heads = [...table.querySelectorAll('thead th')].map(th => th.textContent);
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      [...tr.children].forEach((td, i) => { if (heads[i]) td.setAttribute('data-label', heads[i]); });
+    }
+  }
 }
 
 document.addEventListener('click', (ev) => {
   const a = ev.target.closest('a[data-link]');
   if (a && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) { ev.preventDefault(); navigate(a.getAttribute('href')); }
 });
-window.addEventListener('popstate', () => render());
+window.addEventListener('popstate', () => { clearToasts(); render(); });
 
 function showLogin(message) {
   document.getElementById('top').hidden = true;
@@ -122,8 +138,33 @@ async function dashboard() {
   renderWidgets(main, ctx.manifest, 'dashboard/widgets/v1');
 }
 
-async function render() {
+// One drawing at a time: a drawing started by a live update must not
+// replace the page under one that is putting the focus back.
+let drawing = Promise.resolve();
+
+function render(focus) {
+  drawing = drawing.then(() => renderNow(focus), () => renderNow(focus));
+  return drawing;
+}
+
+async function renderNow(focus) {
   if (!ctx.session) return;
+  // The control in use keeps the focus when the page is drawn again (a
+  // toggle, an action): found again by its id. A control that was disabled
+  // while its request ran lost the focus: it names itself (`focus`).
+  const focused = focus || (document.activeElement && document.activeElement !== document.body ? document.activeElement.id : null);
+  try {
+    await draw();
+  } finally {
+    labelCells(main);
+    if (focused) {
+      const again = document.getElementById(focused);
+      if (again && again !== document.activeElement) again.focus();
+    }
+  }
+}
+
+async function draw() {
   try {
     await loadManifest();
     renderNav();
@@ -134,7 +175,16 @@ async function render() {
     else if (path === '/admin/plugins') { setTitle('Plugins'); await pluginsView(main, ctx); }
     else if (path === '/admin/marketplace') { setTitle('Marketplace'); await marketplaceView(main, ctx); }
     else if (path === '/admin/settings') { setTitle('Settings'); await settingsView(main, ctx); }
-    else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) await detailView(main, m[1], ctx);
+    else if ((m = path.match(/^\/admin\/detail\/([a-z0-9-]+)$/))) {
+      // The old address of a plugin's page.
+      history.replaceState(null, '', `/admin/plugins/${m[1]}/overview`);
+      await pluginPage(main, m[1], 'overview', ctx);
+    } else if ((m = path.match(/^\/admin\/marketplace\/([a-z0-9-]+)$/))) await catalogView(main, m[1], ctx);
+    else if ((m = path.match(/^\/admin\/plugins\/([a-z0-9-]+)(?:\/([a-z0-9-]+))?$/)) && (TABS.some(t => t[0] === m[2]) || (!m[2] && !page))) {
+      await pluginPage(main, m[1], m[2] || 'overview', ctx);
+    } else if (page && page.kind === 'admin_page' && (m = path.match(/^\/admin\/plugins\/([a-z0-9-]+)/)) && page.plugin === m[1]) {
+      await pluginPage(main, m[1], null, ctx, page);
+    }
     else if ((m = path.match(/^\/admin\/api\/([a-z0-9-]+)$/))) { setTitle(`API of ${m[1]}`); await apiView(main, m[1]); }
     else if (page) {
       setTitle(page.title);

@@ -1,19 +1,10 @@
-// The marketplace: browse, search and filter the catalog; install with
-// progress; pending updates (apply / dismiss); sources and trusted keys.
+// The marketplace: browse, search and filter the catalog; install and
+// enable with consent and progress; the update queue (approve / apply /
+// dismiss); sources and trusted keys.
 
 import { api, h, flash } from './api.js';
+import { installAndEnable } from './catalog.js';
 import { plural } from './format.js';
-
-async function follow(id, bar, text) {
-  for (;;) {
-    const job = await api('GET', `/api/admin/installs/${id}`);
-    if (job.total) { bar.max = job.total; bar.value = job.downloaded; } else bar.removeAttribute('value');
-    text.textContent = `${job.current}: ${job.stage.replace('_', ' ')}${job.total ? ` (${Math.round(100 * job.downloaded / job.total)} %)` : ''}`;
-    if (job.stage === 'done') { bar.max = 1; bar.value = 1; return job; }
-    if (job.stage === 'failed') throw new Error(job.error);
-    await new Promise(r => setTimeout(r, 150));
-  }
-}
 
 /** The marketplace page. */
 export async function marketplaceView(main, ctx, params = new URLSearchParams(location.search)) {
@@ -48,44 +39,65 @@ export async function marketplaceView(main, ctx, params = new URLSearchParams(lo
   const cards = entries.map(e => {
     const bar = h('progress', { class: 'progress', hidden: true, 'aria-label': `Installing ${e.name}` });
     const text = h('span', { class: 'hint', 'aria-live': 'polite' });
-    const installed = !!e.installed_version;
-    const button = h('button', { class: 'primary', type: 'button', disabled: installed, 'data-install': e.slug }, installed ? `Installed (${e.state})` : 'Install');
-    button.addEventListener('click', async () => {
-      button.disabled = true; bar.hidden = false;
-      try {
-        const job = await api('POST', '/api/admin/plugins/install', { slug: e.slug, version: e.version });
-        await follow(job.id, bar, text);
-        flash(`${e.name} ${e.version} installed`);
-        await ctx.refresh();
-      } catch (err) {
-        flash(`Install of ${e.slug} failed: ${err.message}`, true);
-        text.textContent = err.message; button.disabled = false;
-      }
-    });
-    return h('article', { class: 'card', 'data-entry': e.slug },
-      h('h2', {}, e.name, ' ', h('span', { class: 'hint' }, e.version)),
+    const href = `/admin/marketplace/${e.slug}`;
+    const icon = e.icon_url
+      ? h('img', { class: 'icon', alt: '', src: `/api/admin/catalog/image?source=${e.source_id}&url=${encodeURIComponent(e.icon_url)}` })
+      : h('span', { class: 'icon placeholder', 'aria-hidden': 'true' }, e.name.slice(0, 1));
+    let status;
+    if (e.installed_version) {
+      // What it is here, as words, linking to the plugin's page.
+      const words = e.update_available ? `update available (${e.installed_version} → ${e.version})`
+        : e.state === 'active' ? 'active' : e.state === 'errored' ? 'errored' : 'off';
+      const cls = e.update_available ? 'pending_uninstall' : e.state === 'active' ? 'active' : e.state === 'errored' ? 'errored' : 'inactive';
+      status = h('p', {}, h('span', { class: `badge ${cls}`, 'data-card-state': e.update_available ? 'update' : e.state }, words), ' ',
+        h('a', { href: `/admin/plugins/${e.slug}/overview`, 'data-link': true }, `Open ${e.name}`));
+    } else {
+      const button = h('button', { class: 'primary', type: 'button', 'data-install': e.slug }, 'Install and enable');
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        try {
+          if (await installAndEnable({ slug: e.slug, version: e.version, name: e.name }, bar, text)) await ctx.refresh();
+          else button.disabled = false;
+        } catch (err) {
+          flash(`Install of ${e.slug} failed: ${err.message}`, true);
+          text.textContent = err.message; button.disabled = false;
+        }
+      });
+      status = h('p', {}, button, ' ', bar, ' ', text);
+    }
+    return h('article', { class: 'card entry', 'data-entry': e.slug },
+      h('div', { class: 'entry-head' }, icon,
+        h('div', {}, h('h2', {}, h('a', { href, 'data-link': true }, e.name), ' ', h('span', { class: 'hint' }, e.version)),
+          h('p', { class: 'hint' }, [e.category, ...(e.tags || [])].filter(Boolean).join(' · '), e.author ? ` — by ${e.author}` : ''))),
       h('p', {}, e.description),
-      h('p', { class: 'hint' }, [e.category, ...(e.tags || [])].filter(Boolean).join(' · '), e.author ? ` — by ${e.author}` : ''),
-      e.update_available ? h('p', { class: 'badge installed' }, 'update available') : '',
-      button, ' ', bar, ' ', text);
+      status);
   });
 
-  const pending = updates.filter(u => u.state === 'pending');
-  const updateRows = pending.map(u => h('li', { 'data-update': u.id },
-    `${u.slug}: ${u.from_version} → ${u.to_version} `,
+  const open = updates.filter(u => u.state === 'pending' || u.state === 'needs_approval');
+  const updateRows = open.map(u => h('li', { 'data-update': u.id, 'data-update-state': u.state },
+    h('strong', {}, u.slug), `: ${u.from_version} → ${u.to_version} `,
+    u.state === 'needs_approval' ? h('div', { class: 'approval' },
+      h('p', {}, h('span', { class: 'badge pending_uninstall' }, 'needs approval'), ' This version also asks to:'),
+      h('ul', { class: 'asks' }, ...(u.asks_added || []).map(a => h('li', { 'data-ask': a.id }, a.words)))) : '',
     u.error ? h('span', { class: 'error-text' }, `(last attempt: ${u.error}) `) : '',
-    h('button', { type: 'button', class: 'primary', onclick: async () => {
-      try { await api('POST', `/api/admin/updates/${u.id}/apply`); flash(`${u.slug} updated to ${u.to_version}`); }
-      catch (e) { flash(`Update of ${u.slug} failed: ${e.message}`, true); }
-      await ctx.refresh();
-    } }, 'Apply'), ' ',
+    u.state === 'needs_approval'
+      ? h('button', { type: 'button', class: 'primary', 'data-approve': u.slug, onclick: async () => {
+        try { await api('POST', `/api/admin/updates/${u.id}/approve`); flash(`${u.slug} ${u.to_version} approved: apply it when ready`); }
+        catch (e) { flash(`Could not approve ${u.slug}: ${e.message}`, true); }
+        await ctx.refresh();
+      } }, 'Approve')
+      : h('button', { type: 'button', class: 'primary', 'data-apply': u.slug, onclick: async () => {
+        try { await api('POST', `/api/admin/updates/${u.id}/apply`); flash(`${u.slug} updated to ${u.to_version}`); }
+        catch (e) { flash(`Update of ${u.slug} failed: ${e.message}`, true); }
+        await ctx.refresh();
+      } }, 'Apply'), ' ',
     h('button', { type: 'button', onclick: async () => {
       try { await api('POST', `/api/admin/updates/${u.id}/dismiss`); flash('Dismissed'); } catch (e) { flash(e.message, true); }
       await ctx.refresh();
     } }, 'Dismiss')));
 
   const loc = h('input', { id: 'source-location', required: true, placeholder: 'https://… or /path/catalog.json' });
-  const unsigned = h('input', { id: 'source-unsigned', type: 'checkbox' });
+  const unsigned = h('input', { id: 'source-unsigned', type: 'checkbox', role: 'switch' });
   const sourceForm = h('form', { class: 'filters', onsubmit: async (ev) => {
     ev.preventDefault();
     try { await api('POST', '/api/admin/catalog/sources', { location: loc.value, allow_unsigned: unsigned.checked }); flash('Source added'); }
@@ -106,8 +118,8 @@ export async function marketplaceView(main, ctx, params = new URLSearchParams(lo
     h('h1', {}, 'Marketplace'),
     filters,
     entries.length ? h('div', { class: 'entries' }, ...cards) : h('p', {}, 'No catalog entry matches.'),
-    h('h2', {}, 'Updates'),
-    pending.length ? h('ul', {}, ...updateRows) : h('p', { class: 'hint' }, 'Everything is up to date.'),
+    h('h2', { id: 'updates' }, 'Updates'),
+    open.length ? h('ul', { class: 'updates' }, ...updateRows) : h('p', { class: 'hint' }, 'Everything is up to date.'),
     h('button', { type: 'button', onclick: async () => {
       try { await api('POST', '/api/admin/catalog/sync'); flash('Catalogs synced'); } catch (e) { flash(e.message, true); }
       await ctx.refresh();

@@ -1,7 +1,12 @@
-// A form generated from a JSON Schema: strings (passwords never pre-filled),
-// numbers, integers, booleans, enums as selects, nested objects as
-// fieldsets, arrays as repeatable items; defaults filled in; server
-// violations shown beside their fields (by JSON pointer).
+// A form generated from a JSON Schema that reads like a product: each field
+// labelled with its `title` (else its key in words), its `description`
+// under it, its limits said before anything is typed, in the schema's
+// order; `default`s filled in, `examples` as placeholders; passwords never
+// pre-filled; formats as the matching inputs (password, URL, email); enums
+// as selects, booleans as switches; nested objects as fieldsets; arrays as
+// lists whose items are titled from their content. The server's violations
+// (JSON pointers) are shown beside their fields — inside lists too, after
+// items were added or removed — and summed up at the top.
 
 import { h } from './api.js';
 
@@ -9,102 +14,194 @@ let counter = 0;
 
 function fieldId() { counter += 1; return `f${counter}`; }
 
+/** `max_attempts` → `Max attempts`. */
+export function words(key) {
+  const s = String(key).replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').trim().toLowerCase();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 /** The form for `schema` holding `value`; read it back with `form.read()`. */
 export function schemaForm(schema, value) {
-  const root = node(schema || {}, value, '', schema && schema.title || 'Configuration', true);
-  const form = h('form', { novalidate: true, class: 'schema-form' }, root.el);
+  const summary = h('div', { class: 'form-summary', role: 'alert', hidden: true });
+  const root = node(schema || {}, value, '', { label: (schema && schema.title) || 'Settings', top: true });
+  const form = h('form', { novalidate: true, class: 'schema-form' }, summary, root.el);
   form.read = () => root.read();
   form.showViolations = (violations) => {
     form.querySelectorAll('.field-error').forEach(e => { e.textContent = ''; });
     form.querySelectorAll('[aria-invalid]').forEach(e => e.removeAttribute('aria-invalid'));
+    summary.replaceChildren();
+    summary.hidden = true;
     let first = null;
+    const listed = [];
     for (const v of violations || []) {
-      const holder = form.querySelector(`[data-pointer="${CSS.escape(v.path || '')}"]`) || form.querySelector('[data-pointer=""]');
+      const holder = holderFor(form, v.path || '');
       const err = holder && holder.querySelector(':scope > .field-error');
-      if (err) {
-        err.textContent += (err.textContent ? '; ' : '') + v.message;
-        const input = holder.querySelector(':scope > input, :scope > select, :scope > textarea');
-        if (input) { input.setAttribute('aria-invalid', 'true'); first = first || input; }
-      }
+      if (!err) continue;
+      err.textContent += (err.textContent ? '; ' : '') + v.message;
+      const input = holder.querySelector(':scope > input, :scope > select, :scope > textarea, :scope > label > input');
+      if (input) { input.setAttribute('aria-invalid', 'true'); first = first || input; }
+      listed.push(h('li', {}, h('a', { href: `#${(input || holder).id || ''}` }, holder.dataset.label || 'The form'), `: ${v.message}`));
     }
+    if (listed.length) {
+      summary.hidden = false;
+      summary.append(h('p', {}, listed.length === 1 ? 'One field needs attention:' : `${listed.length} fields need attention:`), h('ul', {}, ...listed));
+    }
+    // The first field in the form's order that needs attention.
+    first = form.querySelector('[aria-invalid="true"]') || first;
     if (first) first.focus();
   };
   return form;
 }
 
-function labelFor(schema, name) { return schema.title || name; }
+/** The field holding pointer `path`, else its nearest parent's. */
+function holderFor(form, path) {
+  let p = path;
+  for (;;) {
+    const found = form.querySelector(`[data-pointer="${CSS.escape(p)}"]`);
+    if (found || p === '') return found;
+    p = p.slice(0, p.lastIndexOf('/'));
+  }
+}
 
-function node(schema, value, pointer, name, top = false) {
-  const type = Array.isArray(schema.type) ? schema.type.find(t => t !== 'null') : schema.type;
+function typeOf(schema) {
+  return Array.isArray(schema.type) ? schema.type.find(t => t !== 'null') : schema.type;
+}
+
+/** The limits of `schema`, said before anything is typed. */
+function limits(schema) {
+  const type = typeOf(schema);
+  const parts = [];
+  const range = (lo, hi, unit = '') => {
+    if (lo !== undefined && hi !== undefined) return `from ${lo} to ${hi}${unit}`;
+    if (lo !== undefined) return `at least ${lo}${unit}`;
+    if (hi !== undefined) return `at most ${hi}${unit}`;
+    return null;
+  };
+  if (type === 'integer' || type === 'number') {
+    const lo = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? `more than ${schema.exclusiveMinimum}` : undefined);
+    const hi = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? `less than ${schema.exclusiveMaximum}` : undefined);
+    const r = range(lo, hi);
+    if (r) parts.push(type === 'integer' ? `a whole number ${r}` : r);
+    else if (type === 'integer') parts.push('a whole number');
+  } else if (type === 'string' && !schema.enum) {
+    const r = range(schema.minLength, schema.maxLength, ' characters');
+    if (r) parts.push(r);
+    if (schema.format === 'email') parts.push('an email address');
+    if (schema.format === 'uri' || schema.format === 'url') parts.push('a full address (https://…)');
+  } else if (type === 'array') {
+    const r = range(schema.minItems, schema.maxItems, ' items');
+    if (r) parts.push(r);
+  }
+  if (schema.default !== undefined && typeof schema.default !== 'object' && schema.format !== 'password') parts.push(`default ${schema.default}`);
+  return parts.join('; ');
+}
+
+/** Label, description and limits; the ids the input is described by. */
+function labelled(id, schema, opts) {
+  const hintId = `${id}-hint`, errId = `${id}-error`;
+  const limit = limits(schema);
+  const hint = schema.description || limit
+    ? h('p', { class: 'hint', id: hintId }, schema.description || '', schema.description && limit ? ' ' : '', limit ? h('span', { class: 'limits' }, `(${limit})`) : '')
+    : null;
+  return {
+    label: h('label', { for: id }, opts.label, opts.required ? h('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : ''),
+    hint,
+    describedBy: [hint ? hintId : null, errId].filter(Boolean).join(' '),
+    errId,
+  };
+}
+
+function wrap(pointer, label, errId, ...children) {
+  return h('div', { class: 'field', 'data-pointer': pointer, 'data-label': label }, ...children,
+    h('p', { class: 'field-error', id: errId, 'aria-live': 'polite' }));
+}
+
+function node(schema, value, pointer, opts) {
+  const type = typeOf(schema);
   if (value === undefined && schema.default !== undefined) value = structuredClone(schema.default);
-  if (schema.enum) return enumField(schema, value, pointer, name);
-  if (type === 'object' || schema.properties) return objectField(schema, value || {}, pointer, name, top);
-  if (type === 'array') return arrayField(schema, Array.isArray(value) ? value : [], pointer, name);
-  if (type === 'boolean') return boolField(schema, value, pointer, name);
-  if (type === 'integer' || type === 'number') return numberField(schema, value, pointer, name, type);
-  return stringField(schema, value, pointer, name);
+  if (schema.enum) return enumField(schema, value, pointer, opts);
+  if (type === 'object' || schema.properties) return objectField(schema, value || {}, pointer, opts);
+  if (type === 'array') return arrayField(schema, Array.isArray(value) ? value : [], pointer, opts);
+  if (type === 'boolean') return boolField(schema, value, pointer, opts);
+  if (type === 'integer' || type === 'number') return numberField(schema, value, pointer, opts, type);
+  return stringField(schema, value, pointer, opts);
 }
 
-function wrap(pointer, ...children) {
-  return h('div', { class: 'field', 'data-pointer': pointer }, ...children, h('p', { class: 'field-error', 'aria-live': 'polite' }));
-}
-
-function describe(schema) {
-  return schema.description ? h('span', { class: 'hint' }, ' — ', schema.description) : null;
-}
-
-function stringField(schema, value, pointer, name) {
+function stringField(schema, value, pointer, opts) {
   const id = fieldId();
+  const l = labelled(id, schema, opts);
   const password = schema.format === 'password';
-  const input = h('input', {
-    id, name: pointer, type: password ? 'password' : (schema.format === 'uri' ? 'url' : 'text'),
+  const kind = password ? 'password' : schema.format === 'email' ? 'email' : (schema.format === 'uri' || schema.format === 'url') ? 'url' : 'text';
+  const example = Array.isArray(schema.examples) && schema.examples.length ? String(schema.examples[0]) : undefined;
+  const input = h(schema.maxLength > 200 ? 'textarea' : 'input', {
+    id, name: pointer, type: kind === 'text' && schema.maxLength > 200 ? undefined : kind,
     autocomplete: password ? 'new-password' : 'off',
-    placeholder: password && value ? '(unchanged)' : undefined,
+    placeholder: password && value ? '(unchanged)' : example ? `e.g. ${example}` : undefined,
+    minlength: schema.minLength, maxlength: schema.maxLength, required: opts.required,
+    'aria-describedby': l.describedBy,
   });
   // A stored password comes back masked; never pre-fill it.
   if (!password && value !== undefined && value !== null) input.value = value;
-  const el = wrap(pointer, h('label', { for: id }, labelFor(schema, name), describe(schema)), input);
+  if (opts.onInput) input.addEventListener('input', opts.onInput);
+  const el = wrap(pointer, opts.label, l.errId, l.label, l.hint, input);
   return {
-    el, read: () => {
+    el, input, read: () => {
       if (password && input.value === '' && value) return value; // keep the stored one
       return input.value === '' && schema.default === undefined && !schema.minLength ? undefined : input.value;
     },
   };
 }
 
-function numberField(schema, value, pointer, name, type) {
+function numberField(schema, value, pointer, opts, type) {
   const id = fieldId();
-  const input = h('input', { id, name: pointer, type: 'number', step: type === 'integer' ? '1' : 'any' });
+  const l = labelled(id, schema, opts);
+  const input = h('input', {
+    id, name: pointer, type: 'number', step: type === 'integer' ? '1' : 'any',
+    min: schema.minimum, max: schema.maximum, required: opts.required, 'aria-describedby': l.describedBy,
+  });
   if (value !== undefined && value !== null) input.value = value;
-  const el = wrap(pointer, h('label', { for: id }, labelFor(schema, name), describe(schema)), input);
-  return { el, read: () => input.value === '' ? undefined : Number(input.value) };
+  const el = wrap(pointer, opts.label, l.errId, l.label, l.hint, input);
+  // What is not a number is sent as typed, for the server to say so.
+  return { el, read: () => input.value === '' ? undefined : (Number.isNaN(Number(input.value)) ? input.value : Number(input.value)) };
 }
 
-function boolField(schema, value, pointer, name) {
+function boolField(schema, value, pointer, opts) {
   const id = fieldId();
-  const input = h('input', { id, name: pointer, type: 'checkbox' });
+  const l = labelled(id, schema, opts);
+  const input = h('input', { id, name: pointer, type: 'checkbox', role: 'switch', 'aria-describedby': l.describedBy });
   input.checked = !!value;
-  const el = wrap(pointer, h('label', { for: id, class: 'switch' }, input, labelFor(schema, name), describe(schema)));
+  const el = wrap(pointer, opts.label, l.errId, h('label', { for: id, class: 'switch' }, input, opts.label), l.hint);
   return { el, read: () => input.checked };
 }
 
-function enumField(schema, value, pointer, name) {
+function enumField(schema, value, pointer, opts) {
   const id = fieldId();
-  const select = h('select', { id, name: pointer },
-    ...schema.enum.map(v => h('option', { value: JSON.stringify(v), selected: JSON.stringify(v) === JSON.stringify(value) }, String(v))));
-  const el = wrap(pointer, h('label', { for: id }, labelFor(schema, name), describe(schema)), select);
-  return { el, read: () => JSON.parse(select.value) };
+  const l = labelled(id, schema, opts);
+  // `enumNames` (a common extension) gives each value its words.
+  const names = Array.isArray(schema.enumNames) ? schema.enumNames : [];
+  const select = h('select', { id, name: pointer, 'aria-describedby': l.describedBy },
+    ...(value === undefined ? [h('option', { value: '', selected: true, disabled: true }, 'Choose…')] : []),
+    ...schema.enum.map((v, i) => h('option', { value: JSON.stringify(v), selected: JSON.stringify(v) === JSON.stringify(value) },
+      names[i] !== undefined ? String(names[i]) : typeof v === 'string' ? words(v) : String(v))));
+  if (opts.onInput) select.addEventListener('change', opts.onInput);
+  const el = wrap(pointer, opts.label, l.errId, l.label, l.hint, select);
+  return { el, input: select, read: () => (select.value === '' ? undefined : JSON.parse(select.value)) };
 }
 
-function objectField(schema, value, pointer, name, top) {
+function objectField(schema, value, pointer, opts) {
   const props = schema.properties || {};
-  const children = Object.entries(props).map(([k, s]) => [k, node(s, value[k], `${pointer}/${k}`, k)]);
+  const required = new Set(schema.required || []);
+  const children = Object.entries(props).map(([k, s]) => [k, node(s, value[k], `${pointer}/${k}`,
+    { label: s.title || words(k), required: required.has(k), onInput: opts.onInput })]);
   const body = children.map(([, c]) => c.el);
-  const el = top
-    ? wrap(pointer, ...body)
-    : wrap(pointer, h('fieldset', {}, h('legend', {}, labelFor(schema, name)), ...body));
+  const errId = `${fieldId()}-error`;
+  const el = opts.top
+    ? wrap(pointer, opts.label, errId, ...body)
+    : wrap(pointer, opts.label, errId, h('fieldset', {}, h('legend', {}, opts.label),
+      schema.description ? h('p', { class: 'hint' }, schema.description) : '', ...body));
   return {
-    el, read: () => {
+    el, children,
+    read: () => {
       const out = {};
       for (const [k, c] of children) { const v = c.read(); if (v !== undefined) out[k] = v; }
       return out;
@@ -112,22 +209,55 @@ function objectField(schema, value, pointer, name, top) {
   };
 }
 
-function arrayField(schema, value, pointer, name) {
-  const items = [];
-  const list = h('div', { class: 'array-items' });
+/** An item's title: its first filled-in text field (a name, a URL…). */
+function itemTitle(child, fallback) {
+  const v = child.read();
+  if (typeof v === 'string' && v.trim()) return v.trim();
+  if (v && typeof v === 'object') {
+    for (const key of ['title', 'name', 'label', 'id', 'url']) if (typeof v[key] === 'string' && v[key].trim()) return v[key].trim();
+    const text = Object.values(v).find(x => typeof x === 'string' && x.trim() && x !== '********');
+    if (text) return text.trim();
+  }
+  return fallback;
+}
+
+function arrayField(schema, value, pointer, opts) {
   const itemSchema = schema.items || {};
-  const add = (v) => {
-    const index = items.length;
-    const child = node(itemSchema, v, `${pointer}/${index}`, `${labelFor(itemSchema, 'item')} ${index + 1}`);
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Remove item ${index + 1} of ${labelFor(schema, name)}` }, 'Remove');
-    const row = h('div', { class: 'array-item' }, child.el, remove);
-    const entry = { child, row };
-    remove.addEventListener('click', () => { items.splice(items.indexOf(entry), 1); row.remove(); });
-    items.push(entry);
-    list.append(row);
+  const noun = itemSchema.title || (opts.label.endsWith('s') ? opts.label.slice(0, -1) : 'item');
+  const id = fieldId();
+  const l = labelled(id, schema, opts);
+  const list = h('ol', { class: 'array-items' });
+  let items = [];
+  // Items are drawn again after a removal so that each one's pointer is its
+  // place in the list: errors from the server land on the right item.
+  const draw = (values) => {
+    items = [];
+    list.replaceChildren();
+    values.forEach(v => add(v, false));
   };
-  value.forEach(add);
-  const addButton = h('button', { type: 'button', onclick: () => add(undefined) }, `Add ${labelFor(itemSchema, 'item')}`);
-  const el = wrap(pointer, h('fieldset', {}, h('legend', {}, labelFor(schema, name), describe(schema)), list, addButton));
+  const add = (v, focus = true) => {
+    const index = items.length;
+    const fallback = `${words(noun)} ${index + 1}`;
+    const heading = h('p', { class: 'item-title' }, fallback);
+    const entry = {};
+    const retitle = () => { heading.textContent = itemTitle(entry.child, fallback); remove.setAttribute('aria-label', `Remove ${heading.textContent}`); };
+    entry.child = node(itemSchema, v, `${pointer}/${index}`, { label: typeOf(itemSchema) === 'object' ? words(noun) : fallback, onInput: retitle });
+    const remove = h('button', { type: 'button', class: 'danger', 'data-remove-item': index }, 'Remove');
+    remove.addEventListener('click', () => {
+      const values = items.filter(i => i !== entry).map(i => i.child.read());
+      draw(values);
+      const next = list.querySelectorAll('[data-remove-item]')[Math.min(index, values.length - 1)];
+      (next || addButton).focus();
+    });
+    entry.row = h('li', { class: 'array-item' }, heading, entry.child.el, remove);
+    items.push(entry);
+    list.append(entry.row);
+    retitle();
+    if (focus) { const first = entry.row.querySelector('input, select, textarea'); if (first) first.focus(); }
+  };
+  draw(value);
+  const addButton = h('button', { type: 'button', id, onclick: () => add(undefined) }, `Add ${noun.toLowerCase()}`);
+  const el = wrap(pointer, opts.label, l.errId,
+    h('fieldset', { 'aria-describedby': l.describedBy }, h('legend', {}, opts.label), l.hint, list, addButton));
   return { el, read: () => items.map(i => i.child.read()) };
 }

@@ -3,6 +3,7 @@
 //! properties marked `"format": "password"`.
 
 use chrono::Utc;
+use jsonschema::error::ValidationErrorKind;
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
@@ -65,28 +66,45 @@ pub fn apply_defaults(schema: &Value, value: &mut Value) {
 /// assert_eq!(errors[0].path, "/retries");
 /// ```
 pub fn validate(schema: &Value, mut value: Value) -> Result<Value, Vec<Violation>> {
-    let validator = jsonschema::validator_for(schema).map_err(|e| {
-        vec![Violation {
-            path: String::new(),
-            message: format!("the plugin's schema is invalid: {e}"),
-        }]
-    })?;
+    // Formats (email, uri, date…) are checked, not only annotations.
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| {
+            vec![Violation {
+                path: String::new(),
+                message: format!("the plugin's schema is invalid: {e}"),
+            }]
+        })?;
     apply_defaults(schema, &mut value);
     let violations: Vec<Violation> = validator
         .iter_errors(&value)
-        .map(|e| Violation {
-            path: e.instance_path().to_string(),
-            message: match e.kind() {
-                // The validator reports its translation of the pattern
-                // (`\s` spelled out as whitespace characters); show the
-                // schema's own.
-                jsonschema::error::ValidationErrorKind::Pattern { .. } => schema
-                    .pointer(e.schema_path().as_str())
-                    .and_then(Value::as_str)
-                    .map(|p| format!("does not match the pattern {p}"))
-                    .unwrap_or_else(|| e.masked().to_string()),
-                _ => e.masked().to_string(),
-            },
+        .map(|e| {
+            // The schema of the value at fault: the keyword's parent.
+            let keyword_path = e.schema_path().as_str();
+            let field = keyword_path
+                .rsplit_once('/')
+                .and_then(|(parent, _)| schema.pointer(parent))
+                .unwrap_or(&Value::Null);
+            let path = e.instance_path().to_string();
+            match e.kind() {
+                // Beside the field that is missing, not its object.
+                ValidationErrorKind::Required { property } => Violation {
+                    path: format!(
+                        "{path}/{}",
+                        property
+                            .as_str()
+                            .unwrap_or_default()
+                            .replace('~', "~0")
+                            .replace('/', "~1")
+                    ),
+                    message: "is required".to_string(),
+                },
+                kind => Violation {
+                    path,
+                    message: in_words(kind, field).unwrap_or_else(|| e.masked().to_string()),
+                },
+            }
         })
         .collect();
     if violations.is_empty() {
@@ -94,6 +112,120 @@ pub fn validate(schema: &Value, mut value: Value) -> Result<Value, Vec<Violation
     } else {
         Err(violations)
     }
+}
+
+/// A violation as a reader of the form understands it, shown beside the
+/// field (so it does not name it); `None`: the validator's own message.
+/// Values are never echoed, and a pattern is never shown as a regex: the
+/// field's first `examples` entry, when there is one, shows the form.
+fn in_words(kind: &ValidationErrorKind, field: &Value) -> Option<String> {
+    let n = |v: &Value| v.to_string();
+    let example = || {
+        field
+            .get("examples")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+            .map(|e| match e {
+                Value::String(s) => format!(", for example {s}"),
+                other => format!(", for example {other}"),
+            })
+            .unwrap_or_default()
+    };
+    let chars = |limit: u64| {
+        if limit == 1 {
+            "character".to_string()
+        } else {
+            "characters".to_string()
+        }
+    };
+    let items = |limit: u64| {
+        if limit == 1 {
+            "item".to_string()
+        } else {
+            "items".to_string()
+        }
+    };
+    Some(match kind {
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {}", n(limit)),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {}", n(limit)),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("must be more than {}", n(limit))
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("must be less than {}", n(limit))
+        }
+        ValidationErrorKind::MinLength { limit } if *limit == 1 => "must not be empty".to_string(),
+        ValidationErrorKind::MinLength { limit } => {
+            format!("must be at least {limit} {} long", chars(*limit))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("must be at most {limit} {} long", chars(*limit))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            format!("needs at least {limit} {}", items(*limit))
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            format!("takes at most {limit} {}", items(*limit))
+        }
+        ValidationErrorKind::UniqueItems => "has the same item twice".to_string(),
+        ValidationErrorKind::Pattern { .. } => format!("is not in the expected form{}", example()),
+        ValidationErrorKind::Format { format } => match format.as_str() {
+            "email" => "must be an email address".to_string(),
+            "uri" | "url" | "iri" => {
+                format!("must be a full address such as https://example.com{}", "")
+            }
+            "date" => "must be a date (YYYY-MM-DD)".to_string(),
+            "date-time" => "must be a date and time".to_string(),
+            "hostname" => "must be a host name".to_string(),
+            "ipv4" | "ipv6" => "must be an IP address".to_string(),
+            other => format!("must be a valid {other}"),
+        },
+        ValidationErrorKind::Enum { options } => {
+            let list: Vec<String> = options
+                .as_array()
+                .map(|o| {
+                    o.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("must be one of: {}", list.join(", "))
+        }
+        ValidationErrorKind::Type { kind } => {
+            let wanted = format!("{kind:?}").to_lowercase();
+            let word = |t: &str| match t {
+                "string" => "text",
+                "integer" => "a whole number",
+                "number" => "a number",
+                "boolean" => "on or off",
+                "array" => "a list",
+                "object" => "a group of fields",
+                "null" => "empty",
+                _ => "of another type",
+            };
+            let names: Vec<&str> = [
+                "string", "integer", "number", "boolean", "array", "object", "null",
+            ]
+            .into_iter()
+            .filter(|t| wanted.contains(t))
+            .collect();
+            format!(
+                "must be {}",
+                names
+                    .iter()
+                    .map(|t| word(t))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            format!(
+                "has fields this plugin does not know: {}",
+                unexpected.join(", ")
+            )
+        }
+        _ => return None,
+    })
 }
 
 fn is_password(schema: &Value) -> bool {
@@ -205,17 +337,39 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_pattern_violation_quotes_the_schemas_own_pattern() {
-        let schema = json!({"type": "object", "properties": {
-            "url": {"type": "string", "pattern": "^https?://[^/\\s]+"}
+    fn violations_read_as_words_never_as_regexes() {
+        let schema = json!({"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "url": {"type": "string", "pattern": "^https?://[^/\\s]+", "examples": ["https://hooks.example.com"]},
+            "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "attempts": {"type": "integer", "minimum": 1, "maximum": 10},
+            "title": {"type": "string", "maxLength": 20},
+            "mode": {"enum": ["fast", "safe"]},
+            "email": {"type": "string", "format": "email"},
+            "tags": {"type": "array", "minItems": 1}
         }});
-        let errs = validate(&schema, json!({"url": "ftp://nowhere"})).unwrap_err();
-        assert_eq!(errs.len(), 1, "{errs:?}");
-        assert_eq!(errs[0].path, "/url");
+        let errs = validate(
+            &schema,
+            json!({"url": "ftp://nowhere", "code": "abc", "attempts": 0, "title": "x".repeat(30),
+                   "mode": "slow", "email": "nobody", "tags": []}),
+        )
+        .unwrap_err();
+        let by_path: std::collections::HashMap<&str, &str> = errs
+            .iter()
+            .map(|v| (v.path.as_str(), v.message.as_str()))
+            .collect();
+        assert_eq!(by_path["/name"], "is required", "{errs:?}");
         assert_eq!(
-            errs[0].message,
-            "does not match the pattern ^https?://[^/\\s]+"
+            by_path["/url"],
+            "is not in the expected form, for example https://hooks.example.com"
         );
+        assert_eq!(by_path["/code"], "is not in the expected form");
+        assert_eq!(by_path["/attempts"], "must be at least 1");
+        assert_eq!(by_path["/title"], "must be at most 20 characters long");
+        assert_eq!(by_path["/mode"], "must be one of: fast, safe");
+        assert_eq!(by_path["/email"], "must be an email address");
+        assert_eq!(by_path["/tags"], "needs at least 1 item");
+        assert!(errs.iter().all(|v| !v.message.contains('^')), "{errs:?}");
     }
 
     fn schema() -> Value {

@@ -68,7 +68,7 @@ test.describe.serial('the admin', () => {
     await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   });
 
-  test('installs the guestbook from the marketplace with visible progress', async ({ page }) => {
+  test('browses to the guestbook\'s catalog page, accepts what it asks for, and installs and enables it in one step', async ({ page, request }) => {
     await signIn(page);
     await page.getByRole('link', { name: 'Marketplace' }).click();
     await expect(page.getByRole('heading', { name: 'Marketplace' })).toBeVisible();
@@ -80,14 +80,66 @@ test.describe.serial('the admin', () => {
     await page.getByLabel('Search').fill('guest');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect(entry).toBeVisible();
+    // The card shows the icon the catalog names (relative to it), through the host.
+    const icon = entry.locator('img.icon');
+    await expect(icon).toHaveAttribute('src', /^\/api\/admin\/catalog\/image\?source=\d+&url=guestbook-icon\.png$/);
+    await expect.poll(() => icon.evaluate(img => img.complete && img.naturalWidth)).toBe(64);
     await page.screenshot({ path: shots('02-marketplace'), fullPage: true });
-    await entry.getByRole('button', { name: 'Install' }).click();
-    const progress = entry.getByRole('progressbar', { name: 'Installing Guestbook' });
-    await expect(progress).toBeVisible();
-    await expect(page.locator('#flash')).toContainText('Guestbook 0.1.0 installed');
-    await expect(entry.getByRole('button', { name: /Installed/ })).toBeDisabled();
-    await page.getByRole('link', { name: 'Plugins' }).click();
-    await expect(row(page, 'guestbook').locator('[data-state]')).toHaveText('installed');
+
+    // Its page, before installing: readme, screenshot, changelog, versions,
+    // publisher and signature, what it asks for in words.
+    await entry.getByRole('link', { name: 'Guestbook' }).click();
+    await expect(page).toHaveURL(/\/admin\/marketplace\/guestbook$/);
+    await expect(page.getByRole('heading', { name: /^Guestbook/, level: 1 })).toBeVisible();
+    await expect(page).toHaveTitle('Guestbook · Marketplace · Plugboard');
+    await expect(page.locator('.markdown').first()).toContainText('Visitors leave messages');
+    await expect(page.locator('.markdown strong').first()).toHaveText('Routes');
+    const shot = page.getByRole('img', { name: 'The guestbook page, with the latest entries' });
+    await expect.poll(() => shot.evaluate(img => img.naturalWidth)).toBe(400);
+    await expect(page.getByRole('heading', { name: 'Changelog', exact: true, level: 2 })).toBeVisible();
+    await expect(page.locator('.markdown h2').first()).toHaveText('What it adds'); // its own title left out
+    await expect(page.locator('[data-publisher="verified"]')).toContainText('Signature verified');
+    await expect(page.getByLabel('Version')).toHaveValue('0.1.0');
+    const asks = page.locator('[data-asks]');
+    await expect(asks.locator('[data-ask="sql"]')).toHaveText('Create and change its own database tables');
+    await expect(asks.locator('[data-ask="routes"]')).toHaveText('Answer web requests under /api/plugins/guestbook/');
+    await expect(asks.locator('[data-ask="emit:plugin.guestbook.*"]')).toHaveText('Send events named plugin.guestbook.…');
+    await page.screenshot({ path: shots('02b-catalog-entry'), fullPage: true });
+
+    // Consent first: cancelling installs nothing.
+    await page.getByRole('button', { name: 'Install and enable' }).click();
+    const consent = page.getByRole('dialog', { name: 'Install Guestbook 0.1.0?' });
+    await expect(consent.locator('[data-ask="cron"]')).toHaveText('Run scheduled jobs in the background');
+    await expect(consent.getByRole('button', { name: 'Accept and install' })).toBeDisabled();
+    await consent.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByText('Not installed: cancelled.')).toBeVisible();
+    expect((await admin(request, 'GET', '/api/admin/plugins/guestbook')).status).toBe(404);
+
+    // Accepted: installed and enabled in one step, with progress.
+    await page.getByRole('button', { name: 'Install and enable' }).click();
+    await page.getByLabel('I accept what it asks for').check();
+    await page.screenshot({ path: shots('02c-consent') });
+    await consent.getByRole('button', { name: 'Accept and install' }).click();
+    await expect(page.getByRole('progressbar', { name: 'Installing Guestbook' })).toBeVisible();
+    await expect(page.locator('#toasts')).toContainText('Guestbook 0.1.0 installed and enabled');
+    await expect(page.locator('[data-installed="active"]')).toContainText('Installed: 0.1.0');
+    expect((await request.get('/api/plugins/guestbook/entries')).status()).toBe(200);
+
+    // The audit names the account that installed it and what it accepted.
+    const { body } = await admin(request, 'GET', '/api/admin/audit?plugin=guestbook');
+    const rows = body.entries;
+    expect(rows.find(r => r.to === 'installed' && !r.from).actor).toMatch(/^account \d+ \(admin\)$/);
+    const granted = rows.find(r => (r.error || '').startsWith('granted on install:'));
+    expect(granted.actor).toMatch(/\(admin\)$/);
+    expect(granted.error).toContain('Run scheduled jobs in the background');
+
+    // Its card now says what it is and links to its page.
+    await page.getByRole('link', { name: 'Marketplace', exact: true }).first().click();
+    await expect(entry.locator('[data-card-state="active"]')).toHaveText('active');
+    await entry.getByRole('link', { name: 'Open Guestbook' }).click();
+    await expect(page).toHaveURL(/\/admin\/plugins\/guestbook\/overview$/);
+    // (The next test starts from a disabled guestbook.)
+    expect((await admin(request, 'POST', '/api/admin/plugins/guestbook/disable')).status).toBe(200);
   });
 
   test('the toggle enables and disables, and the route, page, menu item and widget follow', async ({ page, request }) => {
@@ -137,7 +189,7 @@ test.describe.serial('the admin', () => {
     // A click, not check(): the refusal can revert the box before
     // Playwright looks at it again, which check() would report as failure.
     await toggle.click();
-    await expect(page.locator('#flash')).toContainText('Could not enable enable-error');
+    await expect(page.locator('#toasts')).toContainText('Could not enable enable-error');
     await expect(row(page, 'enable-error').locator('[data-state]')).toHaveText('errored');
     await expect(page.getByRole('switch', { name: /Enabled: Enable-error|Enabled: enable-error/ })).not.toBeChecked();
     await expect(row(page, 'enable-error')).toContainText('refuses to start on purpose');
@@ -160,16 +212,19 @@ test.describe.serial('the admin', () => {
     await expect.poll(async () => (await admin(request, 'GET', '/api/admin/plugins/webhooks')).body.metrics_history.length,
       { timeout: 20_000 }).toBeGreaterThan(0);
     await signIn(page);
-    await page.goto('/admin/detail/webhooks');
+    await page.goto('/admin/plugins/webhooks/metrics');
     const calls = page.locator('figure[data-series^="Calls per"]');
     await expect(calls.locator('svg polyline')).toHaveCount(1);
     await expect(calls.locator('svg')).toHaveAttribute('aria-label', /samples, latest/);
     await expect(page.locator('figure[data-series="p99 latency (µs)"]')).toBeVisible();
-    // Capabilities read as a list (webhooks: SQL, routes, cron, every event, any host).
+    await page.screenshot({ path: shots('10-plugin-metrics'), fullPage: true });
+    // What it may do, in words (webhooks: SQL, routes, cron, every event, any host).
+    await page.locator('nav.tabs').getByRole('link', { name: 'Overview' }).click();
     const caps = page.locator('[data-capabilities]');
-    await expect(caps).toContainText('SQL tablesgranted');
-    await expect(caps).toContainText('Key-value storage—');
-    await expect(caps).toContainText('Subscribes to events*');
+    await expect(caps.locator('[data-ask="sql"]')).toHaveText('Create and change its own database tables');
+    await expect(caps.locator('[data-ask="kv"]')).toHaveCount(0);
+    await expect(caps.locator('[data-ask="subscribe:*"]')).toHaveText('Receive every event on the bus, from every plugin and the host');
+    await expect(caps.locator('[data-ask="network:*"]')).toHaveText('Connect to any address on the network or the internet');
     await page.screenshot({ path: shots('10-plugin-detail'), fullPage: true });
   });
 
@@ -179,7 +234,7 @@ test.describe.serial('the admin', () => {
     if (!wasActive) expect((await admin(request, 'POST', '/api/admin/plugins/faulty/enable')).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await admin(request, 'GET', '/api/plugins/faulty/ok')).status).toBe(200);
     await signIn(page);
-    await page.goto('/admin/detail/faulty');
+    await page.goto('/admin/plugins/faulty/metrics');
     const ok = page.locator('tr[data-call="route GET /ok"]');
     await expect(ok).toContainText('30.0 s');
     await expect(ok.locator('td').nth(3)).toHaveText(/^[1-9]\d*$/);
@@ -193,29 +248,55 @@ test.describe.serial('the admin', () => {
     if (!wasActive) expect((await admin(request, 'POST', '/api/admin/plugins/faulty/disable')).status).toBe(200);
   });
 
-  test('the config form is generated from the schema and shows the server\'s violations', async ({ page }) => {
+  test('the settings form reads like a product: titles, limits, lists titled by content, errors in place', async ({ page }) => {
     await signIn(page);
-    await page.goto('/admin/detail/webhooks');
-    await expect(page.getByRole('heading', { name: 'Configuration' })).toBeVisible();
-    await expect(page.getByLabel('max_attempts')).toHaveValue('5'); // the default
-    await page.getByRole('button', { name: 'Add item' }).click();
-    await page.getByLabel('url').fill('ftp://nowhere');
-    await page.locator('[data-pointer="/targets/0/events"]').getByRole('button', { name: 'Add item' }).click();
+    await page.goto('/admin/plugins/webhooks/settings');
+    await expect(page).toHaveTitle('Settings · Webhooks · Plugboard');
+    // Titles and descriptions from the schema, in its order, limits before typing.
+    const labels = await page.locator('.schema-form label').allTextContents();
+    expect(labels.slice(-3)).toEqual(['Attempts *'.replace(' *', ''), 'Wait between attempts (seconds)', 'Timeout (milliseconds)']);
+    const attempts = page.getByLabel('Attempts', { exact: true });
+    await expect(attempts).toHaveValue('5'); // the default
+    await expect(page.locator('[data-pointer="/max_attempts"] .hint')).toContainText('How many times a delivery is tried');
+    await expect(page.locator('[data-pointer="/max_attempts"] .limits')).toHaveText('(a whole number from 1 to 20; default 5)');
+    await expect(attempts).toHaveAttribute('min', '1');
+
+    // Two targets; each is titled by its URL as it is typed.
+    await page.getByRole('button', { name: 'Add target' }).click();
+    await page.getByLabel('URL').fill('http://first.example/hook');
+    const first = page.locator('[data-pointer="/targets/0"]');
+    await expect(page.locator('.item-title').first()).toHaveText('http://first.example/hook');
+    await first.getByRole('button', { name: 'Add event' }).click();
     await page.locator('[data-pointer="/targets/0/events/0"] input').fill('user.*');
-    await page.getByLabel('max_attempts').fill('0');
-    await page.getByRole('button', { name: 'Save configuration' }).click();
-    await expect(page.locator('#flash')).toContainText('not saved');
-    await expect(page.locator('[data-pointer="/max_attempts"] .field-error')).toContainText('minimum');
-    await expect(page.locator('[data-pointer="/targets/0/url"] .field-error')).toHaveText('does not match the pattern ^https?://[^/\\s]+');
-    await expect(page.getByLabel('max_attempts')).toHaveAttribute('aria-invalid', 'true');
+    await page.getByRole('button', { name: 'Add target' }).click();
+    await page.locator('[data-pointer="/targets/1/url"] input').fill('ftp://nowhere');
+    await expect(page.locator('[data-pointer="/targets/1/url"] input')).toHaveAttribute('placeholder', 'e.g. https://hooks.example.com/plugboard');
+    // The first is removed: the second becomes /targets/0, and the server's
+    // errors land beside its fields, in words.
+    await page.getByRole('button', { name: 'Remove http://first.example/hook' }).click();
+    await expect(page.locator('.item-title')).toHaveText(['ftp://nowhere']);
+    await attempts.fill('0');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(page.locator('#toasts')).toContainText('Not saved: 3 fields need attention');
+    await expect(page.locator('[data-pointer="/max_attempts"] .field-error')).toHaveText('must be at least 1');
+    await expect(page.locator('[data-pointer="/targets/0/url"] .field-error')).toHaveText('is not in the expected form, for example https://hooks.example.com/plugboard');
+    await expect(page.locator('[data-pointer="/targets/0/events"] .field-error')).toHaveText('needs at least 1 item');
+    await expect(page.locator('.form-summary')).toContainText('3 fields need attention');
+    await expect(attempts).toHaveAttribute('aria-invalid', 'true');
+    // Focus on the first field to fix, in the form's order.
+    await expect(page.locator('[data-pointer="/targets/0/url"] input')).toBeFocused();
     await page.screenshot({ path: shots('06-config-errors'), fullPage: true });
-    await page.getByLabel('url').fill('http://127.0.0.1:9/hook');
-    await page.getByLabel('max_attempts').fill('3');
-    await page.getByRole('button', { name: 'Save configuration' }).click();
-    await expect(page.locator('#flash')).toHaveText('Configuration saved');
+
+    await page.locator('[data-pointer="/targets/0/url"] input').fill('http://127.0.0.1:9/hook');
+    await page.locator('[data-pointer="/targets/0"]').getByRole('button', { name: 'Add event' }).click();
+    await page.locator('[data-pointer="/targets/0/events/0"] input').fill('user.*');
+    await attempts.fill('3');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect(page.locator('#toasts')).toContainText('Settings saved');
     await page.reload();
-    await expect(page.getByLabel('max_attempts')).toHaveValue('3');
-    await expect(page.getByLabel('url')).toHaveValue('http://127.0.0.1:9/hook');
+    await expect(page.getByLabel('Attempts', { exact: true })).toHaveValue('3');
+    await expect(page.getByLabel('URL')).toHaveValue('http://127.0.0.1:9/hook');
+    await expect(page.locator('.item-title')).toHaveText(['http://127.0.0.1:9/hook', 'user.*']);
   });
 
   test('a failing plugin widget shows an error box and the page keeps working', async ({ page, request }) => {
@@ -236,7 +317,10 @@ test.describe.serial('the admin', () => {
     await expect(summary).toContainText('1 to moderate');
     await page.getByRole('navigation').getByRole('link', { name: 'Moderation' }).click();
     await expect(page).toHaveURL(/\/admin\/plugins\/guestbook$/);
-    await expect(page.getByRole('heading', { name: 'Guestbook moderation' })).toBeVisible();
+    // Its own page is a section of its plugin page, beside the host's.
+    await expect(page.locator('nav.tabs a[aria-current="page"]')).toHaveText('Guestbook moderation');
+    await expect(page).toHaveTitle('Guestbook moderation · Guestbook · Plugboard');
+    await expect(page.locator('guestbook-admin tbody tr')).toHaveCount(1);
     await page.screenshot({ path: shots('08-admin-page') });
     await page.getByRole('button', { name: 'Delete entry 1 by Ada' }).click();
     await expect(page.locator('guestbook-admin tbody tr')).toHaveCount(0);
@@ -295,7 +379,7 @@ test.describe.serial('the admin', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page.locator('#new-user-error')).toContainText('reserved');
     await open.check();
-    await expect(page.locator('#flash')).toContainText('Self-registration is on');
+    await expect(page.locator('#toasts')).toContainText('Self-registration is on');
     await page.screenshot({ path: shots('10-settings'), fullPage: true });
     // A visitor creates an account from the sign-in page and is signed in.
     await page.getByRole('button', { name: 'Sign out' }).click();

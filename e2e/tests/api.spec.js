@@ -76,13 +76,13 @@ test.describe.serial('the API description', () => {
     expect(doc.paths['/api/plugins/guestbook/entries']).toBeTruthy();
   });
 
-  test('the shell shows a plugin\'s API page, from its detail page', async ({ page }) => {
+  test('the shell shows a plugin\'s API page, from its Access section', async ({ page }) => {
     await page.goto('/admin');
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.locator('#who')).toContainText('admin');
-    await page.goto('/admin/detail/guestbook');
+    await page.goto('/admin/plugins/guestbook/access');
     await page.getByRole('link', { name: 'API reference' }).click();
     await expect(page).toHaveURL(/\/admin\/api\/guestbook$/);
     await expect(page.getByRole('heading', { name: 'API of guestbook' })).toBeVisible();

@@ -16,8 +16,12 @@ test('each page has its title, times read as times, counts as words', async ({ p
   await page.goto('/admin/plugins');
   await expect(page).toHaveTitle('Plugins · Plugboard');
 
+  // The old address of a plugin's page leads to its overview.
   await page.goto('/admin/detail/guestbook');
-  await expect(page).toHaveTitle('Guestbook · Plugboard');
+  await expect(page).toHaveURL(/\/admin\/plugins\/guestbook\/overview$/);
+  await expect(page).toHaveTitle('Overview · Guestbook · Plugboard');
+  await page.locator('nav.tabs').getByRole('link', { name: 'Audit' }).click();
+  await expect(page).toHaveTitle('Audit · Guestbook · Plugboard');
   const times = page.locator('[data-audit] time');
   await expect(times.first()).toBeVisible();
   const first = times.first();
@@ -28,8 +32,7 @@ test('each page has its title, times read as times, counts as words', async ({ p
 
   await page.goto('/admin/marketplace');
   await expect(page).toHaveTitle('Marketplace · Plugboard');
-  await expect(page.getByText(/— 1 entry(?!ies)/)).toBeVisible();
-  await expect(page.getByText('1 entries')).toHaveCount(0);
+  await expect(page.getByText(/— 3 entries/)).toBeVisible();
 
   await page.goto('/admin/nowhere');
   await expect(page).toHaveTitle('Not found · Plugboard');

@@ -16,7 +16,7 @@ test('a browser on replica b follows a change made on replica a and shows both r
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.locator('#who')).toContainText('admin');
-  await page.getByRole('link', { name: 'Plugins' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Plugins' }).click();
   const toggle = page.locator('#toggle-cluster-probe');
   await expect(toggle).not.toBeChecked();
   await expect(page.locator('section[data-replicas] tr[data-replica="a"]')).toContainText('alive');
@@ -50,7 +50,7 @@ test('a browser on replica b follows a change made on replica a and shows both r
   await page.screenshot({ path: shots('41-plugin-on-each-replica'), fullPage: true });
 
   // Disabled in this browser (on b): a's API says so at once after.
-  await page.getByRole('link', { name: 'Plugins' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Plugins' }).click();
   await page.locator('label[for="toggle-cluster-probe"]').click();
   await expect(toggle).not.toBeChecked();
   await expect.poll(async () => {

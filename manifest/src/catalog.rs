@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{capabilities::Capabilities, library::Target, slug::Slug};
+use crate::{access::PermissionDecl, capabilities::Capabilities, library::Target, slug::Slug};
 
 /// The catalog document.
 #[derive(Debug, Clone, Default, PartialEq, schemars::JsonSchema, Serialize, Deserialize)]
@@ -55,7 +55,9 @@ pub struct CatalogEntry {
     /// Free tags.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// An icon.
+    /// An icon (square; PNG, JPEG, GIF or WebP): absolute, or relative to
+    /// the catalog's location. The admin shows it through the host, which
+    /// fetches it once and checks that it is an image.
     #[serde(default)]
     pub icon_url: Option<String>,
     /// Where the bundle is.
@@ -82,6 +84,38 @@ pub struct CatalogEntry {
     /// Plugins it needs.
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
+    /// The permissions its manifest defines (shown before installing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<PermissionDecl>,
+    /// Its readme, in Markdown (`catalog add` copies the bundle's
+    /// `README.md`). Rendered as text: raw HTML is shown, never run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readme: Option<String>,
+    /// Its changelog, in Markdown (`catalog add` copies the bundle's
+    /// `CHANGELOG.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog: Option<String>,
+    /// Pictures of it at work: PNG, JPEG, GIF or WebP, absolute or relative
+    /// to the catalog's location (like `icon_url`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screenshots: Vec<Screenshot>,
+    /// Its web site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// Its licence (an SPDX expression such as `MIT OR Apache-2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// A picture of a plugin, with what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Screenshot {
+    /// The image: absolute, or relative to the catalog's location.
+    pub url: String,
+    /// What it shows (the image's text alternative).
+    #[serde(default)]
+    pub caption: String,
 }
 
 impl CatalogEntry {
@@ -106,6 +140,12 @@ impl CatalogEntry {
             capabilities: Capabilities::default(),
             config_schema: None,
             dependencies: Vec::new(),
+            permissions: Vec::new(),
+            readme: None,
+            changelog: None,
+            screenshots: Vec::new(),
+            homepage: None,
+            license: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Plugboard's plugin manifest: the types, checks and JSON Schemas of
 //! `plugin.json`, its capabilities and route access, the marketplace
-//! catalog, and event patterns. No I/O: text in, typed values or typed
+//! catalog, what a plugin asks for in words (`consent`), and event patterns. No I/O: text in, typed values or typed
 //! errors out. The host (`plugboard-core`) and the `plugboard` CLI use it;
 //! plugin authors can check a manifest with it alone:
 //!
@@ -40,6 +40,8 @@ pub mod access;
 pub mod capabilities;
 #[cfg(feature = "full")]
 pub mod catalog;
+#[cfg(feature = "full")]
+pub mod consent;
 #[cfg(feature = "full")]
 pub mod library;
 #[cfg(feature = "full")]

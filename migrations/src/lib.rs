@@ -21,6 +21,7 @@ mod m20261201_000013_create_plugin_sql_roles;
 mod m20261201_000014_create_plugin_files;
 mod m20261206_000015_cluster;
 mod m20261206_000016_shared_sign_in_and_installs;
+mod m20261207_000017_updates_needing_approval;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_create_plugin_files::Migration),
             Box::new(m20261206_000015_cluster::Migration),
             Box::new(m20261206_000016_shared_sign_in_and_installs::Migration),
+            Box::new(m20261207_000017_updates_needing_approval::Migration),
         ]
     }
 }

@@ -534,7 +534,10 @@ impl TestHost {
         let answer = self.admin.call(method, path, body);
         self.settle();
         answer.map_err(|e| match e {
-            AdminError::Api { status, body, .. } => TestHostError::Refused { status, body },
+            AdminError::Api { status, body, .. } => TestHostError::Refused {
+                status,
+                body: *body,
+            },
             AdminError::Transport(why) => TestHostError::Host(why),
         })
     }

@@ -73,6 +73,14 @@ pub struct PluginView {
     previous_version: Option<String>,
     /// Its live UI contributions.
     ui: Vec<plugboard_frontend_manifest::Contribution>,
+    /// What it asks for, in words (empty when its code is not loaded).
+    asks: Vec<crate::marketplace::consent::Ask>,
+    /// Its bundle's readme and changelog, Markdown (`GET
+    /// /api/admin/plugins/{slug}` only; absent when it has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changelog: Option<String>,
     /// Each entry point called so far (routes, hooks, filters, events,
     /// jobs, lifecycle) with its deadline and figures.
     calls: Vec<CallView>,
@@ -214,6 +222,12 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
         capability_usage: None,
         generation: entry.as_ref().map(|e| e.generation()),
         ui: rt.ui().of(&record.slug),
+        asks: entry
+            .as_ref()
+            .map(|e| crate::marketplace::consent::of_manifest(e.manifest()))
+            .unwrap_or_default(),
+        readme: None,
+        changelog: None,
         calls: entry.as_deref().map(calls_of).unwrap_or_default(),
         lane: entry.as_ref().map(|e| LaneView {
             capacity: e.lane().capacity(),
@@ -264,6 +278,11 @@ async fn show(
     let record = rt.store().get(&slug).await?;
     let mut view = view(&rt, record);
     view.metrics_history = Some(history.of(&slug));
+    if let Some(folder) = rt.plugin(&slug).and_then(|e| e.source().cloned()) {
+        use crate::marketplace::author::{read_document, DOCUMENTS};
+        view.readme = read_document(&folder, DOCUMENTS[0]);
+        view.changelog = read_document(&folder, DOCUMENTS[1]);
+    }
     if let Some(capabilities) = &view.capabilities {
         view.capability_usage = Some(rt.capability_usage(&slug, capabilities).await?);
     }

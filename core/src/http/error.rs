@@ -27,7 +27,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     id: Option<String>,
-    details: Option<serde_json::Value>,
+    details: Option<Box<serde_json::Value>>,
 }
 
 impl ApiError {
@@ -43,7 +43,7 @@ impl ApiError {
     }
     /// Attaches machine-readable details (e.g. every violation).
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
     /// 401.
@@ -115,7 +115,7 @@ impl ResponseError for ApiError {
             error["id"] = json!(id);
         }
         if let Some(details) = &self.details {
-            error["details"] = details.clone();
+            error["details"] = (**details).clone();
         }
         let mut response = HttpResponse::build(self.status);
         // `details.retry_after` (seconds) is also the standard header.
@@ -348,6 +348,14 @@ impl From<InstallError> for ApiError {
                 ApiError::conflict("downgrade_refused", e.to_string())
             }
             InstallError::UpToDate { .. } => ApiError::conflict("up_to_date", e.to_string()),
+            InstallError::ConsentRequired(ref missing) => {
+                let details = json!({ "missing": missing });
+                ApiError::conflict("consent_required", e.to_string()).with_details(details)
+            }
+            InstallError::AsksMore { ref slug, ref asks } => {
+                let details = json!({ "missing": [{ "slug": slug, "asks": asks }] });
+                ApiError::conflict("consent_required", e.to_string()).with_details(details)
+            }
             InstallError::Unresolvable(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "dependencies_unresolvable",
@@ -385,6 +393,10 @@ impl From<UpdateError> for ApiError {
     fn from(e: UpdateError) -> Self {
         match e {
             UpdateError::NotFound(_) => ApiError::not_found(e.to_string()),
+            UpdateError::NeedsApproval { ref asks, .. } => {
+                let details = json!({ "asks": asks });
+                ApiError::conflict("needs_approval", e.to_string()).with_details(details)
+            }
             UpdateError::NotPending { .. } => ApiError::conflict("not_pending", e.to_string()),
             UpdateError::Withdrawn { .. } => ApiError::conflict("withdrawn", e.to_string()),
             UpdateError::Install(i) => i.into(),

@@ -4,9 +4,14 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::{auth::Admin, error::ApiError};
+use super::{
+    auth::{Admin, Caller},
+    error::ApiError,
+};
 use crate::{
-    marketplace::{browse::Query, jobs::Progress, signing::PublicKey, Marketplace},
+    marketplace::{
+        browse::Query, consent::Accepted, jobs::Progress, signing::PublicKey, Marketplace,
+    },
     runtime::Runtime,
     slug::Slug,
 };
@@ -14,6 +19,8 @@ use crate::{
 /// Registers the marketplace routes (inside `/api/admin`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/catalog", web::get().to(catalog))
+        .route("/catalog/entries/{slug}", web::get().to(catalog_detail))
+        .route("/catalog/image", web::get().to(catalog_image))
         .route("/catalog/sync", web::post().to(sync))
         .route("/catalog/sources", web::get().to(sources))
         .route("/catalog/sources", web::post().to(add_source))
@@ -26,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/installs/{id}", web::get().to(install_status))
         .route("/updates", web::get().to(updates))
         .route("/updates/{id}/apply", web::post().to(apply_update))
+        .route("/updates/{id}/approve", web::post().to(approve_update))
         .route("/updates/{id}/dismiss", web::post().to(dismiss_update))
         .route("/plugins/{slug}/rollback", web::post().to(rollback));
 }
@@ -38,6 +46,60 @@ async fn catalog(
     // `{"entries", "sources"}`, serialized straight from the shared
     // catalogs (no JSON tree of the whole catalog in between).
     Ok(HttpResponse::Ok().json(m.catalog(&q).await?))
+}
+
+/// One plugin of the catalogs: every version with its publisher,
+/// signature status, pictures and what it asks for.
+async fn catalog_detail(
+    _: Admin,
+    m: web::Data<Marketplace>,
+    slug: web::Path<Slug>,
+) -> Result<HttpResponse, ApiError> {
+    m.catalog_detail(&slug)
+        .await?
+        .map(|d| HttpResponse::Ok().json(d))
+        .ok_or_else(|| ApiError::not_found(format!("no catalog source offers {slug}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageQuery {
+    source: i64,
+    url: String,
+}
+
+/// A picture a catalog names, fetched by the host and served as an image
+/// that can do nothing but be shown.
+async fn catalog_image(
+    _: Admin,
+    m: web::Data<Marketplace>,
+    q: web::Query<ImageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::marketplace::detail::ImageError;
+    match m.catalog_image(q.source, &q.url).await {
+        Ok((bytes, kind)) => Ok(HttpResponse::Ok()
+            .content_type(kind)
+            .insert_header(("x-content-type-options", "nosniff"))
+            .insert_header(("content-security-policy", "default-src 'none'; sandbox"))
+            .insert_header(("cache-control", "private, max-age=3600"))
+            .body(bytes)),
+        Err(e @ (ImageError::NoSource(_) | ImageError::NotNamed(..))) => {
+            Err(ApiError::not_found(e.to_string()))
+        }
+        Err(ImageError::Download(
+            d @ crate::marketplace::download::DownloadError::Fetch { .. },
+        )) => Err(ApiError::new(
+            actix_web::http::StatusCode::BAD_GATEWAY,
+            "fetch_failed",
+            d.to_string(),
+        )),
+        Err(e @ (ImageError::Download(_) | ImageError::NotAnImage(_))) => Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "not_an_image",
+            e.to_string(),
+        )),
+        Err(ImageError::Db(e)) => Err(e.into()),
+    }
 }
 
 async fn sync(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, ApiError> {
@@ -138,20 +200,35 @@ struct InstallRequest {
     /// Allows replacing an installed plugin by an older version.
     #[serde(default)]
     downgrade: bool,
+    /// What the admin accepted, per plugin of the plan: the ids of its
+    /// asks (see `marketplace::consent`). Required from a browser session;
+    /// a caller with the admin token who leaves it out takes each manifest
+    /// as it is.
+    #[serde(default)]
+    accept: Option<Accepted>,
 }
 
 async fn install(
-    _: Admin,
+    admin: Admin,
     m: web::Data<Marketplace>,
     body: web::Json<InstallRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // A person in the browser must have seen and accepted the list: without
+    // `accept`, nothing is accepted and the answer lists what to accept.
+    let none = Accepted::default();
+    let accepted = match (&body.accept, &admin.0) {
+        (Some(a), _) => Some(a),
+        (None, Caller::Session(_)) => Some(&none),
+        (None, Caller::Token) => None,
+    };
     let id = m
         .start_install(
             &body.slug,
             body.version.as_deref(),
             body.enable,
             body.downgrade,
-            "admin",
+            accepted,
+            &admin.0.actor(),
         )
         .await?;
     Ok(HttpResponse::Accepted()
@@ -187,13 +264,23 @@ async fn updates(_: Admin, m: web::Data<Marketplace>) -> Result<HttpResponse, Ap
 /// Applies an update: installs through the pipeline and hot-reloads; the
 /// answer comes after the cutover (the old generation drains afterwards).
 async fn apply_update(
-    _: Admin,
+    admin: Admin,
     m: web::Data<Marketplace>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let quiet: Progress = std::sync::Arc::new(|_, _, _| {});
-    let swapped = m.apply_update(*id, "admin", quiet).await?;
+    let swapped = m.apply_update(*id, &admin.0.actor(), quiet).await?;
     Ok(HttpResponse::Ok().json(swapped))
+}
+
+/// Approves an update that asks for more than the running version (it
+/// becomes pending; the audit names who approved what).
+async fn approve_update(
+    admin: Admin,
+    m: web::Data<Marketplace>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(m.approve_update(*id, &admin.0.actor()).await?))
 }
 
 async fn dismiss_update(
@@ -205,9 +292,9 @@ async fn dismiss_update(
 }
 
 async fn rollback(
-    _: Admin,
+    admin: Admin,
     rt: web::Data<Runtime>,
     slug: web::Path<Slug>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(rt.rollback(&slug, "admin").await?))
+    Ok(HttpResponse::Ok().json(rt.rollback(&slug, &admin.0.actor()).await?))
 }

@@ -219,6 +219,12 @@ pub const HOST_API: &[HostEndpoint] = &[
     ),
     (
         "post",
+        "/api/admin/updates/{id}/approve",
+        Admin,
+        "Approves an update that asks for more than the running version",
+    ),
+    (
+        "post",
         "/api/admin/updates/{id}/dismiss",
         Admin,
         "Dismisses an update",
@@ -228,6 +234,18 @@ pub const HOST_API: &[HostEndpoint] = &[
         "/api/admin/catalog",
         Admin,
         "The catalog: every plugin offered",
+    ),
+    (
+        "get",
+        "/api/admin/catalog/entries/{slug}",
+        Admin,
+        "One plugin of the catalogs: versions, publisher, signature, what it asks for",
+    ),
+    (
+        "get",
+        "/api/admin/catalog/image",
+        Admin,
+        "A picture a catalog names (icon or screenshot), fetched by the host",
     ),
     (
         "post",

@@ -63,6 +63,26 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../shell/apidocs.js"),
     ),
     (
+        "markdown.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/markdown.js"),
+    ),
+    (
+        "catalog.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/catalog.js"),
+    ),
+    (
+        "plugin-page.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/plugin-page.js"),
+    ),
+    (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../shell/charts.js"),
+    ),
+    (
         "style.css",
         "text/css; charset=utf-8",
         include_str!("../../shell/style.css"),

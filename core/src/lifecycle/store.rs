@@ -144,7 +144,8 @@ impl LifecycleStore {
                     .await?;
             }
         } else {
-            self.insert_installed(slug, version, kind, None).await?;
+            self.insert_installed(slug, version, kind, None, "system")
+                .await?;
         }
         self.get(slug).await
     }
@@ -173,9 +174,31 @@ impl LifecycleStore {
                     .await?;
             }
         } else {
-            self.insert_installed(slug, version, kind, bundle).await?;
+            self.insert_installed(slug, version, kind, bundle, "system")
+                .await?;
         }
         self.get(slug).await
+    }
+
+    /// Records a plugin `actor` installs from bundle `sha256`, before it
+    /// is loaded (so the audit names who installed it); nothing if it is
+    /// recorded already.
+    pub async fn record_installed(
+        &self,
+        slug: &str,
+        version: &str,
+        kind: &str,
+        sha256: &str,
+        actor: &str,
+    ) -> Result<(), LifecycleError> {
+        self.insert_installed(
+            slug,
+            version,
+            kind,
+            Some(sha256.to_ascii_lowercase()),
+            actor,
+        )
+        .await
     }
 
     /// Records a plugin seen for the first time (`Installed`, audited);
@@ -186,6 +209,7 @@ impl LifecycleStore {
         version: &str,
         kind: &str,
         bundle: Option<String>,
+        actor: &str,
     ) -> Result<(), LifecycleError> {
         let now = Utc::now();
         let txn = self.conn.begin().await?;
@@ -205,7 +229,7 @@ impl LifecycleStore {
         .exec_without_returning(&txn)
         .await?;
         if matches!(inserted, sea_orm::TryInsertResult::Inserted(1)) {
-            audit_row(slug, None, PluginState::Installed, "system", None)
+            audit_row(slug, None, PluginState::Installed, actor, None)
                 .insert(&txn)
                 .await?;
         }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context as _};
 
 use super::{
     bundle,
-    catalog::{current_platform, Catalog, CatalogEntry, CatalogIo, Requirements},
+    catalog::{current_platform, Catalog, CatalogEntry, CatalogIo, Requirements, Screenshot},
     signing::{sha256_hex, KeyPair},
 };
 use crate::{
@@ -43,6 +43,26 @@ pub fn pack_fast(crate_dir: &Path, library: &Path, out: &Path) -> anyhow::Result
     pack_with(crate_dir, Some(library), out, bundle::pack_fast)
 }
 
+/// The documents a bundle carries beside the manifest (Markdown, read as
+/// text, at most [`MAX_DOCUMENT`] bytes each when read back).
+pub const DOCUMENTS: [&str; 2] = ["README.md", "CHANGELOG.md"];
+
+/// The most of a bundle's readme or changelog the host reads.
+pub const MAX_DOCUMENT: u64 = 256 * 1024;
+
+/// A bundle document in `dir` (see [`DOCUMENTS`]), when present and
+/// readable as UTF-8 text within [`MAX_DOCUMENT`].
+pub fn read_document(dir: &Path, name: &str) -> Option<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(dir.join(name)).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(MAX_DOCUMENT).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 /// Packs a bundle's files (name, bytes) into its bytes.
 type Compress = fn(&[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>>;
 
@@ -70,6 +90,15 @@ fn pack_with(
             std::fs::read(&library).with_context(|| format!("reading {}", library.display()))?,
         ),
     ];
+    // The readme and changelog travel with the bundle: `catalog add` copies
+    // them into the catalog, and an installed plugin's page shows them.
+    for doc in DOCUMENTS {
+        match std::fs::read(crate_dir.join(doc)) {
+            Ok(bytes) => files.push((doc.to_string(), bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::Error::from(e).context(format!("reading {doc}"))),
+        }
+    }
     let assets = crate_dir.join("assets");
     if assets.is_dir() {
         collect(&assets, "assets", &mut files)?;
@@ -203,6 +232,12 @@ pub struct Listing {
     pub tags: Vec<String>,
     /// Icon.
     pub icon_url: Option<String>,
+    /// Screenshots.
+    pub screenshots: Vec<Screenshot>,
+    /// Web site.
+    pub homepage: Option<String>,
+    /// Licence (SPDX).
+    pub license: Option<String>,
 }
 
 /// Writes or updates the entry for `bundle` in the catalog file; uses
@@ -232,10 +267,14 @@ pub fn catalog_add(
             semver::Version::parse(&report.api_version).with_context(|| {
                 format!("the library reports plugin-api {:?}", report.api_version)
             })?;
-            Ok((manifest, report))
+            let docs = (
+                read_document(&dir, DOCUMENTS[0]),
+                read_document(&dir, DOCUMENTS[1]),
+            );
+            Ok((manifest, report, docs))
         });
     let _ = std::fs::remove_dir_all(&dir);
-    let (manifest, report) = read?;
+    let (manifest, report, (readme, changelog)) = read?;
     let sig = match std::fs::read_to_string(sig_path(bundle_path)) {
         Ok(text) => {
             let s: DetachedSignature = serde_json::from_str(&text).context("bad .sig file")?;
@@ -275,6 +314,12 @@ pub fn catalog_add(
         capabilities: manifest.capabilities,
         config_schema: manifest.config_schema,
         dependencies: manifest.dependencies,
+        permissions: manifest.permissions,
+        readme,
+        changelog,
+        screenshots: listing.screenshots,
+        homepage: listing.homepage,
+        license: listing.license,
     };
     let mut cat = Catalog::read(catalog)?;
     cat.upsert(entry.clone());

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 pub use super::listing::{Browse, Listing, Query};
 use super::{
     catalog::{newer, CatalogEntry},
+    consent::{self, Accepted, Missing},
     install::{InstallError, TrustPolicy},
     listing::Hit,
     sources::{Source, Sources},
@@ -102,12 +103,18 @@ impl super::Marketplace {
     ///
     /// For an installed plugin, an explicit `version` replaces it by that
     /// version (hot reload); an older one only with `allow_downgrade`.
+    ///
+    /// With `accepted`, every plugin of the plan must have what its catalog
+    /// entry asks for accepted (else [`InstallError::ConsentRequired`],
+    /// before anything is downloaded), and its bundle may ask for nothing
+    /// more ([`super::consent`]); `None` takes each manifest as it is.
     pub async fn start_install(
         &self,
         slug: &str,
         version: Option<&str>,
         enable: bool,
         allow_downgrade: bool,
+        accepted: Option<&Accepted>,
         actor: &str,
     ) -> Result<u64, InstallError> {
         let db = |e: sea_orm::DbErr| {
@@ -153,9 +160,23 @@ impl super::Marketplace {
             steps.push((source, dep));
         }
         steps.push((source, entry.clone()));
+        if let Some(accepted) = accepted {
+            let missing: Vec<Missing> = steps
+                .iter()
+                .map(|(_, e)| Missing {
+                    slug: e.slug.to_string(),
+                    asks: accepted.missing(e.slug.as_str(), &consent::of_entry(e)),
+                })
+                .filter(|m| !m.asks.is_empty())
+                .collect();
+            if !missing.is_empty() {
+                return Err(InstallError::ConsentRequired(missing));
+            }
+        }
         let mut plan = Vec::new();
         for (source, e) in &mut steps {
-            let trust = self.sources().policy_for(source).await.map_err(db)?;
+            let mut trust = self.sources().policy_for(source).await.map_err(db)?;
+            trust.asks = accepted.map(|a| a.of(e.slug.as_str()));
             plan.push((source.location.clone(), trust, e.clone()));
         }
         let (id, progress) = self.jobs().start(&entry.slug, &entry.version);

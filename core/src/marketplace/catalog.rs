@@ -24,7 +24,7 @@
 use std::path::Path;
 
 pub use plugboard_manifest::catalog::{
-    current_platform, newer, Catalog, CatalogEntry, Dependency, Requirements,
+    current_platform, newer, Catalog, CatalogEntry, Dependency, Requirements, Screenshot,
 };
 
 /// Reading and writing a catalog file.

@@ -172,37 +172,46 @@ fn catalog_folder(catalog: &str) -> PathBuf {
 /// Reads the bundle, refusing more than [`MAX_BUNDLE`] bytes, reporting
 /// (bytes so far, total if known) as it reads.
 pub fn fetch(from: &Download, report: &dyn Fn(u64, Option<u64>)) -> Result<Vec<u8>, DownloadError> {
+    fetch_within(from, MAX_BUNDLE, DOWNLOAD_TIMEOUT, report)
+}
+
+/// [`fetch`] with another size limit and timeout (catalog images).
+pub fn fetch_within(
+    from: &Download,
+    max: u64,
+    timeout: Duration,
+    report: &dyn Fn(u64, Option<u64>),
+) -> Result<Vec<u8>, DownloadError> {
     let fail = |why: String| DownloadError::Fetch {
         url: from.to_string(),
         why,
     };
-    let too_big = || fail(format!("larger than {MAX_BUNDLE} bytes"));
+    let too_big = || fail(format!("larger than {max} bytes"));
     match from {
         Download::Remote(url) => {
             let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(DOWNLOAD_TIMEOUT))
+                .timeout_global(Some(timeout))
                 .build()
                 .into();
             let mut res = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
             let total = res.body().content_length();
-            if total.is_some_and(|t| t > MAX_BUNDLE) {
+            if total.is_some_and(|t| t > max) {
                 return Err(too_big());
             }
-            let mut reader = res.body_mut().as_reader().take(MAX_BUNDLE + 1);
+            let mut reader = res.body_mut().as_reader().take(max + 1);
             read_all(&mut reader, total, report).map_err(|e| fail(e.to_string()))
         }
         Download::Local(path) => {
             let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
             let total = file.metadata().map_err(|e| fail(e.to_string()))?.len();
-            if total > MAX_BUNDLE {
+            if total > max {
                 return Err(too_big());
             }
-            read_all(&mut file.take(MAX_BUNDLE + 1), Some(total), report)
-                .map_err(|e| fail(e.to_string()))
+            read_all(&mut file.take(max + 1), Some(total), report).map_err(|e| fail(e.to_string()))
         }
     }
     .and_then(|bytes| {
-        if bytes.len() as u64 > MAX_BUNDLE {
+        if bytes.len() as u64 > max {
             Err(too_big())
         } else {
             Ok(bytes)

@@ -43,6 +43,11 @@ pub struct TrustPolicy {
     /// Whether unsigned bundles (no signature or key id) are accepted from
     /// this source. A signed bundle is always verified.
     pub allow_unsigned: bool,
+    /// The ids of what the admin accepted that this plugin may do
+    /// ([`super::consent`]): its bundle's manifest may ask for nothing
+    /// else. `None`: whatever its manifest asks for (an API caller with the
+    /// admin token, or the command line, takes the manifest as it is).
+    pub asks: Option<std::collections::BTreeSet<String>>,
 }
 
 /// Why an install was refused. Nothing was changed.
@@ -102,6 +107,22 @@ pub enum InstallError {
     /// Dependencies that cannot be resolved (missing, conflict, cycle).
     #[error(transparent)]
     Unresolvable(#[from] super::deps::DependencyError),
+    /// Plugins of the plan ask for things the admin has not accepted
+    /// (nothing was downloaded).
+    #[error("consent required: {}", .0.iter().map(|m| format!("{} asks to {}", m.slug, super::consent::words(&m.asks))).collect::<Vec<_>>().join("; "))]
+    ConsentRequired(Vec<super::consent::Missing>),
+    /// The bundle's manifest asks for more than the admin accepted (or an
+    /// approved update's catalog entry showed); nothing was installed.
+    #[error(
+        "the bundle of {slug} asks for more than was accepted: {}",
+        super::consent::words(asks)
+    )]
+    AsksMore {
+        /// The plugin.
+        slug: String,
+        /// What it asks for beyond what was accepted.
+        asks: Vec<super::consent::Ask>,
+    },
     /// The offered version is older than the installed one.
     #[error(
         "{slug} {offered} is older than the installed {installed}; ask for a downgrade explicitly"
@@ -288,6 +309,19 @@ impl super::Marketplace {
                 source,
             });
         }
+        // Recorded first, so the audit names who installed it (discovery
+        // would record the folder as found by `system`).
+        self.runtime()
+            .store()
+            .record_installed(
+                &entry.slug,
+                &entry.version,
+                "dynamic",
+                &staged.sha256,
+                actor,
+            )
+            .await
+            .map_err(RuntimeError::from)?;
         self.runtime().load_dynamic(&folder).await?;
         if self.runtime().plugin(&entry.slug).is_none() {
             return Err(RuntimeError::NotLoaded {
@@ -302,6 +336,13 @@ impl super::Marketplace {
             .set_bundle(&entry.slug, Some(&staged.sha256))
             .await
             .map_err(RuntimeError::from)?;
+        let asks = Manifest::read(&folder)
+            .map(|m| super::consent::of_manifest(&m))
+            .unwrap_or_default();
+        if !asks.is_empty() {
+            self.audit_consent(&entry.slug, actor, "on install", &asks)
+                .await?;
+        }
         self.runtime().announce("installed", &entry.slug);
         tracing::info!(plugin = %entry.slug, version = %entry.version, sha256 = %staged.sha256, actor, "plugin installed");
         if enable {
@@ -354,13 +395,47 @@ impl super::Marketplace {
         } else {
             "updated"
         };
+        // What the new version asks for beyond the running one: granted
+        // by this update, and audited as such.
+        let before = self
+            .runtime()
+            .plugin(&entry.slug)
+            .map(|p| super::consent::of_manifest(p.manifest()))
+            .unwrap_or_default();
+        let after = Manifest::read(&staged.dir)
+            .map(|m| super::consent::of_manifest(&m))
+            .unwrap_or_default();
         match self.runtime().swap_in(&ops, &staged.dir, actor, verb).await {
-            Ok(swapped) => Ok(swapped),
+            Ok(swapped) => {
+                let more = super::consent::added(&before, &after);
+                if !more.is_empty() {
+                    self.audit_consent(&entry.slug, actor, "on update", &more)
+                        .await?;
+                }
+                Ok(swapped)
+            }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staged.dir);
                 Err(e.into())
             }
         }
+    }
+
+    /// An audit row: `actor` granted `asks` to `slug` (`when`: "on
+    /// install", "on update").
+    pub(super) async fn audit_consent(
+        &self,
+        slug: &str,
+        actor: &str,
+        when: &str,
+        asks: &[super::consent::Ask],
+    ) -> Result<(), InstallError> {
+        let store = self.runtime().store();
+        let note = format!("granted {when}: {}", super::consent::words(asks));
+        store
+            .audit_note(self.runtime().db().conn(), slug, actor, &note)
+            .await
+            .map_err(|e| InstallError::Runtime(e.into()))
     }
 
     /// `entry`'s plugin is not installed (nor its folder present) and its
@@ -530,7 +605,7 @@ impl super::Marketplace {
             key_id: entry.key_id.clone(),
         };
         let result = self
-            .stage_and_check(bytes, entry, &staging, progress)
+            .stage_and_check(bytes, entry, trust, &staging, progress)
             .and_then(|()| {
                 let text = serde_json::to_vec_pretty(&info).unwrap_or_default();
                 std::fs::write(staging.join(BUNDLE_INFO), text).map_err(|source| InstallError::Io {
@@ -554,6 +629,7 @@ impl super::Marketplace {
         &self,
         bytes: &[u8],
         entry: &CatalogEntry,
+        trust: &TrustPolicy,
         staging: &Path,
         progress: &Progress,
     ) -> Result<(), InstallError> {
@@ -579,6 +655,17 @@ impl super::Marketplace {
                 "the bundle's manifest declares other capabilities than the catalog shows: {}",
                 serde_json::to_string(&manifest.capabilities).unwrap_or_default()
             )));
+        }
+        // What the admin accepted is checked on the bundle's own manifest
+        // (the catalog's list was only the preview).
+        if let Some(allowed) = &trust.asks {
+            let more = super::consent::beyond(&super::consent::of_manifest(&manifest), allowed);
+            if !more.is_empty() {
+                return Err(InstallError::AsksMore {
+                    slug: manifest.slug.to_string(),
+                    asks: more,
+                });
+            }
         }
         let library = manifest
             .library_file(staging)

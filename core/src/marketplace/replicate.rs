@@ -84,6 +84,7 @@ impl super::Marketplace {
         let trust = TrustPolicy {
             keys,
             allow_unsigned: entry.signature.is_none(),
+            asks: None,
         };
         let quiet: Progress = Arc::new(|_, _, _| {});
         let this = self.clone();

@@ -356,6 +356,7 @@ impl Sources {
                 })
                 .collect(),
             allow_unsigned: source.allow_unsigned,
+            asks: None,
         })
     }
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::{
     catalog::{current_platform, newer, CatalogEntry},
+    consent::{self, Ask},
     install::{BundleInfo, InstallError},
     jobs::Progress,
     sources::{Source, Sources},
@@ -43,7 +44,8 @@ pub struct Update {
     pub to_sha256: String,
     /// The catalog source offering it.
     pub source_id: i64,
-    /// `pending`, `applied` or `dismissed`.
+    /// `pending`, `needs_approval` (it asks for more than the running
+    /// version: see [`Update::asks_added`]), `applied` or `dismissed`.
     pub state: String,
     /// Why the last attempt to apply it failed.
     pub error: Option<String>,
@@ -51,6 +53,10 @@ pub struct Update {
     pub detected_at: DateTime<Utc>,
     /// When it was applied or dismissed.
     pub decided_at: Option<DateTime<Utc>>,
+    /// What the offered version asks for that the running one did not
+    /// (filled in by [`super::Marketplace::updates`] for open rows).
+    #[serde(default)]
+    pub asks_added: Vec<Ask>,
 }
 
 /// Why an update could not be applied or dismissed.
@@ -59,6 +65,15 @@ pub enum UpdateError {
     /// No such row.
     #[error("no update {0}")]
     NotFound(i64),
+    /// The offered version asks for more than the running one and no
+    /// admin approved it yet.
+    #[error("update {id} asks for more than the running version and needs an admin's approval first: {}", super::consent::words(asks))]
+    NeedsApproval {
+        /// The row.
+        id: i64,
+        /// What it asks for beyond the running version.
+        asks: Vec<Ask>,
+    },
     /// The row is not pending.
     #[error("update {id} is {state}, not pending")]
     NotPending {
@@ -100,6 +115,24 @@ const COLUMNS: [&str; 11] = [
     "decided_at",
 ];
 
+/// The states of a row still to decide (at most one per plugin).
+const OPEN: [&str; 2] = ["pending", "needs_approval"];
+
+fn is_open(state: &str) -> bool {
+    OPEN.contains(&state)
+}
+
+/// The offer a row points at, in `sources`.
+fn offer_of<'a>(sources: &'a [Source], row: &Update) -> Option<(&'a Source, &'a CatalogEntry)> {
+    Sources::offers(sources)
+        .filter(|(s, _)| s.id == row.source_id)
+        .find(|(_, e)| {
+            e.slug == row.slug
+                && e.version == row.to_version
+                && e.sha256.eq_ignore_ascii_case(&row.to_sha256)
+        })
+}
+
 /// `column = value` (bound, never spliced into the SQL text).
 fn is(column: &'static str, value: impl Into<sea_orm::Value>) -> Expr {
     Expr::col(column).eq(value.into())
@@ -131,6 +164,7 @@ impl super::Marketplace {
                     error: r.try_get("", "error")?,
                     detected_at: r.try_get("", "detected_at")?,
                     decided_at: r.try_get("", "decided_at")?,
+                    asks_added: Vec::new(),
                 })
             })
             .collect()
@@ -149,12 +183,85 @@ impl super::Marketplace {
     pub async fn updates(&self) -> Result<Vec<Update>, DbErr> {
         let sources = self.sources().sync(false).await?;
         self.detect_updates(&sources).await?;
-        self.update_rows(vec![], Order::Desc).await
+        let mut rows = self.update_rows(vec![], Order::Desc).await?;
+        for row in rows.iter_mut().filter(|r| is_open(&r.state)) {
+            if let Some((_, entry)) = offer_of(&sources, row) {
+                row.asks_added =
+                    consent::added(&self.running_asks(&row.slug), &consent::of_entry(entry));
+            }
+        }
+        Ok(rows)
     }
 
-    /// The pending rows, without syncing.
+    /// What the running (else the installed) version of `slug` asks for.
+    pub(super) fn running_asks(&self, slug: &str) -> Vec<Ask> {
+        match self.runtime().plugin(slug) {
+            Some(p) => consent::of_manifest(p.manifest()),
+            None => crate::slug::Slug::parse(slug)
+                .ok()
+                .and_then(|slug| {
+                    use crate::manifest::ManifestFile as _;
+                    crate::manifest::Manifest::read(&self.runtime().config().plugin_dir(&slug)).ok()
+                })
+                .map(|m| consent::of_manifest(&m))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Approves an update that asks for more than the running version: it
+    /// becomes `pending` (to apply), and the audit records who approved
+    /// what.
+    pub async fn approve_update(&self, id: i64, actor: &str) -> Result<Update, UpdateError> {
+        let row = self.row(id).await?;
+        if row.state != "needs_approval" {
+            return Err(UpdateError::NotPending {
+                id,
+                state: row.state,
+            });
+        }
+        let sources = self.sources().list().await?;
+        let Some((_, entry)) = offer_of(&sources, &row) else {
+            return Err(UpdateError::Withdrawn {
+                slug: row.slug,
+                version: row.to_version,
+                sha256: row.to_sha256,
+            });
+        };
+        let more = consent::added(&self.running_asks(&row.slug), &consent::of_entry(entry));
+        let changed = self
+            .exec(
+                Query::update()
+                    .table(TABLE)
+                    .values([("state", "pending".into())])
+                    .and_where(is("id", id))
+                    .and_where(is("state", "needs_approval")),
+            )
+            .await?;
+        if changed == 1 && !more.is_empty() {
+            self.audit_consent(
+                &row.slug,
+                actor,
+                &format!("by approving the update to {}", row.to_version),
+                &more,
+            )
+            .await?;
+        }
+        let mut row = self.row(id).await?;
+        row.asks_added = more;
+        Ok(row)
+    }
+
+    async fn row(&self, id: i64) -> Result<Update, UpdateError> {
+        self.update_rows(vec![is("id", id)], Order::Asc)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(UpdateError::NotFound(id))
+    }
+
+    /// The open rows (pending, or waiting for approval), without syncing.
     pub async fn pending_updates(&self) -> Result<Vec<Update>, DbErr> {
-        self.update_rows(vec![is("state", "pending")], Order::Asc)
+        self.update_rows(vec![Expr::col("state").is_in(OPEN)], Order::Asc)
             .await
     }
 
@@ -205,7 +312,10 @@ impl super::Marketplace {
             });
             let pending = self
                 .update_rows(
-                    vec![is("slug", record.slug.clone()), is("state", "pending")],
+                    vec![
+                        is("slug", record.slug.clone()),
+                        Expr::col("state").is_in(OPEN),
+                    ],
                     Order::Asc,
                 )
                 .await?;
@@ -229,6 +339,16 @@ impl super::Marketplace {
                 continue;
             };
             let sha = offer.sha256.to_lowercase();
+            // An offer asking for more than the running version waits for
+            // an admin's approval.
+            let state =
+                if consent::added(&self.running_asks(slug.as_str()), &consent::of_entry(offer))
+                    .is_empty()
+                {
+                    "pending"
+                } else {
+                    "needs_approval"
+                };
             let dismissed = self
                 .update_rows(
                     vec![
@@ -255,6 +375,7 @@ impl super::Marketplace {
                                 ("to_version", offer.version.clone().into()),
                                 ("to_sha256", sha.into()),
                                 ("source_id", (*source_id).into()),
+                                ("state", state.into()),
                                 ("error", Expr::null()),
                                 ("detected_at", Utc::now().into()),
                             ])
@@ -286,7 +407,7 @@ impl super::Marketplace {
                                     offer.version.clone().into(),
                                     sha.into(),
                                     (*source_id).into(),
-                                    "pending".into(),
+                                    state.into(),
                                     Utc::now().into(),
                                 ]),
                         )
@@ -310,12 +431,14 @@ impl super::Marketplace {
     }
 
     async fn pending_update(&self, id: i64) -> Result<Update, UpdateError> {
-        let row = self
-            .update_rows(vec![is("id", id)], Order::Asc)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(UpdateError::NotFound(id))?;
+        let row = self.row(id).await?;
+        if row.state == "needs_approval" {
+            let sources = self.sources().list().await?;
+            let asks = offer_of(&sources, &row)
+                .map(|(_, e)| consent::added(&self.running_asks(&row.slug), &consent::of_entry(e)))
+                .unwrap_or_default();
+            return Err(UpdateError::NeedsApproval { id, asks });
+        }
         if row.state != "pending" {
             return Err(UpdateError::NotPending {
                 id,
@@ -336,14 +459,7 @@ impl super::Marketplace {
     ) -> Result<Swapped, UpdateError> {
         let row = self.pending_update(id).await?;
         let sources = self.sources().list().await?;
-        let found = Sources::offers(&sources)
-            .filter(|(s, _)| s.id == row.source_id)
-            .find(|(_, e)| {
-                e.slug == row.slug
-                    && e.version == row.to_version
-                    && e.sha256.eq_ignore_ascii_case(&row.to_sha256)
-            })
-            .map(|(s, e)| (s.clone(), e.clone()));
+        let found = offer_of(&sources, &row).map(|(s, e)| (s.clone(), e.clone()));
         let Some((source, entry)) = found else {
             return Err(UpdateError::Withdrawn {
                 slug: row.slug,
@@ -351,7 +467,16 @@ impl super::Marketplace {
                 sha256: row.to_sha256,
             });
         };
-        let trust = self.sources().policy_for(&source).await?;
+        let mut trust = self.sources().policy_for(&source).await?;
+        // The bundle may ask for what the running version had and what its
+        // catalog entry showed (approved, or nothing more): no more.
+        let mut allowed: std::collections::BTreeSet<String> = self
+            .running_asks(&row.slug)
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        allowed.extend(consent::of_entry(&entry).into_iter().map(|a| a.id));
+        trust.asks = Some(allowed);
         let result = self
             .update_with_progress(&entry, &source.location, &trust, false, actor, progress)
             .await;
@@ -385,7 +510,13 @@ impl super::Marketplace {
 
     /// Dismisses a pending update: that offer is not proposed again.
     pub async fn dismiss_update(&self, id: i64) -> Result<Update, UpdateError> {
-        self.pending_update(id).await?;
+        let row = self.row(id).await?;
+        if !is_open(&row.state) {
+            return Err(UpdateError::NotPending {
+                id,
+                state: row.state,
+            });
+        }
         self.exec(
             Query::update()
                 .table(TABLE)
@@ -394,13 +525,9 @@ impl super::Marketplace {
                     ("decided_at", Utc::now().into()),
                 ])
                 .and_where(is("id", id))
-                .and_where(is("state", "pending")),
+                .and_where(Expr::col("state").is_in(OPEN)),
         )
         .await?;
-        self.update_rows(vec![is("id", id)], Order::Asc)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(UpdateError::NotFound(id))
+        self.row(id).await
     }
 }

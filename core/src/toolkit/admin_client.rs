@@ -18,8 +18,9 @@ pub enum AdminError {
         path: String,
         /// The HTTP status.
         status: u16,
-        /// The answer (`{"error": {"code", "message"}}`).
-        body: Value,
+        /// The answer (`{"error": {"code", "message"}}`), boxed: errors
+        /// stay small.
+        body: Box<Value>,
     },
     /// No answer.
     #[error("{0}")]
@@ -76,7 +77,7 @@ impl AdminClient {
                 method: method.into(),
                 path: path.into(),
                 status,
-                body,
+                body: Box::new(body),
             })
         }
     }

@@ -10,6 +10,7 @@ mod admin_api;
 mod capabilities;
 mod cli;
 mod config;
+mod consent;
 mod contract_cases;
 mod cron;
 mod deadlines;

@@ -48,6 +48,7 @@ impl Shop {
         TrustPolicy {
             keys: vec![self.key.public()],
             allow_unsigned: false,
+            asks: None,
         }
     }
     /// An entry for `bytes`, signed with the shop's key.
@@ -339,6 +340,7 @@ fn every_bad_bundle_is_refused_and_leaves_nothing_behind() {
     let allow = TrustPolicy {
         keys: vec![],
         allow_unsigned: true,
+        asks: None,
     };
     assert_eq!(
         install(&host, &shop, &unsigned_ok, &allow).unwrap(),

@@ -45,7 +45,7 @@ impl Publisher {
     /// Packs the plugin folder `folder`, signs it, and lists it (in
     /// `subdir` of the served folder, so two bundles of one version can
     /// coexist).
-    fn publish_folder(&self, folder: &Path, subdir: &str) -> String {
+    pub(crate) fn publish_folder(&self, folder: &Path, subdir: &str) -> String {
         let out = self.dir.path().join(subdir);
         let manifest: Value =
             serde_json::from_str(&std::fs::read_to_string(folder.join("plugin.json")).unwrap())
@@ -68,6 +68,11 @@ impl Publisher {
         entry.sha256
     }
 
+    /// The served folder (the catalog is `catalog.json` in it).
+    pub(crate) fn folder(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Publishes the staged fixture `fixture` (e.g. `notes-v2`).
     pub(crate) fn publish(&self, fixture: &str) -> String {
         self.publish_folder(&staged().join(fixture), fixture)
@@ -86,7 +91,7 @@ impl Publisher {
     }
 
     /// Points `host` at this catalog and trusts the key.
-    fn connect(&self, host: &Host) {
+    pub(crate) fn connect(&self, host: &Host) {
         let (s, v) = host.admin(
             "POST",
             "/api/admin/trusted-keys",
@@ -102,7 +107,7 @@ impl Publisher {
     }
 }
 
-fn install(host: &Host, body: Value) -> Value {
+pub(crate) fn install(host: &Host, body: Value) -> Value {
     let (s, v) = host.admin("POST", "/api/admin/plugins/install", Some(body));
     assert_eq!(s, 202, "{v}");
     wait_for_job(host, v["id"].as_u64().unwrap())
@@ -124,7 +129,7 @@ fn pending(host: &Host) -> Vec<Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|u| u["state"] == "pending")
+        .filter(|u| u["state"] == "pending" || u["state"] == "needs_approval")
         .cloned()
         .collect()
 }
@@ -326,12 +331,36 @@ fn a_failing_release_leaves_the_old_version_serving_and_rollback_and_downgrade_a
     let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/apply"), None);
     assert_eq!(s, 200, "{v}");
 
-    // 3.0.0's migration fails: 2.0.0 keeps serving, the failure is reported.
+    // 3.0.0 asks for one more capability (`files`): it waits for an admin's
+    // approval, with the difference shown, and cannot be applied before.
     publisher.publish("notes-v3");
     sync(&host);
     let queue = pending(&host);
     assert_eq!(queue[0]["to_version"], "3.0.0", "{queue:?}");
+    assert_eq!(queue[0]["state"], "needs_approval", "{queue:?}");
+    assert_eq!(queue[0]["asks_added"][0]["id"], "files", "{queue:?}");
     let id = queue[0]["id"].as_i64().unwrap();
+    let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/apply"), None);
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (409, &json!("needs_approval")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["details"]["asks"][0]["id"], "files", "{v}");
+    let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/approve"), None);
+    assert_eq!((s, &v["state"]), (200, &json!("pending")), "{v}");
+    let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=notes", None);
+    assert!(
+        audit
+            .to_string()
+            .contains("granted by approving the update to 3.0.0: Store its own files"),
+        "{audit}"
+    );
+    // Approving twice is refused: it is no longer waiting.
+    let (s, _) = host.admin("POST", &format!("/api/admin/updates/{id}/approve"), None);
+    assert_eq!(s, 409);
+
+    // 3.0.0's migration fails: 2.0.0 keeps serving, the failure is reported.
     let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/apply"), None);
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["error"]["code"], "update_failed", "{v}");

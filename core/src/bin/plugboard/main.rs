@@ -9,7 +9,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use output::say;
-use plugboard_core::marketplace::{author, signing::KeyPair};
+use plugboard_core::marketplace::{author, catalog::Screenshot, signing::KeyPair};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -92,6 +92,19 @@ enum CatalogCommand {
         /// Tag; repeatable.
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Icon: a URL, or a path relative to the catalog.
+        #[arg(long)]
+        icon: Option<String>,
+        /// Screenshot as `URL` or `URL=caption` (URL may be relative to the
+        /// catalog); repeatable.
+        #[arg(long = "screenshot")]
+        screenshots: Vec<String>,
+        /// Web site.
+        #[arg(long)]
+        homepage: Option<String>,
+        /// Licence (an SPDX expression).
+        #[arg(long)]
+        license: Option<String>,
     },
 }
 
@@ -166,7 +179,24 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
         author: who,
         category,
         tags,
+        icon,
+        screenshots,
+        homepage,
+        license,
     } = cmd;
+    let screenshots = screenshots
+        .into_iter()
+        .map(|s| match s.split_once('=') {
+            Some((url, caption)) => Screenshot {
+                url: url.to_string(),
+                caption: caption.to_string(),
+            },
+            None => Screenshot {
+                url: s,
+                caption: String::new(),
+            },
+        })
+        .collect();
     let entry = author::catalog_add(
         &plugboard_core::inspect::Inspector::default(),
         &catalog,
@@ -176,7 +206,10 @@ fn catalog(cmd: CatalogCommand) -> anyhow::Result<()> {
             author: who,
             category,
             tags,
-            icon_url: None,
+            icon_url: icon,
+            screenshots,
+            homepage,
+            license,
         },
     )?;
     say!(

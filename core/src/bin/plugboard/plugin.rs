@@ -222,6 +222,9 @@ pub(crate) async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
                     .map(|k| PublicKey::parse(k))
                     .collect::<Result<_, _>>()?,
                 allow_unsigned,
+                // The command line installs what the manifest asks for
+                // (its operator runs it knowingly, like `apt -y`).
+                asks: None,
             };
             let mut config = RuntimeConfig::new(&data_dir);
             config.database_url = database_url;

@@ -1,0 +1,35 @@
+//! Updates that ask for more than the running version wait as
+//! `needs_approval` (issue 15): the "one open update per plugin" index
+//! covers them as well as `pending` ones.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub(crate) struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Same syntax on SQLite and PostgreSQL.
+        let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX plugin_updates_one_pending")
+            .await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX plugin_updates_one_open ON plugin_updates (slug) \
+             WHERE state IN ('pending', 'needs_approval')",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX plugin_updates_one_open")
+            .await?;
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX plugin_updates_one_pending ON plugin_updates (slug) WHERE state = 'pending'",
+        )
+        .await?;
+        Ok(())
+    }
+}
