@@ -41,8 +41,8 @@ export async function marketplaceView(main, ctx, params = new URLSearchParams(lo
     const text = h('span', { class: 'hint', 'aria-live': 'polite' });
     const href = `/admin/marketplace/${e.slug}`;
     const icon = e.icon_url
-      ? h('img', { class: 'icon', alt: '', src: `/api/admin/catalog/image?source=${e.source_id}&url=${encodeURIComponent(e.icon_url)}` })
-      : h('span', { class: 'icon placeholder', 'aria-hidden': 'true' }, e.name.slice(0, 1));
+      ? h('img', { class: 'entry-icon', alt: '', src: `/api/admin/catalog/image?source=${e.source_id}&url=${encodeURIComponent(e.icon_url)}` })
+      : h('span', { class: 'entry-icon placeholder', 'aria-hidden': 'true' }, e.name.slice(0, 1));
     let status;
     if (e.installed_version) {
       // What it is here, as words, linking to the plugin's page.

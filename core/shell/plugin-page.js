@@ -159,7 +159,10 @@ async function overview(body, p, ctx) {
       h('dt', {}, 'plugin-api'), h('dd', {}, p.api_version || '—'),
       h('dt', {}, 'Previous version'), h('dd', {}, p.previous_version || '—'),
       h('dt', {}, 'Needs'), h('dd', {}, (p.dependencies || []).map(d => `${d.slug} ${d.version}`).join(', ') || '—'),
-      h('dt', {}, 'Bundle'), h('dd', {}, bundle ? `sha256 ${bundle.sha256.slice(0, 12)}…${bundle.key_id ? `, signed by key ${bundle.key_id}` : ', unsigned'}` : '—')),
+      h('dt', {}, 'Bundle'), h('dd', {}, bundle ? `sha256 ${bundle.sha256.slice(0, 12)}…${bundle.key_id ? `, signed by key ${bundle.key_id}` : ', unsigned'}` : '—'),
+      ...(p.kind === 'dynamic' ? [h('dt', {}, 'Library builds in memory'), h('dd', { 'data-mapped-images': p.mapped_images },
+        String(p.mapped_images), p.mapped_images > p.mapped_images_cap
+          ? h('span', { class: 'error-text' }, ` — more than ${p.mapped_images_cap}: restart the server to release the old ones`) : '')] : [])),
     h('h2', {}, 'It may'),
     p.capabilities_inferred ? h('p', { class: 'hint', 'data-capabilities-inferred': '' }, 'Inferred from the plugin\'s code: its manifest, written for an older host, declares none.') : '',
     !p.loaded ? h('p', { class: 'hint' }, 'Unknown: its code is not loaded.')

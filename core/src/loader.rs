@@ -2,7 +2,10 @@
 //!
 //! A plugin library is copied to a unique path before it is opened (the OS
 //! loader caches by path and inode, so a rebuilt library at the same path
-//! would silently give the old code), opened with
+//! would silently give the old code) — unless a library with the same bytes
+//! (SHA-256) is mapped already: then that image is reused and only a new
+//! instance is made ([`mapped_images`]; a rollback or a flip-flop between
+//! two versions maps each once, not once per reload). Libraries are opened with
 //! `lib_header_from_path(..).init_root_module()` (never
 //! `RootModule::load_from_*`, which caches one module per type), and then
 //! checked: plugin-api version, panic strategy, and the layouts of both
@@ -364,7 +367,28 @@ fn check_api_version(plugin: &str) -> Result<(), LoadError> {
 
 static LOAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Copies `library` to a unique path under `scratch` and loads it from there.
+/// A mapped library image, its root module checked ([`map`]).
+#[derive(Clone, Copy)]
+struct Image {
+    root: PluginRootRef,
+}
+
+/// Every library image mapped by this process, by the SHA-256 of its
+/// bytes, with the slug its first instance reported. Images are never
+/// unmapped (see the module docs), so this only grows with new bytes.
+static IMAGES: std::sync::Mutex<Vec<(String, String, Image)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many distinct library images of plugin `slug` this process maps.
+pub fn mapped_images(slug: &str) -> usize {
+    IMAGES
+        .lock()
+        .map(|images| images.iter().filter(|(_, s, _)| s == slug).count())
+        .unwrap_or(0)
+}
+
+/// Loads `library`: an image with the same bytes already mapped is reused
+/// (a new instance of it); otherwise it is copied to a unique path under
+/// `scratch` and mapped from there.
 pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, LoadError> {
     if !library.is_file() {
         return Err(LoadError::MissingLibrary {
@@ -375,6 +399,22 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
         path: library.to_path_buf(),
         source,
     };
+    let digest = {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        let mut file = std::fs::File::open(library).map_err(stage_err)?;
+        std::io::copy(&mut file, &mut hasher).map_err(stage_err)?;
+        hex::encode(hasher.finalize())
+    };
+    let known = IMAGES.lock().ok().and_then(|images| {
+        images
+            .iter()
+            .find(|(d, _, _)| *d == digest)
+            .map(|(_, _, i)| *i)
+    });
+    if let Some(image) = known {
+        return instantiate(image);
+    }
     std::fs::create_dir_all(scratch).map_err(stage_err)?;
     let n = LOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
     let file_name = library
@@ -387,11 +427,16 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
         nanos()
     ));
     std::fs::copy(library, &unique).map_err(stage_err)?;
-    let result = open(&unique, library);
+    let image = map(&unique, library);
     // The mapping stays valid after the file is removed (unix); on other
     // platforms the copy is removed at the next start.
     let _ = std::fs::remove_file(&unique);
-    result
+    let image = image?;
+    let plugin = instantiate(image)?;
+    if let Ok(mut images) = IMAGES.lock() {
+        images.push((digest, plugin.slug.clone(), image));
+    }
+    Ok(plugin)
 }
 
 /// Loads `library` from where it is, without a copy: only for a process
@@ -402,7 +447,7 @@ pub fn load_in_place(library: &Path) -> Result<DynamicPlugin, LoadError> {
             path: library.to_path_buf(),
         });
     }
-    open(library, library)
+    instantiate(map(library, library)?)
 }
 
 fn nanos() -> u128 {
@@ -472,7 +517,9 @@ impl Generation {
     }
 }
 
-fn open(path: &Path, shown_as: &Path) -> Result<DynamicPlugin, LoadError> {
+/// Maps the library at `path` (named `shown_as` in errors) and checks its
+/// root module: plugin-api version, panic strategy, both vtables' layouts.
+fn map(path: &Path, shown_as: &Path) -> Result<Image, LoadError> {
     let header = lib_header_from_path(path).map_err(|e| library_error(shown_as, e))?;
     let generation = Generation::of(header)?;
     // SAFETY: the root module's layout was just checked against the shape
@@ -503,6 +550,13 @@ fn open(path: &Path, shown_as: &Path) -> Result<DynamicPlugin, LoadError> {
         .map_err(|e| LoadError::AbiMismatch {
             details: format!("host vtable: {}", abi_error_lines(&e.to_string())),
         })?;
+    Ok(Image { root })
+}
+
+/// A new instance of the plugin in `image`.
+fn instantiate(image: Image) -> Result<DynamicPlugin, LoadError> {
+    let root = image.root;
+    let api_version = root.api_version().as_str().to_string();
     let handle = (root.instantiate())()
         .into_result()
         .map_err(LoadError::Instantiate)?;

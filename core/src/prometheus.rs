@@ -212,7 +212,12 @@ fn entry_points(out: &mut String, entries: &[std::sync::Arc<PluginEntry>]) {
         histogram(out, "plugboard_call_duration_seconds", labels, raw);
     }
     type Gauge = fn(&PluginEntry) -> u32;
-    let gauges: [(&str, &str, Gauge); 3] = [
+    let gauges: [(&str, &str, Gauge); 4] = [
+        (
+            "plugboard_plugin_mapped_images",
+            "Distinct library images of the plugin this process maps (never unmapped).",
+            |e| u32::try_from(crate::loader::mapped_images(e.slug())).unwrap_or(u32::MAX),
+        ),
         (
             "plugboard_plugin_capacity",
             "Calls the plugin may have running at once.",

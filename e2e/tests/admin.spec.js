@@ -81,7 +81,7 @@ test.describe.serial('the admin', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await expect(entry).toBeVisible();
     // The card shows the icon the catalog names (relative to it), through the host.
-    const icon = entry.locator('img.icon');
+    const icon = entry.locator('img.entry-icon');
     await expect(icon).toHaveAttribute('src', /^\/api\/admin\/catalog\/image\?source=\d+&url=guestbook-icon\.png$/);
     await expect.poll(() => icon.evaluate(img => img.complete && img.naturalWidth)).toBe(64);
     await page.screenshot({ path: shots('02-marketplace'), fullPage: true });

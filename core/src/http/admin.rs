@@ -73,6 +73,10 @@ pub struct PluginView {
     previous_version: Option<String>,
     /// Its live UI contributions.
     ui: Vec<plugboard_frontend_manifest::Contribution>,
+    /// How many distinct library images of it this process maps, and the
+    /// operator's cap past which that is a warning.
+    mapped_images: usize,
+    mapped_images_cap: usize,
     /// What it asks for, in words (empty when its code is not loaded).
     asks: Vec<crate::marketplace::consent::Ask>,
     /// Its bundle's readme and changelog, Markdown (`GET
@@ -222,6 +226,8 @@ fn view(rt: &Runtime, record: PluginRecord) -> PluginView {
         capability_usage: None,
         generation: entry.as_ref().map(|e| e.generation()),
         ui: rt.ui().of(&record.slug),
+        mapped_images: crate::loader::mapped_images(&record.slug),
+        mapped_images_cap: rt.config().max_mapped_images,
         asks: entry
             .as_ref()
             .map(|e| crate::marketplace::consent::of_manifest(e.manifest()))

@@ -65,6 +65,10 @@ pub struct RuntimeConfig {
     pub safe_mode: bool,
     /// Call deadlines and capacities: host defaults and operator caps.
     pub limits: crate::exec::CallLimits,
+    /// Past this many distinct library images of one plugin mapped by
+    /// this process (each build loaded once; images are never unmapped),
+    /// a warning is logged and the admin shows it.
+    pub max_mapped_images: usize,
     /// This process among the replicas sharing a PostgreSQL database
     /// (names the job runs it records; see [`crate::cluster`]).
     pub replica: crate::shared_state::Replica,
@@ -98,6 +102,7 @@ impl RuntimeConfig {
             files: Default::default(),
             safe_mode: false,
             limits: Default::default(),
+            max_mapped_images: 8,
             replica: crate::shared_state::Replica::from_host(),
             reconcile_every: std::time::Duration::from_secs(2),
             inspector: Default::default(),

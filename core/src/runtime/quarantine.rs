@@ -136,12 +136,25 @@ impl Runtime {
             journaled: true,
         };
         let manifest = manifest.clone();
-        self.executor()
+        let slug = manifest.slug.to_string();
+        let plugin = self
+            .executor()
             .run(call, move || {
                 loader::load_for_manifest(&manifest, &library, &scratch)
             })
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let mapped = loader::mapped_images(&slug);
+        if mapped > self.config().max_mapped_images {
+            tracing::warn!(
+                plugin = %slug,
+                mapped,
+                cap = self.config().max_mapped_images,
+                "this process maps {mapped} different library images of {slug} (they are never unmapped); \
+                 restart it to release the old ones"
+            );
+        }
+        Ok(plugin)
     }
 }

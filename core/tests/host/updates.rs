@@ -699,3 +699,99 @@ fn the_cli_installs_dependencies_first_and_refuses_what_it_cannot_resolve() {
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Flip-flops between two versions map each library once: reloading a
+/// build already mapped reuses its image (issue 16). In a `plugboard serve`
+/// of its own, so that no other test's loads are counted.
+#[test]
+fn flipping_between_two_versions_maps_each_library_once() {
+    use std::io::BufRead;
+    let publisher = Publisher::new();
+    publisher.publish("notes-v1");
+    let data = tempdir();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args([
+            "serve",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("PLUGBOARD_ADMIN_TOKEN", "t")
+        .env("PLUGBOARD_ADMIN_PASSWORD", "unused-password-1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("plugboard listening on ")
+                .map(str::to_string)
+        })
+        .expect("the server prints its address");
+    std::thread::spawn(move || lines.for_each(drop));
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        crate::support::request(method, &format!("{url}{path}"), Some("t"), body)
+    };
+    let (s, v) = call(
+        "POST",
+        "/api/admin/trusted-keys",
+        Some(json!({"public_key": publisher.public})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = call(
+        "POST",
+        "/api/admin/catalog/sources",
+        Some(json!({"location": format!("{}/catalog.json", publisher.base)})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = call(
+        "POST",
+        "/api/admin/plugins/install",
+        Some(json!({"slug": "notes", "enable": true})),
+    );
+    assert_eq!(s, 202, "{v}");
+    let id = v["id"].as_u64().unwrap();
+    crate::support::wait_until("the install", Duration::from_secs(60), || {
+        call("GET", &format!("/api/admin/installs/{id}"), None).1["stage"] == "done"
+    });
+    publisher.publish("notes-v2");
+    call("POST", "/api/admin/catalog/sync", None);
+    let (_, queue) = call("GET", "/api/admin/updates", None);
+    let update = queue["updates"][0]["id"].as_i64().unwrap();
+    let (s, v) = call("POST", &format!("/api/admin/updates/{update}/apply"), None);
+    assert_eq!(s, 200, "{v}");
+    let mapped = || call("GET", "/api/admin/plugins/notes", None).1["mapped_images"].clone();
+    assert_eq!(mapped(), json!(2));
+    for flip in 0..10 {
+        let (s, v) = call("POST", "/api/admin/plugins/notes/rollback", None);
+        assert_eq!(s, 200, "flip {flip}: {v}");
+    }
+    // Ten hot reloads later: still the two images, and each flip served
+    // its version.
+    assert_eq!(mapped(), json!(2));
+    let (s, v) = crate::support::request(
+        "GET",
+        &format!("{url}/api/plugins/notes/version"),
+        None,
+        None,
+    );
+    assert_eq!((s, &v["version"]), (200, &json!("2.0.0")), "{v}");
+    let metrics = ureq::get(&format!("{url}/metrics"))
+        .header("authorization", "Bearer t")
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("plugboard_plugin_mapped_images{plugin=\"notes\"} 2"),
+        "{metrics}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

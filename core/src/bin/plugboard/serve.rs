@@ -52,6 +52,11 @@ pub(crate) struct ServeArgs {
     /// No plugin's manifest may ask for a larger capacity.
     #[arg(long, default_value_t = 1024)]
     max_plugin_capacity: u32,
+    /// Past this many distinct library builds of one plugin mapped by the
+    /// process (a library is never unmapped; reloading a build already
+    /// mapped reuses it), a warning is logged and shown in the admin.
+    #[arg(long, env = "PLUGBOARD_MAX_MAPPED_IMAGES", default_value_t = 8)]
+    max_mapped_images: usize,
     /// Starts with no dynamic plugin loaded or enabled, leaving their
     /// recorded states as they are (when a plugin keeps taking the server
     /// down). Restart without it to bring them back.
@@ -143,6 +148,7 @@ pub(crate) async fn run_with(
     let mut config = RuntimeConfig::new(args.data_dir.clone());
     config.database_url = args.database_url.clone();
     config.safe_mode = args.safe_mode;
+    config.max_mapped_images = args.max_mapped_images;
     if let Some(name) = &args.replica {
         config.replica = plugboard_core::shared_state::Replica::named(name.clone());
     }
