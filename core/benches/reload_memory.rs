@@ -47,7 +47,10 @@ fn mapped_library_files() -> usize {
 }
 
 fn main() {
-    let flips: usize = std::env::var("FLIPS").ok().and_then(|f| f.parse().ok()).unwrap_or(1000);
+    let flips: usize = std::env::var("FLIPS")
+        .ok()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(1000);
     let shop = tempfile::tempdir().unwrap();
     let key = KeyPair::generate().unwrap();
     let key_file = shop.path().join("key.json");

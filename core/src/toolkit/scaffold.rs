@@ -367,9 +367,13 @@ crate-type = ["cdylib", "rlib"]
 
 # Panics must unwind: the host catches them at the plugin boundary and fails
 # one call. With panic = "abort" a panic would end the host's process (and
-# `plugboard plugin check` refuses it).
+# `plugboard plugin check` refuses it). The rest makes the smallest library
+# that still unwinds (what `plugboard plugin pack` builds with anyway).
 [profile.release]
 panic = "unwind"
+debug = false
+strip = true
+codegen-units = 1
 
 # Its own workspace: the crate builds wherever it is.
 [workspace]
