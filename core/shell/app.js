@@ -140,10 +140,14 @@ async function dashboard() {
 
 // One drawing at a time: a drawing started by a live update must not
 // replace the page under one that is putting the focus back.
+// A drawing that never ends (a request that hangs) must not hold the rest
+// back: after 15 s the next one goes ahead anyway.
 let drawing = Promise.resolve();
+const DRAW_PATIENCE_MS = 15000;
 
 function render(focus) {
-  drawing = drawing.then(() => renderNow(focus), () => renderNow(focus));
+  const next = () => Promise.race([renderNow(focus), new Promise(r => setTimeout(r, DRAW_PATIENCE_MS))]);
+  drawing = drawing.then(next, next);
   return drawing;
 }
 

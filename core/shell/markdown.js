@@ -9,13 +9,21 @@
 
 import { h } from './api.js';
 
+const MAX_TEXT = 100000;
+const MAX_INLINE = 4000;
+const MAX_DEPTH = 4;
+
 /** The Markdown `text` as a `<div class="markdown">`; with `dropTitle`, a
  *  first `# Title` line is left out (the page already has its title).
  *  Its `##` headings become `<h{top}>`, deeper ones follow (heading levels
  *  go down one at a time from the page's own). */
-export function markdown(text, { dropTitle = false, top = 2 } = {}) {
+export function markdown(text, { dropTitle = false, top = 2, depth = 0 } = {}) {
   const root = h('div', { class: 'markdown' });
-  const lines = String(text || '').replace(/\r\n?/g, '\n').split('\n');
+  // Bounded: a hostile readme must not freeze or crash the page.
+  let source = String(text || '');
+  const cut = source.length > MAX_TEXT;
+  if (cut) source = source.slice(0, MAX_TEXT);
+  const lines = source.replace(/\r\n?/g, '\n').split('\n');
   if (dropTitle) {
     const first = lines.findIndex(l => l.trim());
     if (first >= 0 && /^#\s/.test(lines[first])) lines.splice(first, 1);
@@ -59,7 +67,8 @@ export function markdown(text, { dropTitle = false, top = 2 } = {}) {
       flush();
       const quoted = [];
       while (i < lines.length && /^\s*>/.test(lines[i])) { quoted.push(lines[i].replace(/^\s*>\s?/, '')); i += 1; }
-      root.append(h('blockquote', {}, ...markdown(quoted.join('\n'), { top }).childNodes));
+      const inner = depth < MAX_DEPTH ? markdown(quoted.join('\n'), { top, depth: depth + 1 }).childNodes : [quoted.join(' ')];
+      root.append(h('blockquote', {}, ...inner));
       continue;
     }
     if ((m = line.match(/^\s*([-*+]|\d+[.)])\s+/))) {
@@ -81,11 +90,13 @@ export function markdown(text, { dropTitle = false, top = 2 } = {}) {
     i += 1;
   }
   flush();
+  if (cut) root.append(h('p', { class: 'hint' }, '(cut: the text is longer than the admin shows)'));
   return root;
 }
 
-/** Inline Markdown as nodes. */
+/** Inline Markdown as nodes (a very long paragraph stays plain text). */
 function inline(text) {
+  if (text.length > MAX_INLINE) return [text];
   const out = [];
   const re = /(`+)([\s\S]*?)\1|!?\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|<(https?:\/\/[^>\s]+)>/g;
   let last = 0;

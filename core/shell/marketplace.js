@@ -82,7 +82,7 @@ export async function marketplaceView(main, ctx, params = new URLSearchParams(lo
     u.error ? h('span', { class: 'error-text' }, `(last attempt: ${u.error}) `) : '',
     u.state === 'needs_approval'
       ? h('button', { type: 'button', class: 'primary', 'data-approve': u.slug, onclick: async () => {
-        try { await api('POST', `/api/admin/updates/${u.id}/approve`); flash(`${u.slug} ${u.to_version} approved: apply it when ready`); }
+        try { await api('POST', `/api/admin/updates/${u.id}/approve`, { to_sha256: u.to_sha256 }); flash(`${u.slug} ${u.to_version} approved: apply it when ready`); }
         catch (e) { flash(`Could not approve ${u.slug}: ${e.message}`, true); }
         await ctx.refresh();
       } }, 'Approve')

@@ -99,7 +99,9 @@ export async function pluginPage(main, slug, tab, ctx, ownPage = null) {
     tabs, body);
   if (ownPage) {
     setTitle(ownPage.title, name);
-    await mount(body, ownPage, { path: ownPage.route });
+    // Not awaited: the plugin's module shows its own progress and errors,
+    // and must not hold the shell's drawing.
+    mount(body, ownPage, { path: ownPage.route });
     return;
   }
   const label = (TABS.find(t => t[0] === tab) || TABS[0])[1];

@@ -179,8 +179,11 @@ function enumField(schema, value, pointer, opts) {
   const l = labelled(id, schema, opts);
   // `enumNames` (a common extension) gives each value its words.
   const names = Array.isArray(schema.enumNames) ? schema.enumNames : [];
+  // With no stored value among the choices, none is shown chosen (the
+  // browser would otherwise pick the first, and saving would write it).
+  const known = schema.enum.some(v => JSON.stringify(v) === JSON.stringify(value));
   const select = h('select', { id, name: pointer, 'aria-describedby': l.describedBy },
-    ...(value === undefined ? [h('option', { value: '', selected: true, disabled: true }, 'Choose…')] : []),
+    ...(!known ? [h('option', { value: '', selected: true, disabled: true }, 'Choose…')] : []),
     ...schema.enum.map((v, i) => h('option', { value: JSON.stringify(v), selected: JSON.stringify(v) === JSON.stringify(value) },
       names[i] !== undefined ? String(names[i]) : typeof v === 'string' ? words(v) : String(v))));
   if (opts.onInput) select.addEventListener('change', opts.onInput);
@@ -209,14 +212,26 @@ function objectField(schema, value, pointer, opts) {
   };
 }
 
-/** An item's title: its first filled-in text field (a name, a URL…). */
-function itemTitle(child, fallback) {
+/** `value` without masked passwords (`********`, as the server sends them). */
+function unmasked(value) {
+  if (value === '********') return undefined;
+  if (Array.isArray(value)) return value.map(unmasked);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unmasked(v)]).filter(([, v]) => v !== undefined));
+  return value;
+}
+
+/** An item's title: its first filled-in text field (a name, a URL…),
+ *  never a password. */
+function itemTitle(schema, child, fallback) {
+  if (schema.format === 'password') return fallback;
   const v = child.read();
   if (typeof v === 'string' && v.trim()) return v.trim();
   if (v && typeof v === 'object') {
-    for (const key of ['title', 'name', 'label', 'id', 'url']) if (typeof v[key] === 'string' && v[key].trim()) return v[key].trim();
-    const text = Object.values(v).find(x => typeof x === 'string' && x.trim() && x !== '********');
-    if (text) return text.trim();
+    const props = schema.properties || {};
+    const shown = (k) => typeof v[k] === 'string' && v[k].trim() && !(props[k] && props[k].format === 'password');
+    for (const key of ['title', 'name', 'label', 'id', 'url']) if (shown(key)) return v[key].trim();
+    const key = Object.keys(v).find(shown);
+    if (key) return v[key].trim();
   }
   return fallback;
 }
@@ -240,11 +255,14 @@ function arrayField(schema, value, pointer, opts) {
     const fallback = `${words(noun)} ${index + 1}`;
     const heading = h('p', { class: 'item-title' }, fallback);
     const entry = {};
-    const retitle = () => { heading.textContent = itemTitle(entry.child, fallback); remove.setAttribute('aria-label', `Remove ${heading.textContent}`); };
+    const retitle = () => { heading.textContent = itemTitle(itemSchema, entry.child, fallback); remove.setAttribute('aria-label', `Remove ${heading.textContent}`); };
     entry.child = node(itemSchema, v, `${pointer}/${index}`, { label: typeOf(itemSchema) === 'object' ? words(noun) : fallback, onInput: retitle });
     const remove = h('button', { type: 'button', class: 'danger', 'data-remove-item': index }, 'Remove');
     remove.addEventListener('click', () => {
-      const values = items.filter(i => i !== entry).map(i => i.child.read());
+      // Items after the removed one move up: a stored (masked) password
+      // they kept would be matched to another item's on the server, so it
+      // must be entered again.
+      const values = items.filter(i => i !== entry).map((i, at) => (at >= index ? unmasked(i.child.read()) : i.child.read()));
       draw(values);
       const next = list.querySelectorAll('[data-remove-item]')[Math.min(index, values.length - 1)];
       (next || addButton).focus();

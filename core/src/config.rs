@@ -256,18 +256,38 @@ pub fn mask(schema: &Value, value: &Value) -> Value {
 }
 
 /// Where `new` carries [`MASK`] for a password property, keeps `old`'s value.
+///
+/// List items are matched by position (the admin's form sends a masked
+/// password only for an item that kept its place; one moved by a removal
+/// has its password entered again).
 pub fn unmask(schema: &Value, new: &mut Value, old: &Value) {
-    if let (Value::Object(n), Some(props)) =
-        (new, schema.get("properties").and_then(Value::as_object))
-    {
-        for (k, sub) in props {
-            let Some(v) = n.get_mut(k) else { continue };
-            if is_password(sub) && v.as_str() == Some(MASK) {
-                *v = old.get(k).cloned().unwrap_or(Value::Null);
-            } else if let Some(o) = old.get(k) {
-                unmask(sub, v, o);
+    match new {
+        Value::Object(n) => {
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                return;
+            };
+            for (k, sub) in props {
+                let Some(v) = n.get_mut(k) else { continue };
+                if is_password(sub) && v.as_str() == Some(MASK) {
+                    *v = old.get(k).cloned().unwrap_or(Value::Null);
+                } else if let Some(o) = old.get(k) {
+                    unmask(sub, v, o);
+                }
             }
         }
+        Value::Array(items) => {
+            let Some(sub) = schema.get("items") else {
+                return;
+            };
+            for (i, v) in items.iter_mut().enumerate() {
+                if is_password(sub) && v.as_str() == Some(MASK) {
+                    *v = old.get(i).cloned().unwrap_or(Value::Null);
+                } else if let Some(o) = old.get(i) {
+                    unmask(sub, v, o);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -418,5 +438,10 @@ mod tests {
         unmask(&schema(), &mut edited, &stored);
         assert_eq!(edited["secret"], "hunter2");
         assert_eq!(edited["retries"], 5);
+        // Inside a list, by position.
+        let mut edited = json!({"targets": [{"url": "http://a", "token": MASK}, {"url": "http://b", "token": "new"}]});
+        unmask(&schema(), &mut edited, &stored);
+        assert_eq!(edited["targets"][0]["token"], "t0k");
+        assert_eq!(edited["targets"][1]["token"], "new");
     }
 }

@@ -399,22 +399,6 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
         path: library.to_path_buf(),
         source,
     };
-    let digest = {
-        use sha2::Digest as _;
-        let mut hasher = sha2::Sha256::new();
-        let mut file = std::fs::File::open(library).map_err(stage_err)?;
-        std::io::copy(&mut file, &mut hasher).map_err(stage_err)?;
-        hex::encode(hasher.finalize())
-    };
-    let known = IMAGES.lock().ok().and_then(|images| {
-        images
-            .iter()
-            .find(|(d, _, _)| *d == digest)
-            .map(|(_, _, i)| *i)
-    });
-    if let Some(image) = known {
-        return instantiate(image);
-    }
     std::fs::create_dir_all(scratch).map_err(stage_err)?;
     let n = LOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
     let file_name = library
@@ -427,16 +411,43 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
         nanos()
     ));
     std::fs::copy(library, &unique).map_err(stage_err)?;
-    let image = map(&unique, library);
+    // The digest of the copy, the bytes that would be mapped: the library
+    // may be rewritten meanwhile (a `dev` rebuild).
+    let result = sha256_of(&unique).map_err(stage_err).and_then(|digest| {
+        let known = IMAGES.lock().ok().and_then(|images| {
+            images
+                .iter()
+                .find(|(d, _, _)| *d == digest)
+                .map(|(_, _, i)| *i)
+        });
+        match known {
+            Some(image) => instantiate(image),
+            None => {
+                let image = map(&unique, library)?;
+                let plugin = instantiate(image)?;
+                if let Ok(mut images) = IMAGES.lock() {
+                    // Two loads of new bytes at once both map them; one
+                    // entry counts.
+                    if !images.iter().any(|(d, _, _)| *d == digest) {
+                        images.push((digest, plugin.slug.clone(), image));
+                    }
+                }
+                Ok(plugin)
+            }
+        }
+    });
     // The mapping stays valid after the file is removed (unix); on other
     // platforms the copy is removed at the next start.
     let _ = std::fs::remove_file(&unique);
-    let image = image?;
-    let plugin = instantiate(image)?;
-    if let Ok(mut images) = IMAGES.lock() {
-        images.push((digest, plugin.slug.clone(), image));
-    }
-    Ok(plugin)
+    result
+}
+
+/// The SHA-256 of a file, in hex.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Loads `library` from where it is, without a copy: only for a process

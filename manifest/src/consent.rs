@@ -69,7 +69,7 @@ pub fn asks(slug: &str, caps: &Capabilities, permissions: &[PermissionDecl]) -> 
         (
             caps.ui,
             "ui",
-            "Add pages, widgets and menu items to the admin and the dashboard".to_string(),
+            "Add pages, widgets and menu items to the admin and the dashboard (its code runs in the admin's browser, with the admin's rights)".to_string(),
         ),
     ];
     for (on, id, words) in flags {

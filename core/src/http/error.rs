@@ -398,6 +398,7 @@ impl From<UpdateError> for ApiError {
                 ApiError::conflict("needs_approval", e.to_string()).with_details(details)
             }
             UpdateError::NotPending { .. } => ApiError::conflict("not_pending", e.to_string()),
+            UpdateError::Retargeted { .. } => ApiError::conflict("retargeted", e.to_string()),
             UpdateError::Withdrawn { .. } => ApiError::conflict("withdrawn", e.to_string()),
             UpdateError::Install(i) => i.into(),
             UpdateError::Db(d) => d.into(),

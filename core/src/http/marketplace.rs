@@ -273,14 +273,25 @@ async fn apply_update(
     Ok(HttpResponse::Ok().json(swapped))
 }
 
-/// Approves an update that asks for more than the running version (it
-/// becomes pending; the audit names who approved what).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approval {
+    /// The bundle the admin looked at: a row re-targeted since is refused.
+    to_sha256: String,
+}
+
+/// Approves an update that asks for more than the running version, for the
+/// bundle shown (it becomes pending; the audit names who approved what).
 async fn approve_update(
     admin: Admin,
     m: web::Data<Marketplace>,
     id: web::Path<i64>,
+    body: web::Json<Approval>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(m.approve_update(*id, &admin.0.actor()).await?))
+    Ok(HttpResponse::Ok().json(
+        m.approve_update(*id, &body.to_sha256, &admin.0.actor())
+            .await?,
+    ))
 }
 
 async fn dismiss_update(

@@ -227,8 +227,20 @@ impl Marketplace {
             return Err(ImageError::NotNamed(source_id, url.to_string()));
         }
         let from = download::locate(&source.location, url)?;
+        // A picture comes from the catalog's own server (or folder): a
+        // catalog cannot make the host fetch other addresses, internal
+        // ones included, merely because an admin opened the marketplace.
+        if let download::Download::Remote(resolved) = &from {
+            if origin(resolved) != origin(&source.location) {
+                return Err(ImageError::Download(DownloadError::Refused {
+                    url: url.to_string(),
+                    why: "a catalog's pictures must come from the catalog's own server",
+                }));
+            }
+        }
         let bytes = tokio::task::spawn_blocking(move || {
-            download::fetch_within(&from, MAX_IMAGE, IMAGE_TIMEOUT, &|_, _| {})
+            // No redirects: the server must not send the host elsewhere.
+            download::fetch_within(&from, MAX_IMAGE, IMAGE_TIMEOUT, false, &|_, _| {})
         })
         .await
         .map_err(|e| {
@@ -240,6 +252,29 @@ impl Marketplace {
         let kind = image_type(&bytes).ok_or_else(|| ImageError::NotAnImage(url.to_string()))?;
         Ok((bytes, kind))
     }
+}
+
+/// `scheme://host:port` of an http(s) URL (lower-cased), or `None`.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    // User info is not part of the origin, and never trusted.
+    let host = authority.rsplit('@').next()?.to_ascii_lowercase();
+    let default = if scheme == "http" { ":80" } else { ":443" };
+    let host = if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+        && !host.ends_with(']')
+    {
+        host
+    } else {
+        format!("{host}{default}")
+    };
+    Some(format!("{scheme}://{host}"))
 }
 
 fn publisher(e: &CatalogEntry, keys: &HashMap<String, super::sources::TrustedKey>) -> Publisher {
@@ -286,6 +321,32 @@ mod tests {
         ] {
             assert_eq!(image_type(not), None);
         }
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let o = |u| origin(u);
+        assert_eq!(
+            o("https://shop.example/c/catalog.json"),
+            o("https://SHOP.example:443/img/a.png")
+        );
+        assert_ne!(
+            o("https://shop.example/c.json"),
+            o("http://shop.example/a.png")
+        );
+        assert_ne!(
+            o("https://shop.example/c.json"),
+            o("https://shop.example:8443/a.png")
+        );
+        assert_ne!(
+            o("https://shop.example/c.json"),
+            o("https://shop.example@169.254.169.254/x")
+        );
+        assert_ne!(
+            o("https://shop.example/c.json"),
+            o("http://127.0.0.1/a.png")
+        );
+        assert_eq!(o("/srv/catalog.json"), None);
     }
 
     #[test]

@@ -172,14 +172,16 @@ fn catalog_folder(catalog: &str) -> PathBuf {
 /// Reads the bundle, refusing more than [`MAX_BUNDLE`] bytes, reporting
 /// (bytes so far, total if known) as it reads.
 pub fn fetch(from: &Download, report: &dyn Fn(u64, Option<u64>)) -> Result<Vec<u8>, DownloadError> {
-    fetch_within(from, MAX_BUNDLE, DOWNLOAD_TIMEOUT, report)
+    fetch_within(from, MAX_BUNDLE, DOWNLOAD_TIMEOUT, true, report)
 }
 
-/// [`fetch`] with another size limit and timeout (catalog images).
+/// [`fetch`] with another size limit and timeout, and redirects followed
+/// or not (catalog images: not).
 pub fn fetch_within(
     from: &Download,
     max: u64,
     timeout: Duration,
+    follow_redirects: bool,
     report: &dyn Fn(u64, Option<u64>),
 ) -> Result<Vec<u8>, DownloadError> {
     let fail = |why: String| DownloadError::Fetch {
@@ -191,6 +193,7 @@ pub fn fetch_within(
         Download::Remote(url) => {
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .timeout_global(Some(timeout))
+                .max_redirects(if follow_redirects { 10 } else { 0 })
                 .build()
                 .into();
             let mut res = agent.get(url).call().map_err(|e| fail(e.to_string()))?;

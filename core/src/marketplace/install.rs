@@ -656,6 +656,13 @@ impl super::Marketplace {
                 serde_json::to_string(&manifest.capabilities).unwrap_or_default()
             )));
         }
+        // A catalog that lists permissions must list the bundle's.
+        if !entry.permissions.is_empty() && manifest.permissions != entry.permissions {
+            return Err(InstallError::Incompatible(format!(
+                "the bundle's manifest declares other permissions than the catalog shows: {}",
+                serde_json::to_string(&manifest.permissions).unwrap_or_default()
+            )));
+        }
         // What the admin accepted is checked on the bundle's own manifest
         // (the catalog's list was only the preview).
         if let Some(allowed) = &trust.asks {

@@ -57,6 +57,9 @@ pub struct Update {
     /// (filled in by [`super::Marketplace::updates`] for open rows).
     #[serde(default)]
     pub asks_added: Vec<Ask>,
+    /// The ask ids an admin approved for this row's offer (empty when the
+    /// row now points at another bundle than the one approved).
+    pub approved: Vec<String>,
 }
 
 /// Why an update could not be applied or dismissed.
@@ -73,6 +76,16 @@ pub enum UpdateError {
         id: i64,
         /// What it asks for beyond the running version.
         asks: Vec<Ask>,
+    },
+    /// The row now offers another bundle than the one the caller saw.
+    #[error(
+        "update {id} now offers {version}, another bundle than the one shown: look at it again"
+    )]
+    Retargeted {
+        /// The row.
+        id: i64,
+        /// What it offers now.
+        version: String,
     },
     /// The row is not pending.
     #[error("update {id} is {state}, not pending")]
@@ -101,7 +114,7 @@ pub enum UpdateError {
 }
 
 const TABLE: &str = "plugin_updates";
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 13] = [
     "id",
     "slug",
     "from_version",
@@ -113,6 +126,8 @@ const COLUMNS: [&str; 11] = [
     "error",
     "detected_at",
     "decided_at",
+    "approved_asks",
+    "approved_sha256",
 ];
 
 /// The states of a row still to decide (at most one per plugin).
@@ -165,6 +180,18 @@ impl super::Marketplace {
                     detected_at: r.try_get("", "detected_at")?,
                     decided_at: r.try_get("", "decided_at")?,
                     asks_added: Vec::new(),
+                    approved: {
+                        let asks: Option<String> = r.try_get("", "approved_asks")?;
+                        let sha: Option<String> = r.try_get("", "approved_sha256")?;
+                        let to: String = r.try_get("", "to_sha256")?;
+                        // An approval covers the bundle approved, only.
+                        match (asks, sha) {
+                            (Some(asks), Some(sha)) if sha.eq_ignore_ascii_case(&to) => {
+                                serde_json::from_str(&asks).unwrap_or_default()
+                            }
+                            _ => Vec::new(),
+                        }
+                    },
                 })
             })
             .collect()
@@ -208,15 +235,28 @@ impl super::Marketplace {
         }
     }
 
-    /// Approves an update that asks for more than the running version: it
-    /// becomes `pending` (to apply), and the audit records who approved
-    /// what.
-    pub async fn approve_update(&self, id: i64, actor: &str) -> Result<Update, UpdateError> {
+    /// Approves an update that asks for more than the running version, for
+    /// the bundle the admin saw (`to_sha256`: a row re-targeted to another
+    /// offer since is refused): it becomes `pending` (to apply), the row
+    /// records what was approved for that bundle, and the audit who
+    /// approved what.
+    pub async fn approve_update(
+        &self,
+        id: i64,
+        to_sha256: &str,
+        actor: &str,
+    ) -> Result<Update, UpdateError> {
         let row = self.row(id).await?;
         if row.state != "needs_approval" {
             return Err(UpdateError::NotPending {
                 id,
                 state: row.state,
+            });
+        }
+        if !row.to_sha256.eq_ignore_ascii_case(to_sha256) {
+            return Err(UpdateError::Retargeted {
+                id,
+                version: row.to_version,
             });
         }
         let sources = self.sources().list().await?;
@@ -228,13 +268,22 @@ impl super::Marketplace {
             });
         };
         let more = consent::added(&self.running_asks(&row.slug), &consent::of_entry(entry));
+        let ids: Vec<&str> = more.iter().map(|a| a.id.as_str()).collect();
         let changed = self
             .exec(
                 Query::update()
                     .table(TABLE)
-                    .values([("state", "pending".into())])
+                    .values([
+                        ("state", "pending".into()),
+                        (
+                            "approved_asks",
+                            serde_json::to_string(&ids).unwrap_or_default().into(),
+                        ),
+                        ("approved_sha256", row.to_sha256.to_lowercase().into()),
+                    ])
                     .and_where(is("id", id))
-                    .and_where(is("state", "needs_approval")),
+                    .and_where(is("state", "needs_approval"))
+                    .and_where(is("to_sha256", row.to_sha256.clone())),
             )
             .await?;
         if changed == 1 && !more.is_empty() {
@@ -341,14 +390,15 @@ impl super::Marketplace {
             let sha = offer.sha256.to_lowercase();
             // An offer asking for more than the running version waits for
             // an admin's approval.
-            let state =
-                if consent::added(&self.running_asks(slug.as_str()), &consent::of_entry(offer))
-                    .is_empty()
-                {
+            let needed =
+                consent::added(&self.running_asks(slug.as_str()), &consent::of_entry(offer));
+            let state = |approved: &[String]| {
+                if needed.iter().all(|a| approved.contains(&a.id)) {
                     "pending"
                 } else {
                     "needs_approval"
-                };
+                }
+            };
             let dismissed = self
                 .update_rows(
                     vec![
@@ -364,7 +414,21 @@ impl super::Marketplace {
                 continue;
             }
             match pending.first() {
-                Some(p) if p.to_version == offer.version && p.to_sha256 == sha => {}
+                // The same offer: judged again against what runs now (a
+                // rollback may have made it ask for more than approved).
+                Some(p) if p.to_version == offer.version && p.to_sha256 == sha => {
+                    let now = state(&p.approved);
+                    if now != p.state {
+                        self.exec(
+                            Query::update()
+                                .table(TABLE)
+                                .values([("state", now.into())])
+                                .and_where(is("id", p.id))
+                                .and_where(is("to_sha256", sha.clone())),
+                        )
+                        .await?;
+                    }
+                }
                 Some(p) => {
                     self.exec(
                         Query::update()
@@ -375,7 +439,7 @@ impl super::Marketplace {
                                 ("to_version", offer.version.clone().into()),
                                 ("to_sha256", sha.into()),
                                 ("source_id", (*source_id).into()),
-                                ("state", state.into()),
+                                ("state", state(&[]).into()),
                                 ("error", Expr::null()),
                                 ("detected_at", Utc::now().into()),
                             ])
@@ -407,7 +471,7 @@ impl super::Marketplace {
                                     offer.version.clone().into(),
                                     sha.into(),
                                     (*source_id).into(),
-                                    state.into(),
+                                    state(&[]).into(),
                                     Utc::now().into(),
                                 ]),
                         )
@@ -430,20 +494,26 @@ impl super::Marketplace {
         Ok(())
     }
 
+    /// The row `id` if it may be applied now: pending, and its offer asks
+    /// for nothing beyond what runs and what was approved for its bundle
+    /// (judged again here: what runs may have changed since detection).
     async fn pending_update(&self, id: i64) -> Result<Update, UpdateError> {
         let row = self.row(id).await?;
-        if row.state == "needs_approval" {
-            let sources = self.sources().list().await?;
-            let asks = offer_of(&sources, &row)
-                .map(|(_, e)| consent::added(&self.running_asks(&row.slug), &consent::of_entry(e)))
-                .unwrap_or_default();
-            return Err(UpdateError::NeedsApproval { id, asks });
-        }
-        if row.state != "pending" {
+        if !is_open(&row.state) {
             return Err(UpdateError::NotPending {
                 id,
                 state: row.state,
             });
+        }
+        let sources = self.sources().list().await?;
+        let asks: Vec<Ask> = offer_of(&sources, &row)
+            .map(|(_, e)| consent::added(&self.running_asks(&row.slug), &consent::of_entry(e)))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| !row.approved.contains(&a.id))
+            .collect();
+        if row.state == "needs_approval" || !asks.is_empty() {
+            return Err(UpdateError::NeedsApproval { id, asks });
         }
         Ok(row)
     }
@@ -468,14 +538,14 @@ impl super::Marketplace {
             });
         };
         let mut trust = self.sources().policy_for(&source).await?;
-        // The bundle may ask for what the running version had and what its
-        // catalog entry showed (approved, or nothing more): no more.
+        // The bundle may ask for what the running version had and what an
+        // admin approved for this bundle: no more.
         let mut allowed: std::collections::BTreeSet<String> = self
             .running_asks(&row.slug)
             .into_iter()
             .map(|a| a.id)
             .collect();
-        allowed.extend(consent::of_entry(&entry).into_iter().map(|a| a.id));
+        allowed.extend(row.approved.iter().cloned());
         trust.asks = Some(allowed);
         let result = self
             .update_with_progress(&entry, &source.location, &trust, false, actor, progress)
@@ -490,7 +560,8 @@ impl super::Marketplace {
                             ("error", Expr::null()),
                             ("decided_at", Utc::now().into()),
                         ])
-                        .and_where(is("id", id)),
+                        .and_where(is("id", id))
+                        .and_where(is("to_sha256", row.to_sha256.clone())),
                 )
                 .await?;
                 Ok(swapped)

@@ -99,12 +99,17 @@ fn an_installed_library_is_mapped_into_the_host_once() {
         install(&host, &shop, &shop.good, &shop.trust()).unwrap(),
         "active"
     );
+    // The check ran in a child process; the host maps the library once.
+    // (Other tests in this process may have mapped the same bytes first:
+    // then this install reused that image and mapped nothing from its own
+    // data folder.)
     let mapped = libraries_mapped_from(data.path());
-    assert_eq!(mapped.len(), 1, "{mapped:?}");
+    assert!(mapped.len() <= 1, "{mapped:?}");
     assert!(
         mapped.iter().all(|m| m.contains("libguestbook.so")),
         "{mapped:?}"
     );
+    assert_eq!(plugboard_core::loader::mapped_images("guestbook"), 1);
 }
 
 #[test]

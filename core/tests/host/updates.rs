@@ -347,8 +347,21 @@ fn a_failing_release_leaves_the_old_version_serving_and_rollback_and_downgrade_a
         "{v}"
     );
     assert_eq!(v["error"]["details"]["asks"][0]["id"], "files", "{v}");
-    let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/approve"), None);
+    let sha = queue[0]["to_sha256"].as_str().unwrap().to_string();
+    // An approval names the bundle it was given for.
+    let (s, v) = host.admin(
+        "POST",
+        &format!("/api/admin/updates/{id}/approve"),
+        Some(json!({"to_sha256": "0".repeat(64)})),
+    );
+    assert_eq!((s, &v["error"]["code"]), (409, &json!("retargeted")), "{v}");
+    let (s, v) = host.admin(
+        "POST",
+        &format!("/api/admin/updates/{id}/approve"),
+        Some(json!({"to_sha256": sha})),
+    );
     assert_eq!((s, &v["state"]), (200, &json!("pending")), "{v}");
+    assert_eq!(v["approved"], json!(["files"]), "{v}");
     let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=notes", None);
     assert!(
         audit
@@ -357,7 +370,11 @@ fn a_failing_release_leaves_the_old_version_serving_and_rollback_and_downgrade_a
         "{audit}"
     );
     // Approving twice is refused: it is no longer waiting.
-    let (s, _) = host.admin("POST", &format!("/api/admin/updates/{id}/approve"), None);
+    let (s, _) = host.admin(
+        "POST",
+        &format!("/api/admin/updates/{id}/approve"),
+        Some(json!({"to_sha256": sha})),
+    );
     assert_eq!(s, 409);
 
     // 3.0.0's migration fails: 2.0.0 keeps serving, the failure is reported.
@@ -794,4 +811,56 @@ fn flipping_between_two_versions_maps_each_library_once() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// An approval is for what ran when it was given: after a rollback, an
+/// open update that now asks for more than what runs waits again, and
+/// applying it is refused (issue 15's review).
+#[test]
+fn a_rollback_makes_an_update_that_now_asks_for_more_wait_for_approval_again() {
+    let publisher = Publisher::new();
+    publisher.publish("notes-v1");
+    let data = tempdir();
+    let host = Host::start(data.path());
+    publisher.connect(&host);
+    let job = install(&host, json!({"slug": "notes", "enable": true}));
+    assert_eq!(job["stage"], "done", "{job}");
+    // 2.0.0 asks for `files` as well: approved, applied.
+    publisher.publish_edited("notes-v2", "v2-files", |m| {
+        m["capabilities"]["files"] = json!(true);
+    });
+    sync(&host);
+    let row = pending(&host)[0].clone();
+    assert_eq!(row["state"], "needs_approval", "{row}");
+    let id = row["id"].as_i64().unwrap();
+    let (s, v) = host.admin(
+        "POST",
+        &format!("/api/admin/updates/{id}/approve"),
+        Some(json!({"to_sha256": row["to_sha256"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/apply"), None);
+    assert_eq!(s, 200, "{v}");
+    // 3.0.0 asks for nothing beyond 2.0.0: pending.
+    publisher.publish("notes-v3");
+    sync(&host);
+    let row = pending(&host)[0].clone();
+    assert_eq!(
+        (&row["to_version"], &row["state"]),
+        (&json!("3.0.0"), &json!("pending")),
+        "{row}"
+    );
+    let id = row["id"].as_i64().unwrap();
+    // Back to 1.0.0, which had no `files`: 3.0.0 now asks for more.
+    let (s, v) = host.admin("POST", "/api/admin/plugins/notes/rollback", None);
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = host.admin("POST", &format!("/api/admin/updates/{id}/apply"), None);
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (409, &json!("needs_approval")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["details"]["asks"][0]["id"], "files", "{v}");
+    let row = pending(&host)[0].clone();
+    assert_eq!(row["state"], "needs_approval", "{row}");
 }
