@@ -107,3 +107,46 @@ pub fn serve(bytes: Vec<u8>) -> String {
     });
     url
 }
+
+/// A signed catalog file with `notes` 1.0.0 and 2.0.0 (the staged update
+/// fixtures): its entries, location and trust policy. Kept alive with its
+/// folder.
+pub struct NotesShop {
+    _dir: tempfile::TempDir,
+    pub entries: Vec<plugboard_core::marketplace::catalog::CatalogEntry>,
+    pub catalog: String,
+    pub trust: plugboard_core::marketplace::install::TrustPolicy,
+}
+
+/// Publishes notes 1.0.0 and 2.0.0 into a new signed catalog, checking the
+/// libraries with the bench's `plugboard` binary (`inspector`).
+pub fn notes_shop(inspector: &plugboard_core::inspect::Inspector) -> NotesShop {
+    use plugboard_core::marketplace::{author, install::TrustPolicy, signing::KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let key_file = dir.path().join("key.json");
+    std::fs::write(&key_file, serde_json::to_string(&key).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for (fixture, lib) in [
+        ("notes-v1", "libfixture_notes_v1.so"),
+        ("notes-v2", "libfixture_notes_v2.so"),
+    ] {
+        let folder = staged_noop().with_file_name(fixture);
+        let packed = author::pack(&folder, Some(&folder.join(lib)), dir.path()).unwrap();
+        author::sign(&packed.path, &key_file).unwrap();
+        let catalog = dir.path().join("catalog.json");
+        entries.push(
+            author::catalog_add(inspector, &catalog, &packed.path, Default::default()).unwrap(),
+        );
+    }
+    NotesShop {
+        catalog: dir.path().join("catalog.json").display().to_string(),
+        trust: TrustPolicy {
+            keys: vec![key.public()],
+            allow_unsigned: false,
+            asks: None,
+        },
+        entries,
+        _dir: dir,
+    }
+}

@@ -12,16 +12,9 @@
 
 mod common;
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
-use plugboard_core::{
-    marketplace::{author, install::TrustPolicy, signing::KeyPair},
-    Runtime, RuntimeConfig,
-};
-
-fn staged(fixture: &str) -> PathBuf {
-    common::staged_noop().parent().unwrap().join(fixture)
-}
+use plugboard_core::{Runtime, RuntimeConfig};
 
 /// Resident set size of this process, in kB (Linux).
 fn rss_kb() -> u64 {
@@ -51,34 +44,11 @@ fn main() {
         .ok()
         .and_then(|f| f.parse().ok())
         .unwrap_or(1000);
-    let shop = tempfile::tempdir().unwrap();
-    let key = KeyPair::generate().unwrap();
-    let key_file = shop.path().join("key.json");
-    std::fs::write(&key_file, serde_json::to_string(&key).unwrap()).unwrap();
-    let mut entries = Vec::new();
-    for (fixture, lib) in [
-        ("notes-v1", "libfixture_notes_v1.so"),
-        ("notes-v2", "libfixture_notes_v2.so"),
-    ] {
-        let dir = staged(fixture);
-        let packed = author::pack(&dir, Some(&dir.join(lib)), shop.path()).unwrap();
-        author::sign(&packed.path, &key_file).unwrap();
-        entries.push(
-            author::catalog_add(
-                &plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard")),
-                &shop.path().join("catalog.json"),
-                &packed.path,
-                Default::default(),
-            )
-            .unwrap(),
-        );
-    }
-    let catalog = shop.path().join("catalog.json").display().to_string();
-    let trust = TrustPolicy {
-        keys: vec![key.public()],
-        allow_unsigned: false,
-        asks: None,
-    };
+    // A signed catalog with notes 1.0.0 and 2.0.0.
+    let shop = common::notes_shop(&plugboard_core::inspect::Inspector::new(env!(
+        "CARGO_BIN_EXE_plugboard"
+    )));
+    let (entries, catalog, trust) = (&shop.entries, &shop.catalog, &shop.trust);
     let data = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -92,10 +62,10 @@ fn main() {
         config.inspector = plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard"));
         let runtime = Runtime::start(config, &[]).await.unwrap();
         let market = plugboard_core::marketplace::Marketplace::new(runtime.clone());
-        market.install(&entries[0], &catalog, &trust, true, "bench").await.unwrap();
+        market.install(&entries[0], catalog, trust, true, "bench").await.unwrap();
         let quiet: plugboard_core::marketplace::jobs::Progress = Arc::new(|_, _, _| {});
         market
-            .update_with_progress(&entries[1], &catalog, &trust, false, "bench", quiet)
+            .update_with_progress(&entries[1], catalog, trust, false, "bench", quiet)
             .await
             .unwrap();
         let slug = "notes".parse().unwrap();

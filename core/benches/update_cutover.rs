@@ -14,7 +14,6 @@ mod common;
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
-    path::PathBuf,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -24,7 +23,6 @@ use std::{
 
 use plugboard_core::{
     http::{self, AdminToken},
-    marketplace::{author, install::TrustPolicy, signing::KeyPair},
     Runtime, RuntimeConfig,
 };
 
@@ -34,10 +32,6 @@ const PHASE: Duration = Duration::from_secs(3);
 
 /// One answer: when it was sent (since the start), latency, success.
 type Sample = (Duration, Duration, bool);
-
-fn staged(fixture: &str) -> PathBuf {
-    common::staged_noop().parent().unwrap().join(fixture)
-}
 
 fn client(addr: String, start: Instant, stop: Arc<AtomicBool>, out: Arc<Mutex<Vec<Sample>>>) {
     let mut samples = Vec::new();
@@ -94,35 +88,11 @@ fn report(name: &str, samples: &[&Sample], span: Duration) -> f64 {
 }
 
 fn main() {
-    // A signed catalog with notes 1.0.0 and 2.0.0, served over loopback.
-    let shop = tempfile::tempdir().unwrap();
-    let key = KeyPair::generate().unwrap();
-    let key_file = shop.path().join("key.json");
-    std::fs::write(&key_file, serde_json::to_string(&key).unwrap()).unwrap();
-    let mut entries = Vec::new();
-    for (fixture, lib) in [
-        ("notes-v1", "libfixture_notes_v1.so"),
-        ("notes-v2", "libfixture_notes_v2.so"),
-    ] {
-        let dir = staged(fixture);
-        let packed = author::pack(&dir, Some(&dir.join(lib)), shop.path()).unwrap();
-        author::sign(&packed.path, &key_file).unwrap();
-        entries.push(
-            author::catalog_add(
-                &plugboard_core::inspect::Inspector::new(env!("CARGO_BIN_EXE_plugboard")),
-                &shop.path().join("catalog.json"),
-                &packed.path,
-                Default::default(),
-            )
-            .unwrap(),
-        );
-    }
-    let catalog = shop.path().join("catalog.json").display().to_string();
-    let trust = TrustPolicy {
-        keys: vec![key.public()],
-        allow_unsigned: false,
-        asks: None,
-    };
+    // A signed catalog with notes 1.0.0 and 2.0.0.
+    let shop = common::notes_shop(&plugboard_core::inspect::Inspector::new(env!(
+        "CARGO_BIN_EXE_plugboard"
+    )));
+    let (entries, catalog, trust) = (&shop.entries, &shop.catalog, &shop.trust);
 
     // The host, on real HTTP.
     let data = tempfile::tempdir().unwrap();
@@ -148,7 +118,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(market.install(&entries[0], &catalog, &trust, true, "bench"))
+    rt.block_on(market.install(&entries[0], catalog, trust, true, "bench"))
         .unwrap();
 
     let start = Instant::now();
@@ -163,7 +133,7 @@ fn main() {
     std::thread::sleep(PHASE);
     let during_from = start.elapsed();
     let quiet: plugboard_core::marketplace::jobs::Progress = Arc::new(|_, _, _| {});
-    rt.block_on(market.update_with_progress(&entries[1], &catalog, &trust, false, "bench", quiet))
+    rt.block_on(market.update_with_progress(&entries[1], catalog, trust, false, "bench", quiet))
         .unwrap();
     for _ in 1..CUTOVERS {
         rt.block_on(runtime.rollback(&"notes".parse().unwrap(), "bench"))

@@ -291,4 +291,26 @@ fn the_catalog_page_shows_versions_publisher_and_asks_and_serves_only_named_imag
     }
     let (s, _, _, _) = image(&host, source + 100, "icon.png");
     assert_eq!(s, 404);
+
+    // A picture on another server (an internal address, say) is refused
+    // without being fetched: the host is not a proxy for catalogs.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let elsewhere = crate::support::file_server::loopback(move |_, _| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let inside = format!("{elsewhere}/icon.png");
+    let mut cat = catalog(&publisher);
+    cat["entries"][0]["screenshots"] = json!([{"url": inside, "caption": "elsewhere"}]);
+    write_catalog(&publisher, &cat);
+    let (s, v) = host.admin("POST", "/api/admin/catalog/sync", None);
+    assert_eq!(s, 200, "{v}");
+    let (s, _, _, body) = image(&host, source, &inside);
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("the catalog's own server"));
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was fetched"
+    );
 }

@@ -233,7 +233,9 @@ fn a_plugin_declaring_ui_without_the_capability_is_refused_at_enable() {
 
 /// Starts the real binary on `dir` (admin token `t`); its URL and the
 /// one-time password it printed, if any.
-fn serve(dir: &std::path::Path) -> (std::process::Child, String, Option<String>) {
+/// `plugboard serve` in a child process on `dir` with the admin token `t`:
+/// the child, its URL, and the one-time password it printed (if any).
+pub(crate) fn serve(dir: &std::path::Path) -> (std::process::Child, String, Option<String>) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args([

@@ -722,35 +722,10 @@ fn the_cli_installs_dependencies_first_and_refuses_what_it_cannot_resolve() {
 /// of its own, so that no other test's loads are counted.
 #[test]
 fn flipping_between_two_versions_maps_each_library_once() {
-    use std::io::BufRead;
     let publisher = Publisher::new();
     publisher.publish("notes-v1");
     let data = tempdir();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args([
-            "serve",
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env("PLUGBOARD_ADMIN_TOKEN", "t")
-        .env("PLUGBOARD_ADMIN_PASSWORD", "unused-password-1")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("plugboard listening on ")
-                .map(str::to_string)
-        })
-        .expect("the server prints its address");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, url, _) = crate::ui_and_auth::serve(data.path());
     let call = |method: &str, path: &str, body: Option<Value>| {
         crate::support::request(method, &format!("{url}{path}"), Some("t"), body)
     };
