@@ -145,9 +145,24 @@ async function dashboard() {
 let drawing = Promise.resolve();
 const DRAW_PATIENCE_MS = 15000;
 
+// When the last drawing started, and whether the page is settled (no
+// drawing running or waiting): `<html data-busy>` says so, for tests and
+// tools that must not act on a page about to be replaced.
+let drawnAt = 0;
+let inFlight = 0;
+let liveWaiting = false;
+function markBusy() {
+  document.documentElement.toggleAttribute('data-busy', inFlight > 0 || liveWaiting);
+}
+
 function render(focus) {
-  const next = () => Promise.race([renderNow(focus), new Promise(r => setTimeout(r, DRAW_PATIENCE_MS))]);
-  drawing = drawing.then(next, next);
+  inFlight += 1;
+  markBusy();
+  const next = () => {
+    drawnAt = Date.now();
+    return Promise.race([renderNow(focus), new Promise(r => setTimeout(r, DRAW_PATIENCE_MS))]);
+  };
+  drawing = drawing.then(next, next).finally(() => { inFlight -= 1; markBusy(); });
   return drawing;
 }
 
@@ -214,8 +229,16 @@ function listen() {
   events = new EventSource('/api/admin/stream');
   events.addEventListener('change', () => {
     // Several changes often come together: render once.
+    const seen = Date.now();
     clearTimeout(pending);
+    liveWaiting = true;
+    markBusy();
     pending = setTimeout(() => {
+      liveWaiting = false;
+      markBusy();
+      // A drawing that started after the change already shows it (the
+      // page's own refresh after an action): not drawn twice.
+      if (drawnAt > seen) return;
       // Do not throw away what the user is typing.
       if (document.activeElement && ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)
         && document.activeElement.type !== 'checkbox') return;

@@ -83,6 +83,8 @@ test.describe.serial('the operator', () => {
     await page.keyboard.press('Space');
     await expect(page.locator('h1 [data-state]')).toHaveText('inactive');
     await expect(page.getByRole('switch', { name: 'Enabled: Notes (update fixture)' })).toBeFocused();
+    // The live update of that change settles before the next key press.
+    await expect(page.locator('html[data-busy]')).toHaveCount(0);
     await page.keyboard.press('Space');
     await expect(page.locator('h1 [data-state]')).toHaveText('active');
     await expect(page.getByRole('switch', { name: 'Enabled: Notes (update fixture)' })).toBeFocused();
@@ -118,6 +120,7 @@ test.describe.serial('the operator', () => {
     await page.keyboard.press('Space');
     await expect(page.locator('tr[data-plugin="activity"] [data-state]')).toHaveText('inactive');
     await expect(page.getByRole('switch', { name: 'Enabled: Activity' })).toBeFocused();
+    await expect(page.locator('html[data-busy]')).toHaveCount(0);
     await page.keyboard.press('Space');
     await expect(page.locator('tr[data-plugin="activity"] [data-state]')).toHaveText('active');
     await expect(page.getByRole('switch', { name: 'Enabled: Activity' })).toBeFocused();
