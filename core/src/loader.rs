@@ -124,9 +124,7 @@ pub fn load_for_manifest(
     library: &Path,
     scratch: &Path,
 ) -> Result<DynamicPlugin, LoadError> {
-    let plugin = load_library(library, scratch)?;
-    check_identity(manifest, plugin.slug(), plugin.version())?;
-    Ok(plugin)
+    stage_library(library, scratch)?.load_as(manifest)
 }
 
 /// A dynamic plugin instance: a client of the plugin's vtable.
@@ -388,8 +386,26 @@ pub fn mapped_images(slug: &str) -> usize {
 
 /// Loads `library`: an image with the same bytes already mapped is reused
 /// (a new instance of it); otherwise it is copied to a unique path under
-/// `scratch` and mapped from there.
+/// `scratch` and mapped from there. [`stage_library`] then
+/// [`StagedLibrary::load`].
 pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, LoadError> {
+    stage_library(library, scratch)?.load()
+}
+
+/// A library copied to a unique path of its own, with the digest of the
+/// copy: ready to be mapped. No code of the library has run yet, so many
+/// can be staged at once (the start stages libraries in parallel and maps
+/// them one at a time). The copy is removed when this is dropped.
+#[derive(Debug)]
+pub struct StagedLibrary {
+    copy: PathBuf,
+    library: PathBuf,
+    digest: String,
+}
+
+/// Copies `library` to a unique path under `scratch` and hashes the copy:
+/// the first half of [`load_library`], with no plugin code run.
+pub fn stage_library(library: &Path, scratch: &Path) -> Result<StagedLibrary, LoadError> {
     if !library.is_file() {
         return Err(LoadError::MissingLibrary {
             path: library.to_path_buf(),
@@ -405,41 +421,71 @@ pub fn load_library(library: &Path, scratch: &Path) -> Result<DynamicPlugin, Loa
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| "plugin".into());
-    let unique = scratch.join(format!(
+    let copy = scratch.join(format!(
         "{}-{}-{n}-{file_name}",
         std::process::id(),
         nanos()
     ));
-    std::fs::copy(library, &unique).map_err(stage_err)?;
+    std::fs::copy(library, &copy).map_err(stage_err)?;
+    // Owned from here: dropped (removed) on any error below.
+    let mut staged = StagedLibrary {
+        copy,
+        library: library.to_path_buf(),
+        digest: String::new(),
+    };
     // The digest of the copy, the bytes that would be mapped: the library
     // may be rewritten meanwhile (a `dev` rebuild).
-    let result = sha256_of(&unique).map_err(stage_err).and_then(|digest| {
+    staged.digest = sha256_of(&staged.copy).map_err(stage_err)?;
+    Ok(staged)
+}
+
+impl StagedLibrary {
+    /// The SHA-256 of the staged bytes, in hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Maps the staged copy (or reuses an image of the same bytes already
+    /// mapped) and makes an instance: the library's code runs here (its
+    /// constructors, its root module's initialiser, `instantiate`).
+    pub fn load(self) -> Result<DynamicPlugin, LoadError> {
         let known = IMAGES.lock().ok().and_then(|images| {
             images
                 .iter()
-                .find(|(d, _, _)| *d == digest)
+                .find(|(d, _, _)| *d == self.digest)
                 .map(|(_, _, i)| *i)
         });
-        match known {
-            Some(image) => instantiate(image),
-            None => {
-                let image = map(&unique, library)?;
-                let plugin = instantiate(image)?;
-                if let Ok(mut images) = IMAGES.lock() {
-                    // Two loads of new bytes at once both map them; one
-                    // entry counts.
-                    if !images.iter().any(|(d, _, _)| *d == digest) {
-                        images.push((digest, plugin.slug.clone(), image));
-                    }
-                }
-                Ok(plugin)
+        if let Some(image) = known {
+            return instantiate(image);
+        }
+        let image = map(&self.copy, &self.library)?;
+        let plugin = instantiate(image)?;
+        if let Ok(mut images) = IMAGES.lock() {
+            // Two loads of new bytes at once both map them; one entry counts.
+            if !images.iter().any(|(d, _, _)| *d == self.digest) {
+                images.push((self.digest.clone(), plugin.slug.clone(), image));
             }
         }
-    });
-    // The mapping stays valid after the file is removed (unix); on other
-    // platforms the copy is removed at the next start.
-    let _ = std::fs::remove_file(&unique);
-    result
+        Ok(plugin)
+    }
+}
+
+impl StagedLibrary {
+    /// [`StagedLibrary::load`], then checks that the library is the plugin
+    /// `manifest` describes ([`check_identity`]).
+    pub fn load_as(self, manifest: &crate::manifest::Manifest) -> Result<DynamicPlugin, LoadError> {
+        let plugin = self.load()?;
+        check_identity(manifest, plugin.slug(), plugin.version())?;
+        Ok(plugin)
+    }
+}
+
+impl Drop for StagedLibrary {
+    fn drop(&mut self) {
+        // The mapping stays valid after the file is removed (unix); on
+        // other platforms the copy is removed at the next start.
+        let _ = std::fs::remove_file(&self.copy);
+    }
 }
 
 /// The SHA-256 of a file, in hex.

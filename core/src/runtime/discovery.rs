@@ -1,21 +1,47 @@
 //! Start-up: built-ins from the explicit list, dynamic plugins from the
 //! plugins folder, then each plugin's persisted state brought back.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
+use futures_util::StreamExt as _;
 use plugboard_plugin_api::{abi::API_VERSION, BuiltinPlugin, Phase};
 
-use super::{LoadProblem, Runtime, RuntimeError};
+use super::{ops::Enabling, LoadProblem, Runtime, RuntimeError};
 use crate::{
-    lifecycle::{PluginState, Transition},
+    lifecycle::{PluginRecord, PluginState, Transition},
+    loader::DynamicPlugin,
     manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
 };
 
+/// Plugin records by slug, read once by the start.
+pub(super) type Records = HashMap<String, PluginRecord>;
+
+/// A dynamic plugin found in its folder, its library to be loaded.
+struct Found {
+    folder: PathBuf,
+    manifest: Manifest,
+    library: PathBuf,
+}
+
+/// How many libraries the start stages (copies and hashes) at once.
+fn staging_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8)
+}
+
 impl Runtime {
     pub(super) async fn load_all(&self, builtins: &[BuiltinPlugin]) -> Result<(), RuntimeError> {
+        // Every record once: loading many plugins asks the database once,
+        // not several times per plugin.
+        let records = self.records().await?;
         for builtin in builtins {
-            if let Err(error) = self.load_builtin(builtin).await? {
+            if let Err(error) = self.load_builtin(builtin, &records).await? {
                 self.add_problem(error);
             }
         }
@@ -45,13 +71,44 @@ impl Runtime {
             );
             return Ok(());
         }
+        let mut found: Vec<Found> = Vec::new();
         for folder in folders {
             if self.uninstalled_elsewhere(&folder).await? {
                 continue;
             }
-            self.load_dynamic(&folder).await?;
+            if let Some(one) = self.find(&folder, Some(&records), &found).await? {
+                found.push(one);
+            }
+        }
+        // Staging (copying, hashing) runs ahead on blocking threads, a few
+        // libraries at a time; mapping runs the library's code, so it goes
+        // one at a time, in folder order (a crash then names one plugin).
+        let scratch = self.config().loaded_dir();
+        let mut staged = futures_util::stream::iter(found.into_iter().map(|one| {
+            let stage = Self::stage_library(one.library.clone(), scratch.clone());
+            async move { (one, stage.await) }
+        }))
+        .buffered(staging_parallelism());
+        while let Some((one, staged)) = staged.next().await {
+            let loaded = match staged {
+                Ok(staged) => self.load_staged(&one.manifest, staged).await,
+                Err(e) => Err(e),
+            };
+            let record = records.get(one.manifest.slug.as_str());
+            self.finish_load(one, loaded, record).await?;
         }
         Ok(())
+    }
+
+    /// Every plugin record, by slug.
+    pub(super) async fn records(&self) -> Result<Records, RuntimeError> {
+        Ok(self
+            .store()
+            .list()
+            .await?
+            .into_iter()
+            .map(|r| (r.slug.clone(), r))
+            .collect())
     }
 
     /// With several replicas: a folder installed from a bundle whose plugin
@@ -87,6 +144,7 @@ impl Runtime {
     async fn load_builtin(
         &self,
         builtin: &BuiltinPlugin,
+        records: &Records,
     ) -> Result<Result<(), LoadProblem>, RuntimeError> {
         let problem = |slug: Option<String>, error: String| LoadProblem {
             slug,
@@ -134,11 +192,49 @@ impl Runtime {
         if let Some(dir) = self.config().builtin_assets.get(entry.slug()) {
             entry = entry.with_assets(dir.clone());
         }
-        self.register(entry, "built-in").await?;
+        let record = records.get(entry.slug());
+        self.register(entry, "built-in", record).await?;
         Ok(Ok(()))
     }
 
+    /// Loads the plugin in `folder` (an install, or a bundle adopted from
+    /// another replica): its record is read, its library staged and mapped.
     pub(crate) async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
+        let Some(one) = self.find(folder, None, &[]).await? else {
+            return Ok(());
+        };
+        let record = self.record_of(&one.manifest.slug).await?;
+        let loaded = self
+            .load_library(
+                &one.manifest,
+                one.library.clone(),
+                self.config().loaded_dir(),
+            )
+            .await;
+        self.finish_load(one, loaded, record.as_ref()).await
+    }
+
+    /// `slug`'s record, if it has one.
+    async fn record_of(&self, slug: &str) -> Result<Option<PluginRecord>, RuntimeError> {
+        match self.store().get(slug).await {
+            Ok(r) => Ok(Some(r)),
+            Err(crate::lifecycle::LifecycleError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads `folder`'s manifest and decides whether its library is to be
+    /// loaded. `None` when it is not: a problem is listed (unreadable
+    /// manifest, a slug already taken by a loaded plugin or by one of
+    /// `found`) or the plugin is recorded `Errored` (no library, or loading
+    /// it killed the host). `records`: every record, read once by the
+    /// caller; `None` reads this plugin's.
+    async fn find(
+        &self,
+        folder: &Path,
+        records: Option<&Records>,
+        found: &[Found],
+    ) -> Result<Option<Found>, RuntimeError> {
         let manifest = match Manifest::read(folder) {
             Ok(m) => m,
             Err(e) => {
@@ -147,14 +243,24 @@ impl Runtime {
                     path: Some(folder.to_path_buf()),
                     error: e.to_string(),
                 });
-                return Ok(());
+                return Ok(None);
             }
         };
-        if let Some(existing) = self.plugin(&manifest.slug) {
-            let other = existing
-                .source()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "a built-in plugin".into());
+        let taken_by = self
+            .plugin(&manifest.slug)
+            .map(|existing| {
+                existing
+                    .source()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "a built-in plugin".into())
+            })
+            .or_else(|| {
+                found
+                    .iter()
+                    .find(|f| f.manifest.slug == manifest.slug)
+                    .map(|f| f.folder.display().to_string())
+            });
+        if let Some(other) = taken_by {
             self.add_problem(LoadProblem {
                 slug: Some(manifest.slug.to_string()),
                 path: Some(folder.to_path_buf()),
@@ -163,20 +269,42 @@ impl Runtime {
                     manifest.slug
                 ),
             });
-            return Ok(());
+            return Ok(None);
         }
-        let scratch = self.config().loaded_dir();
         let library = match manifest.library_file(folder) {
             Ok(library) => library,
-            Err(e) => return self.unloadable(manifest, folder, e.to_string()).await,
+            Err(e) => {
+                self.unloadable(manifest, folder, e.to_string()).await?;
+                return Ok(None);
+            }
         };
-        if let Some(crash) = self
-            .crashed_while_loading(&manifest.slug, &manifest.version)
-            .await?
+        let record = match records {
+            Some(records) => records.get(manifest.slug.as_str()).cloned(),
+            None => self.record_of(&manifest.slug).await?,
+        };
+        if let Some(crash) = self.crash_at_load(&manifest.slug, &manifest.version, record.as_ref())
         {
-            return self.quarantined_at_load(&manifest, folder, crash).await;
+            self.quarantined_at_load(&manifest, folder, crash).await?;
+            return Ok(None);
         }
-        let loaded = self.load_library(&manifest, library, scratch).await;
+        Ok(Some(Found {
+            folder: folder.to_path_buf(),
+            manifest,
+            library,
+        }))
+    }
+
+    /// Registers a plugin whose library was loaded, or records why it was
+    /// not (`Errored`, and a problem).
+    async fn finish_load(
+        &self,
+        one: Found,
+        loaded: Result<DynamicPlugin, String>,
+        record: Option<&PluginRecord>,
+    ) -> Result<(), RuntimeError> {
+        let Found {
+            folder, manifest, ..
+        } = one;
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
@@ -186,16 +314,16 @@ impl Runtime {
                 let scope = self.scope_for(&manifest);
                 let entry = PluginEntry::new(
                     PluginKind::Dynamic,
-                    Some(folder.to_path_buf()),
+                    Some(folder),
                     api,
                     manifest,
                     Box::new(plugin),
                     scope,
                     &self.config().limits,
                 );
-                self.register(entry, "dynamic").await
+                self.register(entry, "dynamic", record).await
             }
-            Err(e) => self.unloadable(manifest, folder, e).await,
+            Err(e) => self.unloadable(manifest, &folder, e).await,
         }
     }
 
@@ -235,7 +363,15 @@ impl Runtime {
         Ok(())
     }
 
-    async fn register(&self, entry: PluginEntry, origin: &str) -> Result<(), RuntimeError> {
+    /// Adds a loaded plugin to the runtime, recording it (or what changed
+    /// in its folder) unless `record`, its record as read before, already
+    /// says so.
+    async fn register(
+        &self,
+        entry: PluginEntry,
+        origin: &str,
+        record: Option<&PluginRecord>,
+    ) -> Result<(), RuntimeError> {
         let slug = entry.slug().to_string();
         if self.plugin(&slug).is_some() {
             self.add_problem(LoadProblem {
@@ -247,25 +383,29 @@ impl Runtime {
             });
             return Ok(());
         }
+        let (version, kind) = (entry.version(), entry.kind().as_str());
         if !self.db().is_shared() && entry.kind() == PluginKind::Dynamic {
             // One process: the folder is the truth (it may have been
             // replaced by hand since a bundle was installed).
             let bundle = entry
                 .source()
                 .and_then(|f| crate::manifest::BundleInfo::read(f))
-                .map(|b| b.sha256);
-            self.store()
-                .ensure_from_folder(
-                    &slug,
-                    entry.version(),
-                    entry.kind().as_str(),
-                    bundle.as_deref(),
-                )
-                .await?;
+                .map(|b| b.sha256.to_ascii_lowercase());
+            let recorded = record.is_some_and(|r| {
+                r.version == version && r.kind == kind && r.bundle_sha256 == bundle
+            });
+            if !recorded {
+                self.store()
+                    .ensure_from_folder(&slug, version, kind, bundle.as_deref())
+                    .await?;
+            }
         } else {
-            self.store()
-                .ensure(&slug, entry.version(), entry.kind().as_str())
-                .await?;
+            let recorded = record.is_some_and(|r| {
+                r.bundle_sha256.is_some() || (r.version == version && r.kind == kind)
+            });
+            if !recorded {
+                self.store().ensure(&slug, version, kind).await?;
+            }
         }
         self.inner.plugins.insert(slug, Arc::new(entry));
         Ok(())
@@ -275,6 +415,7 @@ impl Runtime {
     /// `Active` and the built-ins still `Installed` (first start).
     pub(super) async fn restore_states(&self) -> Result<(), RuntimeError> {
         let ops = self.lock_ops().await;
+        let records = self.records().await?;
         let slugs: Vec<String> = self
             .entries()
             .iter()
@@ -285,7 +426,9 @@ impl Runtime {
             let Some(entry) = self.plugin(&slug) else {
                 continue;
             };
-            let record = self.store().get(entry.slug()).await?;
+            let record = records
+                .get(entry.slug())
+                .ok_or_else(|| crate::lifecycle::LifecycleError::NotFound(slug.clone()))?;
             if record.state == PluginState::PendingUninstall {
                 // An uninstall was interrupted: finish it (data kept).
                 let slug = entry.manifest().slug.clone();
@@ -323,8 +466,14 @@ impl Runtime {
                         .await;
                     continue;
                 }
-                let persist = record.state != PluginState::Active;
-                if let Err(e) = self.enable_locked(&ops, &entry, "system", persist).await {
+                // Active already: brought back, not a change (nothing is
+                // recorded or announced; `system.startup` follows).
+                let how = if record.state == PluginState::Active {
+                    Enabling::Restore
+                } else {
+                    Enabling::Persist
+                };
+                if let Err(e) = self.enable_locked(&ops, &entry, "system", how).await {
                     tracing::error!(plugin = entry.slug(), "could not re-enable: {e}");
                 }
             }

@@ -161,6 +161,11 @@ impl Runtime {
         entry: &Arc<PluginEntry>,
         hooks: &[(Hook, plugboard_plugin_api::HookSpec)],
     ) -> Result<(), HookCycle> {
+        if hooks.is_empty() {
+            // Nothing of its own to order among the others' (the start of
+            // many plugins without hooks skips this walk over all of them).
+            return Ok(());
+        }
         let others: Vec<_> = self
             .live_entries()
             .into_iter()
@@ -177,6 +182,16 @@ impl Runtime {
             resolve_order(hook.name(), &decls)?;
         }
         Ok(())
+    }
+
+    /// Whether the hook table holds any hook of `slug`.
+    pub(super) fn in_hook_table(&self, slug: &str) -> bool {
+        self.inner
+            .hooks
+            .load()
+            .order
+            .iter()
+            .any(|owners| owners.iter().any(|e| e.slug() == slug))
     }
 
     /// The resolved order of every hook.

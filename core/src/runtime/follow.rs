@@ -221,7 +221,10 @@ impl Runtime {
                 // Enabled again after a reset elsewhere (or a trip here):
                 // its panic count starts again, as on the replica that reset it.
                 entry.clear_panics();
-                match self.enable_locked(&ops, &entry, "cluster", false).await {
+                match self
+                    .enable_locked(&ops, &entry, "cluster", super::ops::Enabling::Follow)
+                    .await
+                {
                     Ok(()) => done.enabled.push(slug.clone()),
                     Err(e) => done.problems.push(e.to_string()),
                 }

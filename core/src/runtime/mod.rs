@@ -330,6 +330,7 @@ impl Runtime {
         config: RuntimeConfig,
         builtins: &[BuiltinPlugin],
     ) -> Result<Runtime, RuntimeError> {
+        let began = std::time::Instant::now();
         let data_dir = config.data_dir.clone();
         let url = config
             .database_url
@@ -422,6 +423,13 @@ impl Runtime {
         runtime.quarantine().await?;
         runtime.load_all(builtins).await?;
         runtime.restore_states().await?;
+        let entries = runtime.entries();
+        tracing::info!(
+            plugins = entries.len(),
+            active = entries.iter().filter(|e| e.is_live()).count(),
+            ms = began.elapsed().as_millis() as u64,
+            "plugins loaded and brought back"
+        );
         runtime.notify(HookPayload::SystemStartup).await;
         let started = plugboard_plugin_api::platform::SystemStarted::default();
         runtime.emit(

@@ -27,6 +27,21 @@ pub(super) enum Unprepared {
     Failed(&'static str, String),
 }
 
+/// What an enable tells the store and the other plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Enabling {
+    /// A change made here (an operator, or the first start of a built-in):
+    /// recorded `Active`, and announced (the `plugin.lifecycle` hook, the
+    /// `plugins.enabled` event, the admin's live updates).
+    Persist,
+    /// A change another replica recorded: announced, not recorded again.
+    Follow,
+    /// The start bringing back a plugin recorded `Active`: not a change,
+    /// so neither recorded nor announced (`system.startup` follows once
+    /// every plugin is up).
+    Restore,
+}
+
 impl Runtime {
     fn loaded_entry(
         &self,
@@ -71,19 +86,21 @@ impl Runtime {
             });
         }
         self.ensure_loaded(&entry, actor).await?;
-        self.enable_locked(ops, &entry, actor, true).await?;
+        self.enable_locked(ops, &entry, actor, Enabling::Persist)
+            .await?;
         Ok(self.store().get(slug).await?)
     }
 
-    /// The enable steps, with the ops lock held. `persist` is false when the
-    /// store already says `Active` (bringing state back at start-up).
+    /// The enable steps, with the ops lock held; `how` says whether the
+    /// store and the other plugins hear of it.
     pub(super) async fn enable_locked(
         &self,
         _: &OpsGuard<'_>,
         entry: &Arc<PluginEntry>,
         actor: &str,
-        persist: bool,
+        how: Enabling,
     ) -> Result<(), RuntimeError> {
+        let persist = how == Enabling::Persist;
         let slug = entry.slug().to_string();
         let prepared = match self.prepare(entry) {
             Ok(p) => p,
@@ -117,7 +134,9 @@ impl Runtime {
                 .await);
         }
         tracing::info!(plugin = %slug, actor, "plugin enabled");
-        self.notify_lifecycle("enabled", &slug).await;
+        if how != Enabling::Restore {
+            self.notify_lifecycle("enabled", &slug).await;
+        }
         Ok(())
     }
 
@@ -180,6 +199,9 @@ impl Runtime {
         entry: &Arc<PluginEntry>,
         prepared: Prepared,
     ) -> Result<(), capability::StepFailed> {
+        // A plugin with no hooks, replacing none, leaves the table as it is
+        // (the start of many such plugins skips a walk over all of them).
+        let changes_hooks = !prepared.hooks.is_empty() || self.in_hook_table(entry.slug());
         entry.set_declared_hooks(prepared.hooks);
         entry.set_live(true);
         let outcome =
@@ -187,7 +209,9 @@ impl Runtime {
         if outcome.is_err() {
             entry.set_live(false);
         }
-        self.rebuild_hooks();
+        if changes_hooks {
+            self.rebuild_hooks();
+        }
         outcome
     }
 

@@ -9,8 +9,8 @@ use std::{path::PathBuf, sync::Arc};
 use super::{Runtime, RuntimeError};
 use crate::{
     exec::{Admission, Call, CallPoint, Lane, PointKind},
-    lifecycle::{LifecycleError, PluginState, Transition},
-    loader::{self, DynamicPlugin},
+    lifecycle::{LifecycleError, PluginRecord, PluginState, Transition},
+    loader::{self, DynamicPlugin, StagedLibrary},
     manifest::Manifest,
 };
 
@@ -64,12 +64,13 @@ impl Runtime {
     /// The quarantine message, if the host died while loading `version` of
     /// `slug`'s library (at the last start, or earlier and nobody has
     /// reset it). Another version (an update's staged library that killed
-    /// the host) does not hold back the installed one.
-    pub(super) async fn crashed_while_loading(
+    /// the host) does not hold back the installed one. `record`: its record.
+    pub(super) fn crash_at_load(
         &self,
         slug: &str,
         version: &str,
-    ) -> Result<Option<String>, RuntimeError> {
+        record: Option<&PluginRecord>,
+    ) -> Option<String> {
         let load_label = format!("its {}", load_name(version));
         if self
             .inner
@@ -77,15 +78,12 @@ impl Runtime {
             .iter()
             .any(|c| c.slug == slug && c.what == load_label)
         {
-            return Ok(Some(format!("{CRASH_PREFIX}{load_label}")));
+            return Some(format!("{CRASH_PREFIX}{load_label}"));
         }
-        match self.store().get(slug).await {
-            Ok(r) if r.state == PluginState::Errored => Ok(r
-                .last_error
-                .filter(|e| e.starts_with(CRASH_PREFIX) && e.ends_with(&load_label))),
-            Ok(_) | Err(LifecycleError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        record
+            .filter(|r| r.state == PluginState::Errored)
+            .and_then(|r| r.last_error.clone())
+            .filter(|e| e.starts_with(CRASH_PREFIX) && e.ends_with(&load_label))
     }
 
     /// Records a plugin whose library is not loaded because loading it
@@ -112,13 +110,37 @@ impl Runtime {
         Ok(())
     }
 
-    /// Loads a library (its constructor runs) on the executor: journaled,
-    /// with the lifecycle deadline.
+    /// Loads a library (its constructor runs): [`Runtime::stage_library`],
+    /// then [`Runtime::load_staged`].
     pub(super) async fn load_library(
         &self,
         manifest: &Manifest,
         library: PathBuf,
         scratch: PathBuf,
+    ) -> Result<DynamicPlugin, String> {
+        let staged = Self::stage_library(library, scratch).await?;
+        self.load_staged(manifest, staged).await
+    }
+
+    /// Copies and hashes a library on a blocking thread ([`loader::stage_library`]):
+    /// no plugin code runs, so many may be staged at once.
+    pub(super) async fn stage_library(
+        library: PathBuf,
+        scratch: PathBuf,
+    ) -> Result<StagedLibrary, String> {
+        tokio::task::spawn_blocking(move || loader::stage_library(&library, &scratch))
+            .await
+            .map_err(|e| format!("staging the library failed: {e}"))?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Maps a staged library and checks it is the plugin `manifest`
+    /// describes; its code runs here, so on the executor: journaled (a
+    /// crash quarantines this plugin alone), with the lifecycle deadline.
+    pub(super) async fn load_staged(
+        &self,
+        manifest: &Manifest,
+        staged: StagedLibrary,
     ) -> Result<DynamicPlugin, String> {
         let deadline = self
             .config()
@@ -139,9 +161,7 @@ impl Runtime {
         let slug = manifest.slug.to_string();
         let plugin = self
             .executor()
-            .run(call, move || {
-                loader::load_for_manifest(&manifest, &library, &scratch)
-            })
+            .run(call, move || staged.load_as(&manifest))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;

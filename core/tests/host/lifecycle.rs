@@ -8,7 +8,7 @@ use plugboard_core::{
     Runtime, RuntimeConfig,
 };
 
-use crate::support::{request, stage, tempdir, Host, TOKEN};
+use crate::support::{copy_dir, request, stage, staged, tempdir, Host, TOKEN};
 
 #[test]
 fn sixty_four_concurrent_enables_over_http_exactly_one_wins() {
@@ -250,4 +250,71 @@ fn states_survive_a_restart() {
         host.admin("GET", "/api/plugins/activity/recent", None).0,
         404
     );
+}
+
+/// How many times the activity log says `slug` was enabled.
+fn enabled_in_activity(host: &Host, slug: &str) -> usize {
+    let (status, v) = host.admin("GET", "/api/plugins/activity/recent", None);
+    assert_eq!(status, 200, "{v}");
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["hook"] == "plugin.lifecycle" && e["subject"] == format!("{slug} enabled"))
+        .count()
+}
+
+#[test]
+fn a_restart_brings_active_plugins_back_without_announcing_them_again() {
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook", "noop"]);
+    {
+        let host = Host::start(dir.path());
+        assert_eq!(host.enable("guestbook").0, 200);
+        assert_eq!(host.enable("noop").0, 200);
+        assert_eq!(enabled_in_activity(&host, "guestbook"), 1);
+        host.stop();
+    }
+    let host = Host::start(dir.path());
+    assert_eq!(host.state("guestbook"), "active");
+    assert_eq!(host.state("noop"), "active");
+    assert_eq!(
+        enabled_in_activity(&host, "guestbook"),
+        1,
+        "coming back at start is not a change: the log keeps its history"
+    );
+    let (_, audit) = host.admin("GET", "/api/admin/audit?plugin=guestbook", None);
+    let enables = audit["entries"]
+        .as_array()
+        .map(|rows| rows.iter().filter(|r| r["to"] == "active").count());
+    assert_eq!(enables, Some(1), "nothing recorded by the restart: {audit}");
+    // A change after the restart is announced as before.
+    assert_eq!(
+        host.admin("POST", "/api/admin/plugins/guestbook/disable", None)
+            .0,
+        200
+    );
+    assert_eq!(host.enable("guestbook").0, 200);
+    assert_eq!(enabled_in_activity(&host, "guestbook"), 2);
+}
+
+#[test]
+fn a_folder_replaced_by_hand_while_stopped_is_recorded_as_what_it_holds() {
+    let dir = tempdir();
+    let folder = dir.path().join("plugins/notes");
+    copy_dir(&staged().join("notes-v1"), &folder);
+    {
+        let host = Host::start(dir.path());
+        assert_eq!(host.enable("notes").0, 200);
+        host.stop();
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
+    copy_dir(&staged().join("notes-v2"), &folder);
+    let host = Host::start(dir.path());
+    let (status, v) = host.admin("GET", "/api/admin/plugins/notes", None);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["version"], "2.0.0", "{v}");
+    assert_eq!(v["state"], "active", "{v}");
+    let (status, v) = host.admin("GET", "/api/plugins/notes/version", None);
+    assert_eq!((status, v["version"].as_str()), (200, Some("2.0.0")));
 }
