@@ -67,6 +67,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::QueryConfig::default()
             .error_handler(|e, _| ApiError::unprocessable(e.to_string()).into()),
     )
+    // Plugin routes first: actix tries the services in this order, so a
+    // plugin request meets one prefix check instead of every host route
+    // (the assets route is a regex) before reaching its scope.
+    .configure(plugin_routes::configure)
     .route("/healthz", web::get().to(healthz))
     .configure(metrics::configure)
     .configure(session::configure)
@@ -81,7 +85,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(settings::configure)
             .configure(users::configure),
     )
-    .configure(plugin_routes::configure)
     .configure(shell::configure)
     .default_service(web::to(not_found));
 }
