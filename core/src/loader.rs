@@ -482,9 +482,31 @@ impl StagedLibrary {
 
 impl Drop for StagedLibrary {
     fn drop(&mut self) {
-        // The mapping stays valid after the file is removed (unix); on
-        // other platforms the copy is removed at the next start.
+        // The mapping stays valid after the file is removed (unix); a copy
+        // left by a process that died is removed at the next start
+        // ([`remove_stale_copies`]).
         let _ = std::fs::remove_file(&self.copy);
+    }
+}
+
+/// Removes the copies under `scratch` that processes no longer running
+/// left behind (one killed while it staged or mapped libraries); a live
+/// process's copies are its own. Where that cannot be told (no `/proc`),
+/// nothing is removed.
+pub fn remove_stale_copies(scratch: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let own = std::process::id().to_string();
+    for entry in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.split('-').next().filter(|p| p.parse::<u32>().is_ok()) else {
+            continue;
+        };
+        if pid != own && !proc.join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

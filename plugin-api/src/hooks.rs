@@ -90,7 +90,10 @@ impl Hook {
             Hook::UserLogout => "an account signed out",
             Hook::SystemStartup => "the host finished starting",
             Hook::SystemShutdown => "the host is shutting down (before plugins are disabled)",
-            Hook::PluginLifecycle => "another plugin was enabled, disabled, upgraded or uninstalled",
+            Hook::PluginLifecycle => {
+                "another plugin was enabled, disabled, upgraded or uninstalled (not at start: \
+                 plugins that were active come back unannounced, then `system.startup`)"
+            }
         }
     }
 

@@ -146,7 +146,7 @@ pub const PLATFORM_EVENTS: &[PlatformEvent] = &[
     PlatformEvent { name: "user.deleted", when: "an account was deleted", payload: "UserEvent", schema: schema::<UserEvent> },
     PlatformEvent { name: "user.login", when: "an account signed in", payload: "UserEvent", schema: schema::<UserEvent> },
     PlatformEvent { name: "user.logout", when: "an account signed out", payload: "UserEvent", schema: schema::<UserEvent> },
-    PlatformEvent { name: "plugins.enabled", when: "a plugin was enabled", payload: "PluginChanged", schema: schema::<PluginChanged> },
+    PlatformEvent { name: "plugins.enabled", when: "a plugin was enabled (not at start: plugins that were active come back unannounced, then `system.startup`)", payload: "PluginChanged", schema: schema::<PluginChanged> },
     PlatformEvent { name: "plugins.disabled", when: "a plugin was disabled", payload: "PluginChanged", schema: schema::<PluginChanged> },
     PlatformEvent { name: "plugins.upgraded", when: "a plugin was updated, downgraded or rolled back (hot reload)", payload: "PluginChanged", schema: schema::<PluginChanged> },
     PlatformEvent { name: "plugins.uninstalled", when: "a plugin was uninstalled", payload: "PluginChanged", schema: schema::<PluginChanged> },

@@ -304,6 +304,20 @@ impl LifecycleStore {
             .try_into()
     }
 
+    /// Every record, each row read on its own: a row this host cannot read
+    /// (say, a state written by a newer version) is its slug and the error,
+    /// and does not hide the others.
+    pub async fn list_each(
+        &self,
+    ) -> Result<Vec<(String, Result<PluginRecord, LifecycleError>)>, LifecycleError> {
+        Ok(plugin::Entity::find()
+            .all(&self.conn)
+            .await?
+            .into_iter()
+            .map(|m| (m.slug.clone(), m.try_into()))
+            .collect())
+    }
+
     /// Every record, by slug.
     pub async fn list(&self) -> Result<Vec<PluginRecord>, LifecycleError> {
         plugin::Entity::find()

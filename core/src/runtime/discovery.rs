@@ -2,7 +2,7 @@
 //! plugins folder, then each plugin's persisted state brought back.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -13,19 +13,56 @@ use plugboard_plugin_api::{abi::API_VERSION, BuiltinPlugin, Phase};
 use super::{ops::Enabling, LoadProblem, Runtime, RuntimeError};
 use crate::{
     lifecycle::{PluginRecord, PluginState, Transition},
-    loader::DynamicPlugin,
+    loader::StagedLibrary,
     manifest::{Manifest, ManifestFile},
     registry::{PluginEntry, PluginKind},
 };
 
-/// Plugin records by slug, read once by the start.
-pub(super) type Records = HashMap<String, PluginRecord>;
+/// Plugin records read once by the start, so that loading many plugins
+/// asks the database once rather than several times per plugin. A slug
+/// whose record the start rewrote, or whose row could not be read, is read
+/// again from the store when asked for (so is every slug of a
+/// [`Records::read_through`]).
+pub(super) struct Records {
+    known: HashMap<String, PluginRecord>,
+    stale: HashSet<String>,
+    read_through: bool,
+}
 
-/// A dynamic plugin found in its folder, its library to be loaded.
+impl Records {
+    /// No snapshot: every lookup reads the store (one plugin's load).
+    fn read_through() -> Self {
+        Self {
+            known: HashMap::new(),
+            stale: HashSet::new(),
+            read_through: true,
+        }
+    }
+
+    /// `slug`'s record (`None`: it has none).
+    async fn get(
+        &self,
+        runtime: &Runtime,
+        slug: &str,
+    ) -> Result<Option<PluginRecord>, RuntimeError> {
+        if self.read_through || self.stale.contains(slug) {
+            return runtime.record_of(slug).await;
+        }
+        Ok(self.known.get(slug).cloned())
+    }
+
+    /// The start wrote `slug`'s record: read it again when asked.
+    fn touched(&mut self, slug: &str) {
+        self.stale.insert(slug.to_string());
+    }
+}
+
+/// A dynamic plugin found in its folder, its library to be loaded (or why
+/// it cannot be).
 struct Found {
     folder: PathBuf,
     manifest: Manifest,
-    library: PathBuf,
+    library: Result<PathBuf, String>,
 }
 
 /// How many libraries the start stages (copies and hashes) at once.
@@ -37,9 +74,7 @@ fn staging_parallelism() -> usize {
 
 impl Runtime {
     pub(super) async fn load_all(&self, builtins: &[BuiltinPlugin]) -> Result<(), RuntimeError> {
-        // Every record once: loading many plugins asks the database once,
-        // not several times per plugin.
-        let records = self.records().await?;
+        let mut records = self.records().await?;
         for builtin in builtins {
             if let Err(error) = self.load_builtin(builtin, &records).await? {
                 self.add_problem(error);
@@ -76,39 +111,54 @@ impl Runtime {
             if self.uninstalled_elsewhere(&folder).await? {
                 continue;
             }
-            if let Some(one) = self.find(&folder, Some(&records), &found).await? {
-                found.push(one);
-            }
+            found.extend(self.find(&folder));
         }
         // Staging (copying, hashing) runs ahead on blocking threads, a few
         // libraries at a time; mapping runs the library's code, so it goes
         // one at a time, in folder order (a crash then names one plugin).
         let scratch = self.config().loaded_dir();
         let mut staged = futures_util::stream::iter(found.into_iter().map(|one| {
-            let stage = Self::stage_library(one.library.clone(), scratch.clone());
-            async move { (one, stage.await) }
+            let stage = one
+                .library
+                .as_ref()
+                .ok()
+                .map(|library| Self::stage_library(library.clone(), scratch.clone()));
+            async move {
+                let staged = match stage {
+                    Some(stage) => Some(stage.await),
+                    None => None,
+                };
+                (one, staged)
+            }
         }))
         .buffered(staging_parallelism());
         while let Some((one, staged)) = staged.next().await {
-            let loaded = match staged {
-                Ok(staged) => self.load_staged(&one.manifest, staged).await,
-                Err(e) => Err(e),
-            };
-            let record = records.get(one.manifest.slug.as_str());
-            self.finish_load(one, loaded, record).await?;
+            self.load_found(one, staged, &mut records).await?;
         }
         Ok(())
     }
 
-    /// Every plugin record, by slug.
+    /// Every plugin record, read once (see [`Records`]).
     pub(super) async fn records(&self) -> Result<Records, RuntimeError> {
-        Ok(self
-            .store()
-            .list()
-            .await?
-            .into_iter()
-            .map(|r| (r.slug.clone(), r))
-            .collect())
+        let mut records = Records {
+            known: HashMap::new(),
+            stale: HashSet::new(),
+            read_through: false,
+        };
+        for (slug, record) in self.store().list_each().await? {
+            match record {
+                Ok(record) => {
+                    records.known.insert(slug, record);
+                }
+                Err(e) => {
+                    // Its error comes up where it did before: when a folder
+                    // of that plugin is loaded (reading it again).
+                    tracing::warn!(plugin = %slug, "its record cannot be read: {e}");
+                    records.touched(&slug);
+                }
+            }
+        }
+        Ok(records)
     }
 
     /// With several replicas: a folder installed from a bundle whose plugin
@@ -192,26 +242,19 @@ impl Runtime {
         if let Some(dir) = self.config().builtin_assets.get(entry.slug()) {
             entry = entry.with_assets(dir.clone());
         }
-        let record = records.get(entry.slug());
-        self.register(entry, "built-in", record).await?;
+        let record = records.get(self, entry.slug()).await?;
+        self.register(entry, "built-in", record.as_ref()).await?;
         Ok(Ok(()))
     }
 
     /// Loads the plugin in `folder` (an install, or a bundle adopted from
     /// another replica): its record is read, its library staged and mapped.
     pub(crate) async fn load_dynamic(&self, folder: &Path) -> Result<(), RuntimeError> {
-        let Some(one) = self.find(folder, None, &[]).await? else {
+        let Some(one) = self.find(folder) else {
             return Ok(());
         };
-        let record = self.record_of(&one.manifest.slug).await?;
-        let loaded = self
-            .load_library(
-                &one.manifest,
-                one.library.clone(),
-                self.config().loaded_dir(),
-            )
-            .await;
-        self.finish_load(one, loaded, record.as_ref()).await
+        self.load_found(one, None, &mut Records::read_through())
+            .await
     }
 
     /// `slug`'s record, if it has one.
@@ -223,18 +266,10 @@ impl Runtime {
         }
     }
 
-    /// Reads `folder`'s manifest and decides whether its library is to be
-    /// loaded. `None` when it is not: a problem is listed (unreadable
-    /// manifest, a slug already taken by a loaded plugin or by one of
-    /// `found`) or the plugin is recorded `Errored` (no library, or loading
-    /// it killed the host). `records`: every record, read once by the
-    /// caller; `None` reads this plugin's.
-    async fn find(
-        &self,
-        folder: &Path,
-        records: Option<&Records>,
-        found: &[Found],
-    ) -> Result<Option<Found>, RuntimeError> {
+    /// Reads `folder`'s manifest. `None` (and a problem listed) when it
+    /// cannot be read or its slug is taken by a plugin already loaded.
+    /// Writes nothing.
+    fn find(&self, folder: &Path) -> Option<Found> {
         let manifest = match Manifest::read(folder) {
             Ok(m) => m,
             Err(e) => {
@@ -243,68 +278,78 @@ impl Runtime {
                     path: Some(folder.to_path_buf()),
                     error: e.to_string(),
                 });
-                return Ok(None);
+                return None;
             }
         };
-        let taken_by = self
-            .plugin(&manifest.slug)
-            .map(|existing| {
-                existing
-                    .source()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "a built-in plugin".into())
-            })
-            .or_else(|| {
-                found
-                    .iter()
-                    .find(|f| f.manifest.slug == manifest.slug)
-                    .map(|f| f.folder.display().to_string())
-            });
-        if let Some(other) = taken_by {
-            self.add_problem(LoadProblem {
-                slug: Some(manifest.slug.to_string()),
-                path: Some(folder.to_path_buf()),
-                error: format!(
-                    "duplicate slug {:?}: already provided by {other}",
-                    manifest.slug
-                ),
-            });
-            return Ok(None);
+        if let Some(problem) = self.duplicate(&manifest, folder) {
+            self.add_problem(problem);
+            return None;
         }
-        let library = match manifest.library_file(folder) {
-            Ok(library) => library,
-            Err(e) => {
-                self.unloadable(manifest, folder, e.to_string()).await?;
-                return Ok(None);
-            }
-        };
-        let record = match records {
-            Some(records) => records.get(manifest.slug.as_str()).cloned(),
-            None => self.record_of(&manifest.slug).await?,
-        };
-        if let Some(crash) = self.crash_at_load(&manifest.slug, &manifest.version, record.as_ref())
-        {
-            self.quarantined_at_load(&manifest, folder, crash).await?;
-            return Ok(None);
-        }
-        Ok(Some(Found {
+        let library = manifest.library_file(folder).map_err(|e| e.to_string());
+        Some(Found {
             folder: folder.to_path_buf(),
             manifest,
             library,
-        }))
+        })
     }
 
-    /// Registers a plugin whose library was loaded, or records why it was
-    /// not (`Errored`, and a problem).
-    async fn finish_load(
+    /// The problem of a folder whose slug a loaded plugin already has.
+    fn duplicate(&self, manifest: &Manifest, folder: &Path) -> Option<LoadProblem> {
+        let existing = self.plugin(&manifest.slug)?;
+        let other = existing
+            .source()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "a built-in plugin".into());
+        Some(LoadProblem {
+            slug: Some(manifest.slug.to_string()),
+            path: Some(folder.to_path_buf()),
+            error: format!(
+                "duplicate slug {:?}: already provided by {other}",
+                manifest.slug
+            ),
+        })
+    }
+
+    /// Loads one found plugin, in folder order: a slug loaded meanwhile (an
+    /// earlier folder) is a duplicate; no library, or a library whose
+    /// loading killed the host, is recorded `Errored`; otherwise its library
+    /// (`staged` ahead, or staged now) is mapped and the plugin registered.
+    async fn load_found(
         &self,
         one: Found,
-        loaded: Result<DynamicPlugin, String>,
-        record: Option<&PluginRecord>,
+        staged: Option<Result<StagedLibrary, String>>,
+        records: &mut Records,
     ) -> Result<(), RuntimeError> {
         let Found {
-            folder, manifest, ..
+            folder,
+            manifest,
+            library,
         } = one;
+        if let Some(problem) = self.duplicate(&manifest, &folder) {
+            self.add_problem(problem);
+            return Ok(());
+        }
+        let slug = manifest.slug.to_string();
+        let library = match library {
+            Ok(library) => library,
+            Err(cause) => {
+                records.touched(&slug);
+                return self.unloadable(manifest, &folder, cause).await;
+            }
+        };
+        let record = records.get(self, &slug).await?;
+        if let Some(crash) = self.crash_at_load(&slug, &manifest.version, record.as_ref()) {
+            records.touched(&slug);
+            return self.quarantined_at_load(&manifest, &folder, crash).await;
+        }
+        let loaded = match staged {
+            Some(Ok(staged)) => self.load_staged(&manifest, staged).await,
+            Some(Err(e)) => Err(e),
+            None => {
+                self.load_library(&manifest, library, self.config().loaded_dir())
+                    .await
+            }
+        };
         match loaded {
             Ok(plugin) => {
                 let api = plugin.api_version().to_string();
@@ -321,9 +366,12 @@ impl Runtime {
                     scope,
                     &self.config().limits,
                 );
-                self.register(entry, "dynamic", record).await
+                self.register(entry, "dynamic", record.as_ref()).await
             }
-            Err(e) => self.unloadable(manifest, &folder, e).await,
+            Err(e) => {
+                records.touched(&slug);
+                self.unloadable(manifest, &folder, e).await
+            }
         }
     }
 
@@ -427,7 +475,8 @@ impl Runtime {
                 continue;
             };
             let record = records
-                .get(entry.slug())
+                .get(self, entry.slug())
+                .await?
                 .ok_or_else(|| crate::lifecycle::LifecycleError::NotFound(slug.clone()))?;
             if record.state == PluginState::PendingUninstall {
                 // An uninstall was interrupted: finish it (data kept).

@@ -337,8 +337,10 @@ impl Runtime {
     /// At start: puts back what an interrupted update or rollback moved (a
     /// plugin found only in `previous/`, a previous version left in
     /// `.staging` by a rollback), then deletes what an interrupted install
-    /// left in `.staging` (never inside `plugins/`).
+    /// left in `.staging` (never inside `plugins/`) and the library copies
+    /// a process that died left in `.loaded`.
     pub(super) fn repair_folders(&self) {
+        crate::loader::remove_stale_copies(&self.config().loaded_dir());
         let staging = self.config().staging_root();
         for dir in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();

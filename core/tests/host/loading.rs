@@ -218,3 +218,92 @@ fn safe_mode_starts_without_dynamic_plugins_and_changes_no_recorded_state() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["entries"][0]["message"], "before");
 }
+
+#[test]
+fn a_later_folder_with_the_same_slug_loads_when_the_earlier_one_cannot() {
+    let dir = tempdir();
+    // Folders load in name order: `a-notes` (notes 1.0.0 without its
+    // library) comes first, `b-notes` (notes 2.0.0, whole) second.
+    let broken = dir.path().join("plugins/a-notes");
+    copy_dir(&staged().join("notes-v1"), &broken);
+    for e in std::fs::read_dir(&broken).unwrap() {
+        let path = e.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|x| x == "so" || x == "dylib" || x == "dll")
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    copy_dir(
+        &staged().join("notes-v2"),
+        &dir.path().join("plugins/b-notes"),
+    );
+    let host = Host::start(dir.path());
+    let (status, v) = host.admin("GET", "/api/admin/plugins", None);
+    assert_eq!(status, 200, "{v}");
+    let problems = v["problems"].as_array().unwrap();
+    assert!(
+        problem_for(problems, "a-notes").contains("notes"),
+        "{problems:?}"
+    );
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p["error"].as_str().unwrap_or("").contains("duplicate")),
+        "the earlier folder never loaded, so the later one is no duplicate: {problems:?}"
+    );
+    let (status, v) = host.admin("GET", "/api/admin/plugins/notes", None);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["version"], "2.0.0", "the record says what runs: {v}");
+    assert!(
+        v["source"].as_str().unwrap_or("").ends_with("b-notes"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_record_this_host_cannot_read_does_not_stop_the_others_from_starting() {
+    use sea_orm::ConnectionTrait;
+    let dir = tempdir();
+    stage(dir.path(), &["guestbook"]);
+    {
+        let host = Host::start(dir.path());
+        assert_eq!(host.enable("guestbook").0, 200);
+        host.stop();
+    }
+    // A plugin this host has no folder for, in a state a newer version wrote.
+    let url = plugboard_core::db::sqlite_url(&dir.path().join("plugboard.db"));
+    crate::support::block_on(async {
+        let conn = sea_orm::Database::connect(url.as_str()).await.unwrap();
+        conn.execute_unprepared(
+            "INSERT INTO plugins (slug, version, kind, state, row_version, installed_at, updated_at) \
+             SELECT 'from-the-future', '9.0.0', 'dynamic', 'hibernating', 0, installed_at, updated_at \
+             FROM plugins WHERE slug = 'guestbook'",
+        )
+        .await
+        .unwrap();
+    });
+    let host = Host::start(dir.path());
+    assert_eq!(host.state("guestbook"), "active");
+}
+
+#[test]
+fn copies_of_libraries_left_by_a_process_that_died_are_removed_at_start() {
+    let dir = tempdir();
+    stage(dir.path(), &["noop"]);
+    let loaded = dir.path().join(".loaded");
+    std::fs::create_dir_all(&loaded).unwrap();
+    // No process can have this id (above Linux's pid_max).
+    let dead = loaded.join("999999999-1-0-libleft_behind.so");
+    std::fs::write(&dead, b"a copy nobody maps").unwrap();
+    let unrelated = loaded.join("notes.txt");
+    std::fs::write(&unrelated, b"not a copy").unwrap();
+    let host = Host::start(dir.path());
+    assert_eq!(host.enable("noop").0, 200);
+    assert!(!dead.exists(), "the dead process's copy is gone");
+    assert!(
+        unrelated.exists(),
+        "only copies named by a process id are touched"
+    );
+}
