@@ -299,6 +299,13 @@ fn copies_of_libraries_left_by_a_process_that_died_are_removed_at_start() {
     std::fs::write(&dead, b"a copy nobody maps").unwrap();
     let unrelated = loaded.join("notes.txt");
     std::fs::write(&unrelated, b"not a copy").unwrap();
+    // A link named like a copy, pointing outside: the link goes, never
+    // what it points to.
+    let outside = tempdir();
+    let precious = outside.path().join("precious.db");
+    std::fs::write(&precious, b"someone's data").unwrap();
+    let link = loaded.join("999999998-1-0-libevil.so");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
     let host = Host::start(dir.path());
     assert_eq!(host.enable("noop").0, 200);
     assert!(!dead.exists(), "the dead process's copy is gone");
@@ -306,4 +313,6 @@ fn copies_of_libraries_left_by_a_process_that_died_are_removed_at_start() {
         unrelated.exists(),
         "only copies named by a process id are touched"
     );
+    assert!(link.symlink_metadata().is_err(), "the link is removed");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"someone's data");
 }
