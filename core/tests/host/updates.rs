@@ -198,8 +198,10 @@ impl Load {
     }
 }
 
-#[test]
-fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
+/// A host with `notes` 1.0.0 installed from a catalog and enabled, and
+/// the publisher of that catalog (the data folder lives as long as it is
+/// held).
+fn notes_v1_installed() -> (Publisher, tempfile::TempDir, Host) {
     let publisher = Publisher::new();
     publisher.publish("notes-v1");
     let data = tempdir();
@@ -207,6 +209,12 @@ fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
     publisher.connect(&host);
     let job = install(&host, json!({"slug": "notes", "enable": true}));
     assert_eq!(job["stage"], "done", "{job}");
+    (publisher, data, host)
+}
+
+#[test]
+fn an_update_hot_reloads_the_plugin_under_load_without_a_failed_request() {
+    let (publisher, data, host) = notes_v1_installed();
     for i in 0..3 {
         let (s, v) = host.public(
             "POST",
@@ -793,13 +801,7 @@ fn flipping_between_two_versions_maps_each_library_once() {
 /// applying it is refused (issue 15's review).
 #[test]
 fn a_rollback_makes_an_update_that_now_asks_for_more_wait_for_approval_again() {
-    let publisher = Publisher::new();
-    publisher.publish("notes-v1");
-    let data = tempdir();
-    let host = Host::start(data.path());
-    publisher.connect(&host);
-    let job = install(&host, json!({"slug": "notes", "enable": true}));
-    assert_eq!(job["stage"], "done", "{job}");
+    let (publisher, _data, host) = notes_v1_installed();
     // 2.0.0 asks for `files` as well: approved, applied.
     publisher.publish_edited("notes-v2", "v2-files", |m| {
         m["capabilities"]["files"] = json!(true);
